@@ -1,0 +1,2 @@
+//! The `tinydoi` command line.
+fn main() {}
