@@ -1,3 +1,17 @@
 //! tinydoi library: everything the `tinydoi` binary does, exposed so integration tests can run it in-process.
 
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod fixtures;
+pub mod http;
+pub mod keys;
+pub mod manage;
 pub mod metadata;
+pub mod server;
+pub mod time;

@@ -1,0 +1,126 @@
+-- tinydoi database schema: the one source of truth.
+--
+-- The file is a sequence of migrations, each introduced by a line `-- migration N`.
+-- A database records the last migration it ran in `PRAGMA user_version`; opening it
+-- runs the later ones in order, each in its own transaction. Never edit a migration
+-- that has been released: append a new one.
+-- Times are Unix seconds (INTEGER, UTC). Symbols are stored upper-case, DOIs lower-case.
+
+-- migration 1
+CREATE TABLE staff (
+    symbol              TEXT PRIMARY KEY CHECK (symbol = 'ADMIN'),
+    password_hash       BLOB NOT NULL,
+    password_salt       BLOB NOT NULL,
+    password_iterations INTEGER NOT NULL,
+    created             INTEGER NOT NULL,
+    updated             INTEGER NOT NULL
+);
+
+CREATE TABLE providers (
+    symbol              TEXT PRIMARY KEY,
+    name                TEXT NOT NULL,
+    email               TEXT,
+    password_hash       BLOB,
+    password_salt       BLOB,
+    password_iterations INTEGER,
+    created             INTEGER NOT NULL,
+    updated             INTEGER NOT NULL
+);
+
+CREATE TABLE clients (
+    symbol              TEXT PRIMARY KEY,
+    provider            TEXT NOT NULL REFERENCES providers (symbol),
+    name                TEXT NOT NULL,
+    email               TEXT,
+    is_active           INTEGER NOT NULL DEFAULT 1,
+    domains             TEXT NOT NULL DEFAULT '*',
+    password_hash       BLOB,
+    password_salt       BLOB,
+    password_iterations INTEGER,
+    created             INTEGER NOT NULL,
+    updated             INTEGER NOT NULL
+);
+CREATE INDEX clients_provider ON clients (provider);
+
+CREATE TABLE client_prefixes (
+    prefix  TEXT PRIMARY KEY,
+    client  TEXT NOT NULL REFERENCES clients (symbol),
+    created INTEGER NOT NULL
+);
+CREATE INDEX client_prefixes_client ON client_prefixes (client);
+
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    client       TEXT NOT NULL REFERENCES clients (symbol),
+    name         TEXT NOT NULL,
+    key_prefix   TEXT NOT NULL,
+    key_hash     BLOB NOT NULL UNIQUE,
+    created      INTEGER NOT NULL,
+    updated      INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    expires_at   INTEGER,
+    rotated_from TEXT
+);
+CREATE INDEX api_keys_client ON api_keys (client, created);
+
+CREATE TABLE audit_events (
+    id          INTEGER PRIMARY KEY,
+    client      TEXT,
+    action      TEXT NOT NULL,
+    api_key_id  TEXT,
+    key_prefix  TEXT,
+    remote_addr TEXT,
+    created     INTEGER NOT NULL
+);
+CREATE INDEX audit_events_client ON audit_events (client, id);
+
+CREATE TABLE dois (
+    doi        TEXT PRIMARY KEY,
+    client     TEXT NOT NULL REFERENCES clients (symbol),
+    prefix     TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('draft', 'registered', 'findable')),
+    url        TEXT,
+    xml        BLOB,
+    attributes TEXT,
+    created    INTEGER NOT NULL,
+    updated    INTEGER NOT NULL,
+    registered INTEGER,
+    updated_by TEXT
+);
+CREATE INDEX dois_client ON dois (client, created);
+CREATE INDEX dois_state ON dois (state, created);
+
+CREATE TABLE media (
+    doi        TEXT NOT NULL REFERENCES dois (doi) ON DELETE CASCADE,
+    position   INTEGER NOT NULL,
+    media_type TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    PRIMARY KEY (doi, position)
+);
+
+CREATE TABLE reports (
+    id         TEXT PRIMARY KEY,
+    client     TEXT NOT NULL REFERENCES clients (symbol),
+    created_by TEXT NOT NULL,
+    month      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created    INTEGER NOT NULL,
+    updated    INTEGER NOT NULL,
+    UNIQUE (created_by, client, month)
+);
+
+CREATE TABLE datafiles (
+    month   TEXT PRIMARY KEY,
+    path    TEXT NOT NULL,
+    records INTEGER NOT NULL,
+    size    INTEGER NOT NULL,
+    sha256  TEXT NOT NULL,
+    created INTEGER NOT NULL
+);
+
+-- Server-wide secrets and settings (e.g. the data-file URL signing key).
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);

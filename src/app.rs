@@ -1,0 +1,92 @@
+//! Request dispatch: authenticate, route, run the handler, render its error, add the
+//! headers every response carries. Shared state of a running server lives in `App`.
+
+use rusqlite::Connection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::auth::{Authenticator, Principal};
+use crate::config::Config;
+use crate::error::Error;
+use crate::http::render::render;
+use crate::http::router::{Family, Match, Params, Router};
+use crate::http::{panic_message, Reply, Request};
+
+/// What a handler gets besides the request: the server, its worker's connection and the caller.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub db: &'a Connection,
+    pub principal: Principal,
+    /// Unix seconds at the start of the request.
+    pub now: i64,
+}
+
+/// Handlers never write to the socket: they return a reply or an error.
+pub type Handler = fn(&Ctx, &Request, &Params) -> Result<Reply, Error>;
+
+pub struct App {
+    pub config: Config,
+    pub auth: Authenticator,
+    pub router: Router<Handler>,
+}
+
+impl App {
+    pub fn new(config: Config) -> App {
+        let auth = Authenticator::new(config.auth_cache_ttl);
+        App {
+            config,
+            auth,
+            router: Router::new(crate::api::routes()),
+        }
+    }
+
+    pub fn dispatch(&self, db: &Connection, request: &Request) -> Reply {
+        let now = crate::time::now();
+        let found = self.router.find(request.method, &request.path);
+        let family = match &found {
+            Match::Found(route, _) => route.family,
+            Match::WrongMethod { family, .. } => *family,
+            Match::NotFound(family) => *family,
+        };
+        let principal = match self.auth.authenticate(db, request.header("authorization"), now) {
+            Ok(p) => p,
+            Err(e) => return finish(error_reply(&e, family, request), &Principal::Anonymous),
+        };
+        let result = match found {
+            Match::Found(route, params) => {
+                let ctx = Ctx {
+                    app: self,
+                    db,
+                    principal: principal.clone(),
+                    now,
+                };
+                match catch_unwind(AssertUnwindSafe(|| (route.handler)(&ctx, request, &params))) {
+                    Ok(result) => result,
+                    Err(panic) => Err(Error::Internal(format!("handler panicked: {}", panic_message(&panic)))),
+                }
+            }
+            Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
+            Match::NotFound(_) => Err(Error::NotFound(None)),
+        };
+        let reply = match result {
+            Ok(reply) => reply,
+            Err(e) => error_reply(&e, family, request),
+        };
+        finish(reply, &principal)
+    }
+}
+
+fn error_reply(error: &Error, family: Family, request: &Request) -> Reply {
+    if let Error::Internal(detail) = error {
+        log::error!("{} {}: {detail}", request.method.as_str(), request.path);
+    }
+    render(error, family)
+}
+
+/// Adds the credential headers of CONTRACT §2.
+fn finish(mut reply: Reply, principal: &Principal) -> Reply {
+    match principal.username() {
+        Some(user) => reply.set_header("X-Credential-Username", user),
+        None => reply.set_header("X-Anonymous-Consumer", "true"),
+    }
+    reply
+}

@@ -1,0 +1,252 @@
+//! The command line: `tinydoi serve` (the default) and the operator commands.
+
+use clap::{Args, Parser, Subcommand};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{self, Config};
+use crate::server::Server;
+use crate::{db, manage};
+
+#[derive(Parser)]
+#[command(
+    name = "tinydoi",
+    version,
+    about = "A stand-in for DataCite's DOI registration service (REST + MDS APIs, API keys)"
+)]
+pub struct Cli {
+    /// SQLite database file (`:memory:` for a throw-away database).
+    #[arg(long, global = true, default_value = config::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// PBKDF2 iterations for passwords hashed by this command.
+    #[arg(long, global = true, default_value_t = config::DEFAULT_PBKDF2_ITERATIONS)]
+    pub pbkdf2_iterations: u32,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API (the default command).
+    Serve(ServeArgs),
+    /// Manage providers (members).
+    #[command(subcommand)]
+    Provider(ProviderCommand),
+    /// Manage clients (repositories).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage the staff account ADMIN.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = config::DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Worker threads (default: 4 per core, 4 to 32).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Fixtures file to load at start (idempotent); replaces the built-in demo data.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Largest request body in bytes (larger: 413).
+    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+#[derive(Subcommand)]
+pub enum ProviderCommand {
+    /// Create a provider.
+    Add {
+        symbol: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the provider's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Create a client with its prefixes.
+    Add {
+        symbol: String,
+        #[arg(long)]
+        provider: String,
+        /// A DOI prefix owned by the client (repeatable).
+        #[arg(long = "prefix")]
+        prefixes: Vec<String>,
+        /// Host patterns DOI URLs must match, e.g. `example.org,*.example.org` (default `*`).
+        #[arg(long)]
+        domains: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the client's password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Change a client's password (read from standard input).
+    Passwd {
+        symbol: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Make a client read-only.
+    Deactivate { symbol: String },
+    /// Let a client write again.
+    Activate { symbol: String },
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Set the password of the staff account ADMIN (read from standard input).
+    Passwd {
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn read_password() -> Result<String, String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err("no password on standard input".into());
+    }
+    Ok(password)
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(
+            &cli.db,
+            cli.pbkdf2_iterations,
+            ServeArgs {
+                listen: config::DEFAULT_LISTEN.into(),
+                body_limit: 10 * 1024 * 1024,
+                ..ServeArgs::default()
+            },
+        ),
+        Some(Command::Serve(args)) => serve(&cli.db, cli.pbkdf2_iterations, args),
+        Some(command) => operate(&cli.db, cli.pbkdf2_iterations, command),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("tinydoi: {e}");
+            1
+        }
+    }
+}
+
+fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), String> {
+    let conn = db::open(db_path)?;
+    let message = match command {
+        Command::Serve(_) => unreachable!("serve is handled by run"),
+        Command::Provider(ProviderCommand::Add {
+            symbol,
+            name,
+            email,
+            password_stdin,
+        }) => {
+            let password = if password_stdin { Some(read_password()?) } else { None };
+            let symbol = manage::add_provider(
+                &conn,
+                &symbol,
+                name.as_deref(),
+                email.as_deref(),
+                password.as_deref(),
+                iterations,
+            )?;
+            format!("provider {symbol} created")
+        }
+        Command::Client(ClientCommand::Add {
+            symbol,
+            provider,
+            prefixes,
+            domains,
+            name,
+            email,
+            password_stdin: _,
+        }) => {
+            let password = read_password()?;
+            let new = manage::NewClient {
+                symbol: &symbol,
+                provider: &provider,
+                name: name.as_deref(),
+                email: email.as_deref(),
+                prefixes: &prefixes,
+                domains: domains.as_deref(),
+                password: Some(&password),
+            };
+            let symbol = manage::add_client(&conn, &new, iterations)?;
+            format!("client {symbol} created")
+        }
+        Command::Client(ClientCommand::Passwd { symbol, .. }) => {
+            let password = read_password()?;
+            format!(
+                "password of {} changed",
+                manage::set_password(&conn, &symbol, &password, iterations)?
+            )
+        }
+        Command::Client(ClientCommand::Deactivate { symbol }) => {
+            format!(
+                "client {} deactivated",
+                manage::set_client_active(&conn, &symbol, false)?
+            )
+        }
+        Command::Client(ClientCommand::Activate { symbol }) => {
+            format!("client {} activated", manage::set_client_active(&conn, &symbol, true)?)
+        }
+        Command::Admin(AdminCommand::Passwd { .. }) => {
+            let password = read_password()?;
+            format!(
+                "password of {} changed",
+                manage::set_password(&conn, "ADMIN", &password, iterations)?
+            )
+        }
+    };
+    println!("{message}");
+    Ok(())
+}
+
+fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String> {
+    let config = Config {
+        listen: args.listen,
+        db_path: db_path.to_path_buf(),
+        workers: args.workers.unwrap_or_else(config::default_workers),
+        fixtures: args.fixtures,
+        pbkdf2_iterations: iterations,
+        body_limit: args.body_limit,
+        ..Config::default()
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
+    }
+    let server = Server::start(config)?;
+    println!("listening on http://{}", server.addr());
+    let _ = std::io::stdout().flush();
+    while !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    log::info!("shutting down: finishing in-flight requests");
+    server.shutdown();
+    log::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The database: opening SQLite with tinydoi's pragmas, migrations from `schema.sql`, and
+//! write transactions. Only `db/` contains SQL.
+
+pub mod accounts;
+pub mod audit;
+pub mod keys;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::Error;
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The migrations of `schema.sql`, in order: (number, SQL).
+fn migrations() -> Vec<(u32, String)> {
+    let mut out: Vec<(u32, String)> = Vec::new();
+    for line in SCHEMA.lines() {
+        if let Some(n) = line.strip_prefix("-- migration ") {
+            if let Ok(n) = n.trim().parse() {
+                out.push((n, String::new()));
+                continue;
+            }
+        }
+        if let Some((_, sql)) = out.last_mut() {
+            sql.push_str(line);
+            sql.push('\n');
+        }
+    }
+    out
+}
+
+/// The schema version this build writes.
+pub fn latest_version() -> u32 {
+    migrations().last().map(|(n, _)| *n).unwrap_or(0)
+}
+
+/// Opens (creating if needed) the database at `path`, sets the pragmas and runs pending
+/// migrations. A database from a newer tinydoi is refused rather than misread.
+pub fn open(path: &Path) -> Result<Connection, String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
+    configure(&conn).map_err(|e| format!("cannot configure database {}: {e}", path.display()))?;
+    migrate(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // In WAL mode NORMAL loses no committed transaction on an application crash; FULL
+    // also survives power loss, which is what a credential store promises.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn migrate(conn: &Connection) -> Result<(), String> {
+    let current: u32 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let latest = latest_version();
+    if current > latest {
+        return Err(format!(
+            "schema version {current} is newer than this tinydoi understands ({latest}); upgrade tinydoi"
+        ));
+    }
+    for (n, sql) in migrations().into_iter().filter(|(n, _)| *n > current) {
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+        // Another process may have migrated while we waited for the write lock.
+        let now: u32 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| e.to_string())?;
+        if now >= n {
+            continue;
+        }
+        tx.execute_batch(&sql)
+            .map_err(|e| format!("migration {n} failed: {e}"))?;
+        tx.pragma_update(None, "user_version", n).map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        log::info!("database migrated to schema version {n}");
+    }
+    Ok(())
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled back
+/// otherwise (also when it panics, as the transaction is dropped).
+pub fn write<T, E>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<rusqlite::Error>,
+{
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Runs `f` in a deferred transaction, so several reads see one snapshot.
+pub fn read<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Error>) -> Result<T, Error> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Deferred)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_has_numbered_migrations_in_order() {
+        let m = migrations();
+        assert!(!m.is_empty());
+        for (i, (n, sql)) in m.iter().enumerate() {
+            assert_eq!(*n as usize, i + 1);
+            assert!(sql.contains("CREATE"));
+        }
+    }
+}

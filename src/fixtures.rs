@@ -1,0 +1,187 @@
+//! Fixtures: a JSON file of accounts (and later keys and DOIs) loaded into the database,
+//! idempotently and atomically. Format documented in README ("Fixtures").
+
+use rusqlite::Connection;
+use serde::Deserialize;
+use std::path::Path;
+
+use crate::accounts::{check_client_symbol, check_prefix, check_provider_symbol, Role};
+use crate::auth::password;
+use crate::db::{self, accounts as dba};
+use crate::time::now;
+
+/// The demo data `serve` seeds into a new database (`fixtures/demo.json`).
+pub const DEMO: &str = include_str!("../fixtures/demo.json");
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Fixtures {
+    #[serde(default)]
+    pub admin: Option<Admin>,
+    #[serde(default)]
+    pub providers: Vec<ProviderFixture>,
+    #[serde(default)]
+    pub clients: Vec<ClientFixture>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admin {
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProviderFixture {
+    pub symbol: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientFixture {
+    pub symbol: String,
+    pub provider: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+    #[serde(default)]
+    pub prefixes: Vec<String>,
+    pub domains: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+pub fn parse(text: &str) -> Result<Fixtures, String> {
+    serde_json::from_str(text).map_err(|e| format!("fixtures are not valid: {e}"))
+}
+
+pub fn load_file(conn: &Connection, path: &Path, iterations: u32) -> Result<Summary, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
+    let fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    load(conn, &fixtures, iterations).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub providers: usize,
+    pub clients: usize,
+}
+
+/// A password to store: kept as it is when the stored one already matches, so that loading
+/// the same file twice changes nothing.
+fn password_for(
+    existing: Option<&dba::StoredPassword>,
+    plain: &str,
+    iterations: u32,
+) -> Result<Option<dba::StoredPassword>, String> {
+    match existing {
+        Some(stored) if password::verify(plain, stored) => Ok(None),
+        _ => password::hash(plain, iterations).map(Some),
+    }
+}
+
+/// Why a load failed, as one line naming the offending entry.
+struct Failed(String);
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Failed {
+        Failed(format!("database error: {e}"))
+    }
+}
+
+impl From<String> for Failed {
+    fn from(e: String) -> Failed {
+        Failed(e)
+    }
+}
+
+/// Validates everything first, then applies it in one write transaction: a bad file changes nothing.
+pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary, String> {
+    let mut providers = Vec::new();
+    for (i, p) in f.providers.iter().enumerate() {
+        let symbol = check_provider_symbol(&p.symbol).map_err(|e| format!("providers[{i}]: {e}"))?;
+        providers.push(symbol);
+    }
+    let mut clients = Vec::new();
+    for (i, c) in f.clients.iter().enumerate() {
+        let at = |e: String| format!("clients[{i}] ({}): {e}", c.symbol);
+        let symbol = check_client_symbol(&c.symbol).map_err(at)?;
+        let provider = check_provider_symbol(&c.provider).map_err(at)?;
+        for prefix in &c.prefixes {
+            check_prefix(prefix).map_err(at)?;
+        }
+        clients.push((symbol, provider));
+    }
+    let t = now();
+    db::write(conn, |tx| -> Result<(), Failed> {
+        let sql = |e: rusqlite::Error| format!("database error: {e}");
+        if let Some(admin) = &f.admin {
+            let existing = dba::find(tx, "ADMIN", Role::Staff)
+                .map_err(sql)?
+                .and_then(|a| a.password);
+            if let Some(stored) = password_for(existing.as_ref(), &admin.password, iterations)? {
+                dba::set_password(tx, "ADMIN", Role::Staff, &stored, t).map_err(sql)?;
+            }
+        }
+        for (p, symbol) in f.providers.iter().zip(&providers) {
+            let row = dba::Provider {
+                symbol: symbol.clone(),
+                name: p.name.clone().unwrap_or_else(|| symbol.clone()),
+                email: p.email.clone(),
+                created: t,
+                updated: t,
+            };
+            let existing = dba::find(tx, symbol, Role::Provider).map_err(sql)?;
+            match &existing {
+                None => dba::insert_provider(tx, &row, None).map_err(sql)?,
+                Some(_) => dba::update_provider(tx, &row).map_err(sql)?,
+            }
+            if let Some(plain) = &p.password {
+                let old = existing.and_then(|a| a.password);
+                if let Some(stored) = password_for(old.as_ref(), plain, iterations)? {
+                    dba::set_password(tx, symbol, Role::Provider, &stored, t).map_err(sql)?;
+                }
+            }
+        }
+        for (i, (c, (symbol, provider))) in f.clients.iter().zip(&clients).enumerate() {
+            let at = |e: String| format!("clients[{i}] ({symbol}): {e}");
+            if dba::provider(tx, provider).map_err(sql)?.is_none() {
+                return Err(at(format!("provider {provider} does not exist")).into());
+            }
+            let row = dba::Client {
+                symbol: symbol.clone(),
+                provider: provider.clone(),
+                name: c.name.clone().unwrap_or_else(|| symbol.clone()),
+                email: c.email.clone(),
+                is_active: c.is_active.unwrap_or(true),
+                domains: c.domains.clone().unwrap_or_else(|| "*".into()),
+                created: t,
+                updated: t,
+            };
+            let existing = dba::find(tx, symbol, Role::Client).map_err(sql)?;
+            match &existing {
+                None => dba::insert_client(tx, &row, None).map_err(sql)?,
+                Some(_) => dba::update_client(tx, &row).map_err(sql)?,
+            }
+            if let Some(plain) = &c.password {
+                let old = existing.and_then(|a| a.password);
+                if let Some(stored) = password_for(old.as_ref(), plain, iterations)? {
+                    dba::set_password(tx, symbol, Role::Client, &stored, t).map_err(sql)?;
+                }
+            }
+            for prefix in &c.prefixes {
+                if let Err(owner) = dba::add_prefix(tx, symbol, prefix, t).map_err(sql)? {
+                    return Err(at(format!("prefix {prefix} already belongs to {owner}")).into());
+                }
+            }
+        }
+        Ok(())
+    })
+    .map_err(|Failed(e)| e)?;
+    Ok(Summary {
+        providers: providers.len(),
+        clients: clients.len(),
+    })
+}

@@ -1,0 +1,253 @@
+//! The HTTP layer: the only code that touches tiny_http. A fixed pool of worker threads
+//! shares one listening socket; each worker owns its per-thread state (a database connection).
+
+pub mod render;
+pub mod reply;
+pub mod request;
+pub mod router;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+pub use reply::{Body, Reply};
+pub use request::{Method, Request};
+use router::Family;
+
+/// How often an idle worker looks at the stop flag.
+const POLL: Duration = Duration::from_millis(100);
+
+pub struct HttpServer {
+    server: Arc<tiny_http::Server>,
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Binds `listen` and starts `workers` threads. `make_worker` runs once in each thread
+    /// to build its state; `handle` turns a request into a reply and must not panic
+    /// (a panic is caught, logged and answered with 500 all the same).
+    pub fn start<W, M, H>(
+        listen: &str,
+        workers: usize,
+        body_limit: usize,
+        make_worker: M,
+        handle: H,
+    ) -> Result<HttpServer, String>
+    where
+        W: 'static,
+        M: Fn() -> Result<W, String> + Send + Sync + 'static,
+        H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
+    {
+        let server = tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| format!("{listen} is not an IP address"))?;
+        let server = Arc::new(server);
+        let stop = Arc::new(AtomicBool::new(false));
+        let make_worker = Arc::new(make_worker);
+        let handle = Arc::new(handle);
+        let mut threads = Vec::new();
+        for n in 0..workers.max(1) {
+            // Build the state here so that a failure (e.g. the database) stops start-up.
+            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+            let (thread_server, thread_stop, make_worker, handle) =
+                (server.clone(), stop.clone(), make_worker.clone(), handle.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("worker-{n}"))
+                .spawn(move || match make_worker() {
+                    Ok(mut state) => {
+                        let _ = ready_tx.send(Ok(()));
+                        worker_loop(&thread_server, &thread_stop, body_limit, &mut state, &*handle);
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                })
+                .map_err(|e| format!("cannot start worker: {e}"))?;
+            threads.push(thread);
+            match ready_rx.recv() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    stop.store(true, Ordering::SeqCst);
+                    server.unblock();
+                    return Err(e);
+                }
+                Err(_) => return Err("worker died while starting".into()),
+            }
+        }
+        Ok(HttpServer {
+            server,
+            addr,
+            stop,
+            workers: threads,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets every worker finish the request it is serving, and waits for them.
+    pub fn shutdown(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for _ in &self.workers {
+            self.server.unblock();
+        }
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+    }
+}
+
+fn worker_loop<W>(
+    server: &tiny_http::Server,
+    stop: &AtomicBool,
+    body_limit: usize,
+    state: &mut W,
+    handle: &dyn Fn(&mut W, Request) -> Reply,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let incoming = match server.recv_timeout(POLL) {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                log::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        serve_one(incoming, body_limit, state, handle);
+    }
+}
+
+fn serve_one<W>(
+    mut incoming: tiny_http::Request,
+    body_limit: usize,
+    state: &mut W,
+    handle: &dyn Fn(&mut W, Request) -> Reply,
+) {
+    let started = Instant::now();
+    let mut request = Request::new(Method::parse(incoming.method().as_str()), incoming.url());
+    request.remote_addr = incoming.remote_addr().map(|a| a.ip());
+    request.headers = incoming
+        .headers()
+        .iter()
+        .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
+        .collect();
+    let family = Family::of_path(&request.path);
+    let reply = match read_body(&mut incoming, body_limit) {
+        Err(e) => render::render(&e, family),
+        Ok(body) => {
+            request.body = body;
+            let (method, path) = (request.method, request.path.clone());
+            match catch_unwind(AssertUnwindSafe(|| handle(state, request))) {
+                Ok(reply) => reply,
+                Err(panic) => {
+                    log::error!(
+                        "panic while serving {} {}: {}",
+                        method.as_str(),
+                        path,
+                        panic_message(&panic)
+                    );
+                    render::render(&Error::Internal("panic".into()), family)
+                }
+            }
+        }
+    };
+    log::info!(
+        target: "access",
+        "{} {} {} {}us {}",
+        incoming.method().as_str(),
+        request_path_for_log(incoming.url()),
+        reply.status,
+        started.elapsed().as_micros(),
+        reply.header("X-Credential-Username").unwrap_or("-"),
+    );
+    respond(incoming, reply);
+}
+
+/// Reads at most `limit` bytes; a larger body is refused without reading it all.
+fn read_body(incoming: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Error> {
+    if incoming.body_length().is_some_and(|len| len > limit) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let mut body = Vec::new();
+    incoming
+        .as_reader()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| Error::BadRequest(format!("could not read the request body: {e}")))?;
+    if body.len() > limit {
+        return Err(Error::PayloadTooLarge);
+    }
+    Ok(body)
+}
+
+/// The path without its query string: queries can hold signatures that do not belong in logs.
+fn request_path_for_log(url: &str) -> &str {
+    url.split('?').next().unwrap_or(url)
+}
+
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        s.to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+fn respond(incoming: tiny_http::Request, reply: Reply) {
+    let headers: Vec<tiny_http::Header> = reply
+        .headers
+        .iter()
+        .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).ok())
+        .collect();
+    let status = tiny_http::StatusCode(reply.status);
+    let result = match reply.body {
+        Body::Empty => incoming.respond(tiny_http::Response::new(
+            status,
+            headers,
+            std::io::empty(),
+            Some(0),
+            None,
+        )),
+        Body::Bytes(bytes) => {
+            let len = bytes.len();
+            incoming.respond(tiny_http::Response::new(
+                status,
+                headers,
+                std::io::Cursor::new(bytes),
+                Some(len),
+                None,
+            ))
+        }
+        Body::File(path) => match std::fs::File::open(&path) {
+            Ok(file) => {
+                let len = file.metadata().ok().map(|m| m.len() as usize);
+                incoming.respond(tiny_http::Response::new(status, headers, file, len, None))
+            }
+            Err(e) => {
+                log::error!("cannot open {}: {e}", path.display());
+                incoming.respond(tiny_http::Response::new(
+                    tiny_http::StatusCode(500),
+                    Vec::new(),
+                    std::io::empty(),
+                    Some(0),
+                    None,
+                ))
+            }
+        },
+    };
+    if let Err(e) = result {
+        log::debug!("client went away: {e}");
+    }
+}

@@ -1,0 +1,76 @@
+//! Renders an `Error` as a reply: JSON:API errors on REST routes, DataCite's plain text on MDS routes.
+
+use super::reply::Reply;
+use super::router::Family;
+use crate::error::{Error, Problem, Source};
+use serde_json::{json, Value};
+
+pub const MDS_NO_AUTH: &str = "An Authentication object was not found in the SecurityContext";
+
+fn standard_text(error: &Error, family: Family) -> String {
+    let rest = family == Family::Rest;
+    match error {
+        Error::Unauthenticated if rest => "Bad credentials.".into(),
+        Error::Unauthenticated => MDS_NO_AUTH.into(),
+        Error::BadCredentials if rest => "Bad credentials.".into(),
+        Error::BadCredentials => "Bad credentials".into(),
+        Error::Forbidden(Some(m)) | Error::NotFound(Some(m)) => m.clone(),
+        Error::Forbidden(None) if rest => "You are not authorized to access this resource.".into(),
+        Error::Forbidden(None) => "Access is denied".into(),
+        Error::NotFound(None) => "The resource you are looking for doesn't exist.".into(),
+        Error::MethodNotAllowed { message: Some(m), .. } => m.clone(),
+        Error::MethodNotAllowed { message: None, .. } => "Method not allowed".into(),
+        Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) => m.clone(),
+        Error::PayloadTooLarge => "Request body too large".into(),
+        Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("\n"),
+        Error::TooManyRequests { .. } => "Too many requests, please slow down".into(),
+        Error::Internal(_) => "Internal server error".into(),
+    }
+}
+
+fn problem_json(problem: &Problem) -> Value {
+    match &problem.source {
+        // DataCite's metadata errors: {"source":"creators","title":…,"uid":…}
+        Some(Source::Property(property)) => {
+            let mut v = json!({"source": property, "title": problem.title});
+            if let Some(uid) = &problem.uid {
+                v["uid"] = json!(uid);
+            }
+            v
+        }
+        Some(Source::Pointer(pointer)) => {
+            json!({"status": "422", "title": problem.title, "source": {"pointer": pointer}})
+        }
+        None => {
+            let mut v = json!({"status": "422", "title": problem.title});
+            if let Some(uid) = &problem.uid {
+                v["uid"] = json!(uid);
+            }
+            v
+        }
+    }
+}
+
+pub fn render(error: &Error, family: Family) -> Reply {
+    let status = error.status();
+    let mut reply = match (family, error) {
+        (Family::Rest, Error::Unprocessable(problems)) => Reply::json(
+            status,
+            &json!({"errors": problems.iter().map(problem_json).collect::<Vec<_>>()}),
+        ),
+        (Family::Rest, _) => Reply::json(
+            status,
+            &json!({"errors": [{"status": status.to_string(), "title": standard_text(error, family)}]}),
+        ),
+        (Family::Mds, _) => Reply::text(status, standard_text(error, family)),
+    };
+    match error {
+        Error::Unauthenticated | Error::BadCredentials => {
+            reply.set_header("WWW-Authenticate", "Basic realm=\"tinydoi\"")
+        }
+        Error::MethodNotAllowed { allow, .. } => reply.set_header("Allow", allow.clone()),
+        Error::TooManyRequests { retry_after_secs } => reply.set_header("Retry-After", retry_after_secs.to_string()),
+        _ => {}
+    }
+    reply
+}

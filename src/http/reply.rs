@@ -1,0 +1,69 @@
+//! What handlers return: status, headers and a body; the server writes it to the socket.
+
+use std::path::PathBuf;
+
+pub const JSON_API: &str = "application/vnd.api+json";
+
+#[derive(Debug)]
+pub enum Body {
+    Empty,
+    Bytes(Vec<u8>),
+    /// Streamed from disk (large files such as the monthly data file).
+    File(PathBuf),
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}
+
+impl Reply {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".to_string(), content_type.to_string())],
+            body: Body::Bytes(body.into()),
+        }
+    }
+
+    /// A JSON:API document.
+    pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+        Reply::new(status, JSON_API, value.to_string())
+    }
+
+    pub fn text(status: u16, text: impl Into<String>) -> Reply {
+        Reply::new(status, "text/plain;charset=UTF-8", text.into())
+    }
+
+    pub fn xml(status: u16, xml: impl Into<Vec<u8>>) -> Reply {
+        Reply::new(status, "application/xml", xml)
+    }
+
+    pub fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.set_header(name, value);
+        self
+    }
+
+    /// Sets a header, replacing any earlier value of the same name.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.into()));
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}

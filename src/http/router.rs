@@ -1,0 +1,190 @@
+//! Matches method + path against the route table; DOI parameters may span several segments.
+
+use super::request::Method;
+
+/// Which API a route belongs to; it decides how errors are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// JSON:API (REST, credentials, member API, reports).
+    Rest,
+    /// DataCite MDS: plain-text bodies.
+    Mds,
+}
+
+impl Family {
+    /// The family of a path no route matched, so that even its 404 speaks the right language.
+    pub fn of_path(path: &str) -> Family {
+        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
+        match first {
+            "metadata" | "doi" | "media" => Family::Mds,
+            _ => Family::Rest,
+        }
+    }
+}
+
+/// One route. `pattern` segments are literals, `{name}` (one segment) or `{name*}`
+/// (the rest of the path, at least one segment: DOIs contain `/`).
+pub struct Route<H> {
+    pub method: Method,
+    pub pattern: &'static str,
+    pub family: Family,
+    pub handler: H,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    /// The value of a parameter the pattern declares; empty when the route has no such name.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+pub enum Match<'r, H> {
+    Found(&'r Route<H>, Params),
+    /// The path exists with other methods.
+    WrongMethod {
+        allow: String,
+        family: Family,
+    },
+    NotFound(Family),
+}
+
+pub struct Router<H> {
+    routes: Vec<Route<H>>,
+}
+
+impl<H> Router<H> {
+    pub fn new(routes: Vec<Route<H>>) -> Router<H> {
+        Router { routes }
+    }
+
+    pub fn routes(&self) -> &[Route<H>] {
+        &self.routes
+    }
+
+    pub fn find(&self, method: Method, path: &str) -> Match<'_, H> {
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let mut allowed: Vec<&'static str> = Vec::new();
+        let mut family = None;
+        for route in &self.routes {
+            if let Some(params) = match_pattern(route.pattern, &segments) {
+                let wanted = if method == Method::Head { Method::Get } else { method };
+                if route.method == wanted {
+                    return Match::Found(route, params);
+                }
+                family.get_or_insert(route.family);
+                if !allowed.contains(&route.method.as_str()) {
+                    allowed.push(route.method.as_str());
+                }
+            }
+        }
+        match family {
+            Some(family) => Match::WrongMethod {
+                allow: allowed.join(", "),
+                family,
+            },
+            None => Match::NotFound(Family::of_path(path)),
+        }
+    }
+}
+
+fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
+    let mut params = Vec::new();
+    let pattern_segments: Vec<&'static str> = pattern.trim_start_matches('/').split('/').collect();
+    for (i, pat) in pattern_segments.iter().enumerate() {
+        if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
+            let rest = segments.get(i..)?;
+            if rest.is_empty() || rest.iter().all(|s| s.is_empty()) {
+                return None;
+            }
+            params.push((name, rest.join("/")));
+            return Some(Params(params));
+        }
+        let seg = segments.get(i)?;
+        if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            if seg.is_empty() {
+                return None;
+            }
+            params.push((name, seg.to_string()));
+        } else if pat != seg {
+            return None;
+        }
+    }
+    if segments.len() == pattern_segments.len() {
+        Some(Params(params))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn router() -> Router<u8> {
+        let r = |method, pattern, handler| Route {
+            method,
+            pattern,
+            family: Family::Rest,
+            handler,
+        };
+        Router::new(vec![
+            r(Method::Get, "/dois", 1),
+            r(Method::Get, "/dois/{doi*}", 2),
+            r(Method::Delete, "/dois/{doi*}", 3),
+            r(Method::Post, "/credentials/api-keys/{id}/rotate", 4),
+            r(Method::Get, "/clients/{symbol}/prefixes", 5),
+            r(Method::Get, "/clients/{symbol}", 6),
+        ])
+    }
+
+    fn found(m: Match<'_, u8>) -> (u8, Params) {
+        match m {
+            Match::Found(route, params) => (route.handler, params),
+            _ => panic!("no match"),
+        }
+    }
+
+    #[test]
+    fn doi_spans_segments() {
+        let (h, p) = found(router().find(Method::Get, "/dois/10.5072/abc/def"));
+        assert_eq!(h, 2);
+        assert_eq!(p.get("doi"), "10.5072/abc/def");
+        assert_eq!(found(router().find(Method::Get, "/dois")).0, 1);
+    }
+
+    #[test]
+    fn literal_segments_and_params() {
+        let (h, p) = found(router().find(Method::Post, "/credentials/api-keys/x-1/rotate"));
+        assert_eq!((h, p.get("id")), (4, "x-1"));
+        assert_eq!(found(router().find(Method::Get, "/clients/DEMO.REPO/prefixes")).0, 5);
+        assert_eq!(found(router().find(Method::Get, "/clients/DEMO.REPO")).0, 6);
+    }
+
+    #[test]
+    fn wrong_method_lists_allowed() {
+        match router().find(Method::Put, "/dois/10.5072/x") {
+            Match::WrongMethod { allow, .. } => assert_eq!(allow, "GET, DELETE"),
+            _ => panic!("expected 405"),
+        }
+    }
+
+    #[test]
+    fn unknown_paths() {
+        assert!(matches!(
+            router().find(Method::Get, "/nope"),
+            Match::NotFound(Family::Rest)
+        ));
+        assert!(matches!(router().find(Method::Get, "/dois/"), Match::NotFound(_)));
+        assert!(matches!(
+            router().find(Method::Get, "/metadata/x"),
+            Match::NotFound(Family::Mds)
+        ));
+    }
+}

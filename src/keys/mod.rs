@@ -1,0 +1,3 @@
+//! API keys: their format and what a key may do.
+
+pub mod format;

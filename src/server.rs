@@ -1,0 +1,101 @@
+//! Starting and stopping a tinydoi server: database, fixtures, shared state, HTTP workers.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::http::HttpServer;
+use crate::{db, fixtures};
+
+pub struct Server {
+    http: HttpServer,
+    app: Arc<App>,
+    /// A database made for `--db :memory:`, removed at shutdown.
+    ephemeral_db: Option<PathBuf>,
+}
+
+/// True when every address `listen` resolves to is a loopback address.
+pub fn is_loopback(listen: &str) -> bool {
+    match listen.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
+    }
+}
+
+fn is_new_database(path: &Path) -> bool {
+    std::fs::metadata(path).map(|m| m.len() == 0).unwrap_or(true)
+}
+
+impl Server {
+    pub fn start(mut config: Config) -> Result<Server, String> {
+        let ephemeral_db = if config.db_path == Path::new(":memory:") {
+            let path = std::env::temp_dir().join(format!("tinydoi-{}.db", uuid::Uuid::new_v4()));
+            config.db_path = path.clone();
+            Some(path)
+        } else {
+            None
+        };
+        let is_new = is_new_database(&config.db_path);
+        let conn = db::open(&config.db_path)?;
+        if let Some(path) = &config.fixtures {
+            let summary = fixtures::load_file(&conn, path, config.pbkdf2_iterations)?;
+            log::info!(
+                "loaded fixtures {}: {} providers, {} clients",
+                path.display(),
+                summary.providers,
+                summary.clients
+            );
+        } else if is_new && config.seed_demo {
+            if is_loopback(&config.listen) {
+                let demo = fixtures::parse(fixtures::DEMO)?;
+                fixtures::load(&conn, &demo, config.pbkdf2_iterations)?;
+                log::info!("new database: seeded the demo account DEMO.REPO (password demo-password, prefix 10.5072)");
+            } else {
+                log::warn!(
+                    "new database on a non-loopback address {}: demo credentials NOT seeded; use --fixtures or `tinydoi client add`",
+                    config.listen
+                );
+            }
+        }
+        drop(conn);
+
+        let app = Arc::new(App::new(config.clone()));
+        let db_path = config.db_path.clone();
+        let handler_app = app.clone();
+        let http = HttpServer::start(
+            &config.listen,
+            config.workers,
+            config.body_limit,
+            move || db::open(&db_path),
+            move |conn, request| handler_app.dispatch(conn, &request),
+        )?;
+        Ok(Server {
+            http,
+            app,
+            ephemeral_db,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.http.addr()
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Stops accepting, finishes in-flight requests, closes every connection.
+    pub fn shutdown(self) {
+        self.http.shutdown();
+        if let Some(path) = self.ephemeral_db {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}

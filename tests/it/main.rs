@@ -1,0 +1,6 @@
+//! Integration tests for tinydoi, one crate (see ARCHITECTURE.md): each module starts real
+//! servers in-process on 127.0.0.1:0 and talks HTTP to them.
+
+mod support;
+
+mod foundation;

@@ -1,0 +1,219 @@
+//! Test support: start a server in-process on an ephemeral port with fixtures, call it over
+//! HTTP, and open its database to check the state a request left behind.
+
+#![allow(dead_code)]
+
+use base64::Engine;
+use rusqlite::Connection;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tinydoi::app::App;
+use tinydoi::config::Config;
+use tinydoi::server::Server;
+
+/// Passwords of `FIXTURES`.
+pub const CLIENT: &str = "DEMO.REPO";
+pub const CLIENT_PASSWORD: &str = "demo-password";
+pub const OTHER_CLIENT: &str = "OTHER.REPO";
+pub const OTHER_PASSWORD: &str = "other-password";
+pub const PROVIDER: &str = "DEMO";
+pub const PROVIDER_PASSWORD: &str = "provider-password";
+pub const ADMIN_PASSWORD: &str = "admin-password";
+
+/// Two providers, each with one client and one prefix, and the staff account.
+pub const FIXTURES: &str = r#"{
+  "admin": {"password": "admin-password"},
+  "providers": [
+    {"symbol": "DEMO", "name": "Demo Provider", "email": "demo@example.org", "password": "provider-password"},
+    {"symbol": "OTHER", "name": "Other Provider", "email": "other@example.org", "password": "other-provider-password"}
+  ],
+  "clients": [
+    {"symbol": "DEMO.REPO", "provider": "DEMO", "name": "Demo Repository", "email": "repo@example.org",
+     "password": "demo-password", "prefixes": ["10.5072"], "domains": "*"},
+    {"symbol": "OTHER.REPO", "provider": "OTHER", "name": "Other Repository", "email": "other-repo@example.org",
+     "password": "other-password", "prefixes": ["10.5073"]}
+  ]
+}"#;
+
+pub struct TestServer {
+    server: Option<Server>,
+    pub base: String,
+    pub db_path: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// A server with `FIXTURES`.
+    pub fn start() -> TestServer {
+        TestServer::with(FIXTURES, |_| {})
+    }
+
+    /// A server with the given fixtures JSON and configuration changes.
+    pub fn with(fixtures: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fixtures_path = dir.path().join("fixtures.json");
+        std::fs::write(&fixtures_path, fixtures).expect("write fixtures");
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            db_path: dir.path().join("tinydoi.db"),
+            workers: 4,
+            fixtures: Some(fixtures_path),
+            pbkdf2_iterations: 10,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        TestServer::from_config(config, dir)
+    }
+
+    pub fn from_config(config: Config, dir: tempfile::TempDir) -> TestServer {
+        let db_path = config.db_path.clone();
+        let server = Server::start(config).expect("server starts");
+        let base = format!("http://{}", server.addr());
+        TestServer {
+            server: Some(server),
+            base,
+            db_path,
+            dir,
+        }
+    }
+
+    pub fn app(&self) -> &Arc<App> {
+        self.server.as_ref().expect("running").app()
+    }
+
+    /// A separate connection to the server's database, for checking state.
+    pub fn db(&self) -> Connection {
+        tinydoi::db::open(&self.db_path).expect("open db")
+    }
+
+    pub fn req(&self, method: &str, path: &str) -> Call {
+        Call {
+            method: method.to_string(),
+            url: format!("{}{}", self.base, path),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn get(&self, path: &str) -> Call {
+        self.req("GET", path)
+    }
+    pub fn post(&self, path: &str) -> Call {
+        self.req("POST", path)
+    }
+    pub fn put(&self, path: &str) -> Call {
+        self.req("PUT", path)
+    }
+    pub fn patch(&self, path: &str) -> Call {
+        self.req("PATCH", path)
+    }
+    pub fn delete(&self, path: &str) -> Call {
+        self.req("DELETE", path)
+    }
+
+    /// Stops the server (finishing in-flight requests) and keeps the directory.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown();
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn basic(user: &str, password: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// A request being built.
+pub struct Call {
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+}
+
+impl Call {
+    pub fn header(mut self, name: &str, value: &str) -> Call {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+    pub fn auth(self, user: &str, password: &str) -> Call {
+        let value = basic(user, password);
+        self.header("Authorization", &value)
+    }
+    pub fn bearer(self, key: &str) -> Call {
+        let value = format!("Bearer {key}");
+        self.header("Authorization", &value)
+    }
+    /// The demo client's password.
+    pub fn client_auth(self) -> Call {
+        self.auth(CLIENT, CLIENT_PASSWORD)
+    }
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Call {
+        self.body = Some(body.into());
+        self
+    }
+    pub fn json(self, value: &serde_json::Value) -> Call {
+        self.header("Content-Type", "application/vnd.api+json")
+            .body(value.to_string())
+    }
+
+    pub fn send(self) -> Resp {
+        let agent = ureq::AgentBuilder::new().redirects(0).build();
+        let mut request = agent.request(&self.method, &self.url);
+        for (k, v) in &self.headers {
+            request = request.set(k, v);
+        }
+        let result = match &self.body {
+            Some(body) => request.send_bytes(body),
+            None => request.call(),
+        };
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{} {}: {e}", self.method, self.url),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|n| response.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_string())))
+            .collect();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("read body");
+        Resp { status, headers, body }
+    }
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    /// Asserts the status, showing the body when it differs.
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.text());
+        self
+    }
+}
