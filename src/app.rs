@@ -20,6 +20,26 @@ pub struct Ctx<'a> {
     pub now: i64,
 }
 
+impl Ctx<'_> {
+    /// The calling client's symbol: 401 for anonymous callers, 403 for providers and staff.
+    pub fn client(&self) -> Result<&str, Error> {
+        match &self.principal {
+            Principal::Anonymous => Err(Error::Unauthenticated),
+            Principal::Client { symbol, .. } => Ok(symbol),
+            _ => Err(Error::forbidden()),
+        }
+    }
+
+    /// The calling client's symbol for a write: like `client`, and 403 when the client is
+    /// inactive (an inactive client and its keys may read, not write).
+    pub fn writing_client(&self) -> Result<&str, Error> {
+        match &self.principal {
+            Principal::Client { is_active: false, .. } => Err(Error::forbidden()),
+            _ => self.client(),
+        }
+    }
+}
+
 /// Handlers never write to the socket: they return a reply or an error.
 pub type Handler = fn(&Ctx, &Request, &Params) -> Result<Reply, Error>;
 
