@@ -8,7 +8,7 @@ use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::render::render;
-use crate::http::router::{Family, Match, Params, Router};
+use crate::http::router::{Family, Match, Params, Route, Router};
 use crate::http::{panic_message, Reply, Request};
 
 /// What a handler gets besides the request: the server, its worker's connection and the caller.
@@ -51,11 +51,18 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config) -> App {
+        App::with_routes(config, Vec::new())
+    }
+
+    /// An app serving tinydoi's routes plus `extra` ones (embedders and tests).
+    pub fn with_routes(config: Config, extra: Vec<Route<Handler>>) -> App {
         let auth = Authenticator::new(config.auth_cache_ttl);
+        let mut routes = crate::api::routes();
+        routes.extend(extra);
         App {
             config,
             auth,
-            router: Router::new(crate::api::routes()),
+            router: Router::new(routes),
         }
     }
 

@@ -4,8 +4,9 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::app::{App, Handler};
 use crate::config::Config;
+use crate::http::router::Route;
 use crate::http::HttpServer;
 use crate::{db, fixtures};
 
@@ -32,7 +33,12 @@ fn is_new_database(path: &Path) -> bool {
 }
 
 impl Server {
-    pub fn start(mut config: Config) -> Result<Server, String> {
+    pub fn start(config: Config) -> Result<Server, String> {
+        Server::start_with_routes(config, Vec::new())
+    }
+
+    /// Like `start`, serving `extra` routes besides tinydoi's own.
+    pub fn start_with_routes(mut config: Config, extra: Vec<Route<Handler>>) -> Result<Server, String> {
         let ephemeral_db = if config.db_path == Path::new(":memory:") {
             let path = std::env::temp_dir().join(format!("tinydoi-{}.db", uuid::Uuid::new_v4()));
             config.db_path = path.clone();
@@ -64,7 +70,7 @@ impl Server {
         }
         drop(conn);
 
-        let app = Arc::new(App::new(config.clone()));
+        let app = Arc::new(App::with_routes(config.clone(), extra));
         let db_path = config.db_path.clone();
         let handler_app = app.clone();
         let http = HttpServer::start(

@@ -8,8 +8,9 @@ use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tinydoi::app::App;
+use tinydoi::app::{App, Handler};
 use tinydoi::config::Config;
+use tinydoi::http::router::Route;
 use tinydoi::server::Server;
 
 /// Passwords of `FIXTURES`.
@@ -44,17 +45,12 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// A server with `FIXTURES`.
-    pub fn start() -> TestServer {
-        TestServer::with(FIXTURES, |_| {})
-    }
-
-    /// A server with the given fixtures JSON and configuration changes.
-    pub fn with(fixtures: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    /// The configuration `with` uses: ephemeral port, temp database, `fixtures`, 10 PBKDF2 iterations.
+    pub fn config(fixtures: &str) -> (Config, tempfile::TempDir) {
         let dir = tempfile::tempdir().expect("temp dir");
         let fixtures_path = dir.path().join("fixtures.json");
         std::fs::write(&fixtures_path, fixtures).expect("write fixtures");
-        let mut config = Config {
+        let config = Config {
             listen: "127.0.0.1:0".into(),
             db_path: dir.path().join("tinydoi.db"),
             workers: 4,
@@ -62,13 +58,29 @@ impl TestServer {
             pbkdf2_iterations: 10,
             ..Config::default()
         };
+        (config, dir)
+    }
+
+    /// A server with `FIXTURES`.
+    pub fn start() -> TestServer {
+        TestServer::with(FIXTURES, |_| {})
+    }
+
+    /// A server with the given fixtures JSON and configuration changes.
+    pub fn with(fixtures: &str, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let (mut config, dir) = TestServer::config(fixtures);
         tweak(&mut config);
         TestServer::from_config(config, dir)
     }
 
     pub fn from_config(config: Config, dir: tempfile::TempDir) -> TestServer {
+        TestServer::with_routes(config, dir, Vec::new())
+    }
+
+    /// A server with extra routes (e.g. one that panics).
+    pub fn with_routes(config: Config, dir: tempfile::TempDir, extra: Vec<Route<Handler>>) -> TestServer {
         let db_path = config.db_path.clone();
-        let server = Server::start(config).expect("server starts");
+        let server = Server::start_with_routes(config, extra).expect("server starts");
         let base = format!("http://{}", server.addr());
         TestServer {
             server: Some(server),

@@ -1,0 +1,197 @@
+//! The command line: operator commands and `serve` as a process (port on stdout, signals).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+fn tinydoi(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .arg("--db")
+        .arg(db)
+        .args(["--pbkdf2-iterations", "10"])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run tinydoi");
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn operator_commands_create_accounts_and_refuse_mistakes_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cli.db");
+    let ok = |args: &[&str], stdin: &str| {
+        let (success, out, err) = tinydoi(&db, args, stdin);
+        assert!(success, "{args:?}: {err}");
+        out
+    };
+    let fails = |args: &[&str], stdin: &str, wanted: &str| {
+        let (success, _, err) = tinydoi(&db, args, stdin);
+        assert!(!success, "{args:?} should fail");
+        let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("tinydoi:")).collect();
+        assert_eq!(lines.len(), 1, "{err}");
+        assert!(lines[0].contains(wanted), "{args:?}: {err}");
+    };
+    assert_eq!(
+        ok(&["provider", "add", "acme", "--name", "Acme"], ""),
+        "provider ACME created\n"
+    );
+    fails(&["provider", "add", "ACME"], "", "already exists");
+    fails(&["provider", "add", "A"], "", "not a provider symbol");
+    fails(
+        &[
+            "client",
+            "add",
+            "ACME.DATA",
+            "--provider",
+            "NOPE",
+            "--prefix",
+            "10.1234",
+            "--password-stdin",
+        ],
+        "pw\n",
+        "provider NOPE does not exist",
+    );
+    fails(
+        &["client", "add", "ACME..", "--provider", "ACME", "--password-stdin"],
+        "pw\n",
+        "not a client symbol",
+    );
+    fails(
+        &[
+            "client",
+            "add",
+            "ACME.DATA",
+            "--provider",
+            "ACME",
+            "--prefix",
+            "11.1",
+            "--password-stdin",
+        ],
+        "pw\n",
+        "not a DOI prefix",
+    );
+    fails(
+        &["client", "add", "ACME.DATA", "--provider", "ACME", "--password-stdin"],
+        "",
+        "no password",
+    );
+    let out = ok(
+        &[
+            "client",
+            "add",
+            "acme.data",
+            "--provider",
+            "ACME",
+            "--prefix",
+            "10.1234",
+            "--domains",
+            "example.org",
+            "--password-stdin",
+        ],
+        "s3cret\n",
+    );
+    assert_eq!(out, "client ACME.DATA created\n");
+    fails(
+        &["client", "add", "ACME.DATA", "--provider", "ACME", "--password-stdin"],
+        "pw\n",
+        "already exists",
+    );
+    fails(
+        &[
+            "client",
+            "add",
+            "ACME.OTHER",
+            "--provider",
+            "ACME",
+            "--prefix",
+            "10.1234",
+            "--password-stdin",
+        ],
+        "pw\n",
+        "already belongs to ACME.DATA",
+    );
+    ok(&["client", "passwd", "ACME.DATA", "--password-stdin"], "n3w\n");
+    ok(&["client", "deactivate", "ACME.DATA"], "");
+    fails(&["client", "deactivate", "NOPE.X"], "", "no client");
+    ok(&["admin", "passwd", "--password-stdin"], "admin-pw\n");
+
+    let conn = tinydoi::db::open(&db).unwrap();
+    let (active, domains): (bool, String) = conn
+        .query_row(
+            "SELECT is_active, domains FROM clients WHERE symbol = 'ACME.DATA'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(!active);
+    assert_eq!(domains, "example.org");
+    let account = tinydoi::db::accounts::find(&conn, "ACME.DATA", tinydoi::accounts::Role::Client)
+        .unwrap()
+        .unwrap();
+    assert!(tinydoi::auth::password::verify(
+        "n3w",
+        account.password.as_ref().unwrap()
+    ));
+    let audit: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE client = 'ACME.DATA' AND action = 'password.changed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audit, 1);
+    let staff: i64 = conn.query_row("SELECT count(*) FROM staff", [], |r| r.get(0)).unwrap();
+    assert_eq!(staff, 1);
+}
+
+#[test]
+fn serve_prints_its_address_first_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .args([
+            "--db",
+            ":memory:",
+            "--pbkdf2-iterations",
+            "10",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {first}"))
+        .to_string();
+    let response = ureq::get(&format!("http://{addr}/clients/DEMO.REPO"))
+        .set("Authorization", &crate::support::basic("DEMO.REPO", "demo-password"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "the demo account is seeded into a new (in-memory) database"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
