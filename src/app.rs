@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::auth::throttle::{self, Throttle};
 use crate::auth::{Authenticator, Principal};
 use crate::config::Config;
 use crate::error::Error;
@@ -47,6 +48,7 @@ pub struct App {
     pub config: Config,
     pub auth: Authenticator,
     pub router: Router<Handler>,
+    pub throttle: Throttle,
 }
 
 impl App {
@@ -57,12 +59,14 @@ impl App {
     /// An app serving tinydoi's routes plus `extra` ones (embedders and tests).
     pub fn with_routes(config: Config, extra: Vec<Route<Handler>>) -> App {
         let auth = Authenticator::new(config.auth_cache_ttl);
+        let throttle = Throttle::new(config.auth_throttle.clone());
         let mut routes = crate::api::routes();
         routes.extend(extra);
         App {
             config,
             auth,
             router: Router::new(routes),
+            throttle,
         }
     }
 
@@ -74,10 +78,11 @@ impl App {
             Match::WrongMethod { family, .. } => *family,
             Match::NotFound(family) => *family,
         };
-        let principal = match self.auth.authenticate(db, request.header("authorization"), now) {
-            Ok(p) => p,
-            Err(e) => return finish(error_reply(&e, family, request), &Principal::Anonymous),
-        };
+        let principal =
+            match throttle::authenticate(self, db, request.header("authorization"), request.remote_addr, now) {
+                Ok(p) => p,
+                Err(e) => return finish(error_reply(&e, family, request), &Principal::Anonymous),
+            };
         let result = match found {
             Match::Found(route, params) => {
                 let ctx = Ctx {

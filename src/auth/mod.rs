@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod header;
 pub mod password;
+pub mod throttle;
 
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
