@@ -159,7 +159,7 @@ impl Authenticator {
                 let result = self.check_password(conn, &symbol, &password);
                 if matches!(result, Err(Error::BadCredentials)) && role_of(&symbol) == Some(Role::Client) {
                     // Only known clients: unknown names would let anyone fill the table.
-                    if db::accounts::find(conn, &symbol, Role::Client)?.is_some() {
+                    if is_client(conn, &symbol) {
                         attempt.audit(&symbol, "auth.failed", None, now);
                     }
                 }
@@ -209,15 +209,16 @@ impl Authenticator {
         self.key_lookups.fetch_add(1, Ordering::Relaxed);
         let Some(stored) = db::keys::find_by_hash(conn, &key_format::hash(&key))? else {
             return match for_client {
-                Some(client) if db::accounts::find(conn, client, Role::Client)?.is_some() => failed(client, None),
+                Some(client) if is_client(conn, client) => failed(client, None),
                 _ => Err(Error::BadCredentials),
             };
         };
         if let Some(client) = for_client.filter(|c| *c != stored.client) {
             // Another client's key as this client's password: the other key id stays private.
-            return match db::accounts::find(conn, client, Role::Client)? {
-                Some(_) => failed(client, None),
-                None => Err(Error::BadCredentials),
+            return if is_client(conn, client) {
+                failed(client, None)
+            } else {
+                Err(Error::BadCredentials)
             };
         }
         if stored.revoked_at.is_some() {
@@ -239,4 +240,10 @@ impl Authenticator {
             },
         })
     }
+}
+
+/// Whether a failed attempt names a known client (and so deserves an audit event); a
+/// database error only costs the event, never the request.
+fn is_client(conn: &Connection, symbol: &str) -> bool {
+    matches!(db::accounts::find(conn, symbol, Role::Client), Ok(Some(_)))
 }
