@@ -22,6 +22,8 @@ pub struct Fixtures {
     pub providers: Vec<ProviderFixture>,
     #[serde(default)]
     pub clients: Vec<ClientFixture>,
+    #[serde(default)]
+    pub api_keys: Vec<KeyFixture>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +53,86 @@ pub struct ClientFixture {
     pub prefixes: Vec<String>,
     pub domains: Option<String>,
     pub is_active: Option<bool>,
+}
+
+/// A key given by its plain value, so CI pipelines get a stable key; stored hashed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyFixture {
+    pub client: String,
+    pub name: String,
+    pub key: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for KeyFixture {
+    /// Never shows the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFixture")
+            .field("client", &self.client)
+            .field("name", &self.name)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key fixture once checked: upper-case client, trimmed name, canonical key.
+struct CheckedKey {
+    client: String,
+    name: String,
+    key: String,
+    expires_at: Option<i64>,
+}
+
+fn check_key(k: &KeyFixture) -> Result<CheckedKey, String> {
+    let client = check_client_symbol(&k.client)?;
+    let name = crate::keys::manage::check_name(Some(&k.name)).map_err(|e| crate::keys::manage::describe(&e))?;
+    let key = crate::keys::format::parse(k.key.trim())
+        .ok_or("not a valid API key (DC. and 32 base62 characters ending in their checksum)")?;
+    let expires_at = match &k.expires_at {
+        None => None,
+        Some(at) => Some(crate::time::parse_rfc3339(at).ok_or(format!("expiresAt '{at}' is not an RFC 3339 time"))?),
+    };
+    Ok(CheckedKey {
+        client,
+        name,
+        key,
+        expires_at,
+    })
+}
+
+/// Stores the keys not yet stored; a stored one keeps its state (a revoked key stays revoked)
+/// and only takes the fixture's name and expiry.
+fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i64) -> Result<(), Failed> {
+    for (i, (f, k)) in fixtures.iter().zip(keys).enumerate() {
+        let at = |e: &str| Failed(format!("apiKeys[{i}] ({}): {e}", f.name));
+        if dba::client(tx, &k.client)?.is_none() {
+            return Err(at(&format!("client {} does not exist", k.client)));
+        }
+        match db::keys::get_by_hash(tx, &crate::keys::format::hash(&k.key))? {
+            None => {
+                let new = crate::keys::manage::NewKey {
+                    client: &k.client,
+                    name: &k.name,
+                    key: &k.key,
+                    expires_at: k.expires_at,
+                    rotated_from: None,
+                };
+                crate::keys::manage::store(tx, &new, None, t)?;
+            }
+            Some(stored) if stored.client != k.client => return Err(at("the key belongs to another client")),
+            Some(stored) => {
+                if stored.name != k.name {
+                    db::keys::set_name(tx, &stored.id, &k.name, t)?;
+                }
+                if stored.expires_at != k.expires_at {
+                    db::keys::set_expires_at(tx, &stored.id, k.expires_at, t)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn parse(text: &str) -> Result<Fixtures, String> {
@@ -113,6 +195,10 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
             check_prefix(prefix).map_err(at)?;
         }
         clients.push((symbol, provider));
+    }
+    let mut keys = Vec::new();
+    for (i, k) in f.api_keys.iter().enumerate() {
+        keys.push(check_key(k).map_err(|e| format!("apiKeys[{i}] ({}): {e}", k.name))?);
     }
     let t = now();
     db::write(conn, |tx| -> Result<(), Failed> {
@@ -177,6 +263,7 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
                 }
             }
         }
+        load_keys(tx, &f.api_keys, &keys, t)?;
         Ok(())
     })
     .map_err(|Failed(e)| e)?;

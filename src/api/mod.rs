@@ -1,6 +1,8 @@
 //! The route table and the handlers behind it, one module per API area.
 
+pub mod keys;
 pub mod members;
+pub mod payload;
 
 use crate::app::{Ctx, Handler};
 use crate::error::Error;
@@ -35,6 +37,11 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),
         rest(Get, "/prefixes/{prefix}", members::prefix),
+        rest(Post, "/credentials/api-keys", keys::create),
+        rest(Get, "/credentials/api-keys", keys::list),
+        rest(Delete, "/credentials/api-keys/{id}", keys::revoke),
+        rest(Post, "/credentials/api-keys/{id}/rotate", keys::rotate),
+        rest(Get, "/credentials/audit-events", keys::audit_events),
     ]
 }
 
