@@ -1,6 +1,7 @@
 //! The route table and the handlers behind it, one module per API area.
 
 pub mod members;
+pub mod rest_dois;
 
 use crate::app::{Ctx, Handler};
 use crate::error::Error;
@@ -35,6 +36,12 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),
         rest(Get, "/prefixes/{prefix}", members::prefix),
+        rest(Post, "/dois", rest_dois::create),
+        rest(Get, "/dois", rest_dois::list),
+        rest(Get, "/dois/{doi*}", rest_dois::show),
+        rest(Put, "/dois/{doi*}", rest_dois::update),
+        rest(Patch, "/dois/{doi*}", rest_dois::update),
+        rest(Delete, "/dois/{doi*}", rest_dois::delete),
     ]
 }
 

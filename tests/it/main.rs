@@ -6,3 +6,4 @@ mod support;
 mod foundation;
 mod metadata;
 mod metadata_mutations;
+mod rest;
