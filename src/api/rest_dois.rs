@@ -13,6 +13,8 @@ use crate::http::{Reply, Request};
 const ALLOW_NOT_DRAFT: &str = "GET, HEAD, PUT, PATCH";
 const DEFAULT_PAGE_SIZE: u32 = 25;
 const MAX_PAGE_SIZE: u32 = 1000;
+/// Keeps offsets far inside SQLite's integers; deeper walks use `page[cursor]`.
+const MAX_PAGE_NUMBER: u64 = 1_000_000;
 /// Minting retries when a random suffix is taken (40 bits: practically never).
 const MINT_ATTEMPTS: usize = 5;
 
@@ -107,8 +109,8 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         Some(v) => v
             .parse::<u64>()
             .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| Error::BadRequest("page[number] must be a number from 1".into()))?,
+            .filter(|n| (1..=MAX_PAGE_NUMBER).contains(n))
+            .ok_or_else(|| Error::BadRequest(format!("page[number] must be a number from 1 to {MAX_PAGE_NUMBER}")))?,
     };
     let cursor_mode = request.query("page[cursor]").is_some();
     let mut filter = Filter::new(dois::visibility(&ctx.principal));

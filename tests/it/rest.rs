@@ -651,6 +651,11 @@ fn list_pages_by_number() {
     assert_eq!(doc["meta"]["total"], 4);
     // Bad page numbers are refused, not guessed.
     s.get("/dois?page[size]=abc").send().expect(400);
+    s.get("/dois?page[size]=0").send().expect(400);
+    s.get("/dois?page[number]=18446744073709551615").send().expect(400);
+    let doc = s.get("/dois?page[number]=9").client_auth().send().expect(200).json();
+    assert_eq!(doc["data"], json!([]));
+    assert_eq!(doc["meta"]["total"], 7);
 }
 
 #[test]
