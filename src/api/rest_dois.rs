@@ -27,11 +27,16 @@ fn one(ctx: &Ctx, d: &Doi, status: u16) -> Reply {
     Reply::json(status, &json!({"data": doc::resource(d, for_owner)}))
 }
 
-/// `POST /dois`: a new DOI from `doi`, or from `prefix` with a random suffix.
+/// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
+/// with a random suffix.
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
     let input = doc::parse_input(&request.body)?;
-    let given = match (&input.doi, &input.prefix) {
+    let joined = match (&input.prefix, &input.suffix) {
+        (Some(prefix), Some(suffix)) => Some(format!("{prefix}/{suffix}")),
+        _ => None,
+    };
+    let given = match (input.doi.as_ref().or(joined.as_ref()), &input.prefix) {
         (Some(name), _) => Some(doi::parse(name).ok_or_else(|| invalid_doi(name))?),
         (None, Some(prefix)) if doi::is_prefix(prefix) => None,
         (None, Some(prefix)) => {

@@ -160,7 +160,17 @@ fn draft_with_a_given_doi_is_stored_lower_case_and_may_be_partial() {
     // The DOI is readable by any case.
     let r = s.get("/dois/10.5072/DRAFT-abc").client_auth().send().expect(200);
     assert_eq!(r.json()["data"]["id"], "10.5072/draft-abc");
-    // Neither a DOI nor a prefix: 422.
+    // Prefix and suffix given apart.
+    let doc = create(&s, json!({"prefix": "10.5072", "suffix": "Split-1"}));
+    assert_eq!(doc["data"]["id"], "10.5072/split-1");
+    // Neither a DOI nor a prefix: 422; a malformed DOI or prefix too.
+    for bad in [
+        json!({"doi": "10.5072"}),
+        json!({"prefix": "5072"}),
+        json!({"doi": "10.5072/a b"}),
+    ] {
+        s.post("/dois").client_auth().json(&body(bad)).send().expect(422);
+    }
     let r = s
         .post("/dois")
         .client_auth()
