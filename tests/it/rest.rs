@@ -895,3 +895,62 @@ fn the_same_flows_with_an_api_key() {
     s.get(&format!("/dois/{doi}")).bearer(&other_key).send().expect(404);
     assert_eq!(row(&s, &doi).unwrap().state, "registered");
 }
+
+/// The bodies the Python `datacite` package's `DataCiteRESTClient` sends: no `data.type`,
+/// `prefix` next to `doi`, schema-4.5 JSON with the DOI among `identifiers`.
+#[test]
+fn python_datacite_client_payloads() {
+    let s = TestServer::start();
+    let metadata = json!({
+        "identifiers": [{"identifierType": "DOI", "identifier": "10.5072/py-1"}],
+        "creators": [{"name": "Smith, John"}],
+        "titles": [{"title": "Minimal Test Case"}],
+        "publisher": {"name": "Invenio Software"},
+        "publicationYear": "2015",
+        "types": {"resourceType": "Dataset", "resourceTypeGeneral": "Dataset"},
+        "schemaVersion": "http://datacite.org/schema/kernel-4",
+    });
+    // public_doi
+    let attributes = with(
+        metadata,
+        json!({"prefix": "10.5072", "event": "publish", "url": "https://example.org/py", "doi": "10.5072/py-1"}),
+    );
+    let r = s
+        .post("/dois")
+        .client_auth()
+        .header("Content-Type", "application/vnd.api+json")
+        .body(json!({"data": {"attributes": attributes}}).to_string())
+        .send()
+        .expect(201);
+    let a = &r.json()["data"]["attributes"];
+    assert_eq!(a["state"], "findable");
+    assert_eq!(
+        a["identifiers"],
+        json!([]),
+        "the DOI is not its own alternate identifier"
+    );
+    assert_eq!(a["publisher"]["name"], "Invenio Software");
+    // hide_doi, then show_doi (which sends `publish`), each with `doi` in the attributes.
+    for (event, state) in [("hide", "registered"), ("publish", "findable")] {
+        let r = s
+            .put("/dois/10.5072/py-1")
+            .client_auth()
+            .header("Content-Type", "application/vnd.api+json")
+            .body(json!({"data": {"attributes": {"event": event, "doi": "10.5072/py-1"}}}).to_string())
+            .send()
+            .expect(200);
+        assert_eq!(r.json()["data"]["attributes"]["state"], state);
+        assert_eq!(row(&s, "10.5072/py-1").unwrap().state, state);
+    }
+    // draft_doi without metadata, then doi_get reads `url`.
+    let r = s
+        .post("/dois")
+        .client_auth()
+        .header("Content-Type", "application/vnd.api+json")
+        .body(json!({"data": {"attributes": {"prefix": "10.5072"}}}).to_string())
+        .send()
+        .expect(201);
+    let doi = r.json()["data"]["id"].as_str().unwrap().to_string();
+    let r = s.get(&format!("/dois/{doi}")).client_auth().send().expect(200);
+    assert_eq!(r.json()["data"]["attributes"]["url"], Value::Null);
+}
