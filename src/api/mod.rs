@@ -1,5 +1,6 @@
 //! The route table and the handlers behind it, one module per API area.
 
+pub mod mds;
 pub mod members;
 pub mod rest_dois;
 
@@ -36,6 +37,18 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),
         rest(Get, "/prefixes/{prefix}", members::prefix),
+        mds(Put, "/metadata/{doi*}", mds::put_metadata),
+        mds(Post, "/metadata/{doi*}", mds::put_metadata),
+        mds(Post, "/metadata", mds::put_metadata),
+        mds(Get, "/metadata/{doi*}", mds::get_metadata),
+        mds(Delete, "/metadata/{doi*}", mds::delete_metadata),
+        mds(Put, "/doi/{doi*}", mds::put_doi),
+        mds(Post, "/doi", mds::put_doi),
+        mds(Get, "/doi/{doi*}", mds::get_doi),
+        mds(Get, "/doi", mds::list_dois),
+        mds(Delete, "/doi/{doi*}", mds::delete_doi),
+        mds(Post, "/media/{doi*}", mds::post_media),
+        mds(Get, "/media/{doi*}", mds::get_media),
         rest(Post, "/dois", rest_dois::create),
         rest(Get, "/dois", rest_dois::list),
         rest(Get, "/dois/{doi*}", rest_dois::show),

@@ -231,9 +231,10 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
     Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
 }
 
-/// Every DOI name of a client, oldest first (MDS `GET /doi`).
-pub fn names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT doi FROM dois WHERE client = ?1 ORDER BY created, doi")?;
+/// A client's registered and findable DOI names, oldest first (MDS `GET /doi`).
+pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT doi FROM dois WHERE client = ?1 AND state != 'draft' ORDER BY created, doi")?;
     let rows = stmt.query_map([client], |r| r.get(0))?;
     rows.collect()
 }
@@ -363,9 +364,6 @@ mod tests {
         });
         let (page2, total) = list(&conn, &f).unwrap();
         assert_eq!((names(&page2), total), (vec!["10.5072/b", "10.5072/a"], 4));
-        assert_eq!(
-            names_of_client(&conn, "DEMO.REPO").unwrap(),
-            vec!["10.5072/a", "10.5072/b"]
-        );
+        assert_eq!(minted_names_of_client(&conn, "DEMO.REPO").unwrap(), vec!["10.5072/b"]);
     }
 }

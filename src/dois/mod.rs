@@ -3,7 +3,7 @@
 //!
 //! How the APIs use it:
 //! - parse the DOI from the request with [`doi::parse`] (or mint one with [`doi::mint`]);
-//! - read with [`get`] (404 unless findable or the caller's own), [`list`], [`names_of_client`],
+//! - read with [`get`] (404 unless findable or the caller's own), [`list`], [`minted_names_of_client`],
 //!   [`media_get`];
 //! - write with [`save`]: one call per request carrying every change (XML or JSON metadata,
 //!   URL, event), in mode `Create` (REST POST: 409 when taken), `Upsert` (MDS uploads,
@@ -255,7 +255,8 @@ pub fn delete_draft(ctx: &Ctx, doi: &str, allow: &str) -> Result<(), Error> {
     })
 }
 
-/// Replaces the media list of the calling client's DOI (404 unseen, 403 not its own).
+/// Adds or updates media of the calling client's DOI (404 unseen, 403 not its own): a
+/// media type already listed gets the new URL, others are appended (MDS `POST /media`).
 /// Each URL must be `http`, `https` or `ftp` (422 otherwise).
 pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
     let client = ctx.writing_client()?.to_string();
@@ -267,7 +268,14 @@ pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(),
         if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
             return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
         }
-        dbd::replace_media(tx, &d.doi, media)?;
+        let mut all = dbd::media(tx, &d.doi)?;
+        for (media_type, u) in media {
+            match all.iter_mut().find(|(t, _)| t == media_type) {
+                Some(entry) => entry.1 = u.clone(),
+                None => all.push((media_type.clone(), u.clone())),
+            }
+        }
+        dbd::replace_media(tx, &d.doi, &all)?;
         d.updated = ctx.now;
         d.updated_by = Some(ctx.principal.changed_by());
         dbd::update(tx, &d)?;
@@ -300,10 +308,11 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
     db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
 }
 
-/// Every DOI name of the calling client (MDS `GET /doi`).
-pub fn names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
+/// The calling client's registered and findable DOI names, oldest first (MDS `GET /doi`
+/// lists minted DOIs, not drafts).
+pub fn minted_names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
     let client = ctx.client()?;
-    Ok(dbd::names_of_client(ctx.db, client)?)
+    Ok(dbd::minted_names_of_client(ctx.db, client)?)
 }
 
 /// An opaque `page[cursor]` pointing just after `d`.

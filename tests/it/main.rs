@@ -4,6 +4,7 @@
 mod support;
 
 mod foundation;
+mod mds;
 mod metadata;
 mod metadata_mutations;
 mod rest;
