@@ -205,10 +205,10 @@ pub(crate) fn parse_float(value: &str) -> Option<f32> {
     out.parse::<f32>().ok()
 }
 
-/// libxml2 2.9's xs:anyURI check: replace characters URIs may not contain
-/// with '_', then require an RFC 3986 URI-reference.
+/// libxml2 2.9's xs:anyURI check: collapse whitespace, replace characters URIs
+/// may not contain with '_', then require an RFC 3986 URI-reference.
 pub(crate) fn is_any_uri(value: &str) -> bool {
-    let bytes: Vec<u8> = value
+    let bytes: Vec<u8> = collapse(value)
         .bytes()
         .map(|b| {
             if b < 32 || b >= 127 || b" <>\"{}|\\^`'".contains(&b) {
