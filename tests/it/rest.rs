@@ -737,15 +737,11 @@ fn list_filters() {
 fn dois_written_by_rest_are_read_by_mds_and_back() {
     let s = TestServer::start();
     publish(&s, "10.5072/cross");
-    // REST -> MDS: the stored XML is the kernel-4 record of the JSON.
-    let r = s.get("/metadata/10.5072/cross").client_auth().send();
-    let xml = if r.status == 404 && r.text().contains("resource you are looking for") {
-        // The MDS routes are not on this branch yet: check what MDS would serve.
-        row(&s, "10.5072/cross").unwrap().xml.unwrap()
-    } else {
-        assert_eq!(r.status, 200, "{}", r.text());
-        r.body.clone()
-    };
+    // REST -> MDS: MDS serves the kernel-4 record of the JSON.
+    let r = s.get("/metadata/10.5072/cross").client_auth().send().expect(200);
+    assert_eq!(r.header("content-type"), Some("application/xml"));
+    let xml = r.body.clone();
+    assert_eq!(row(&s, "10.5072/cross").unwrap().xml.unwrap(), xml);
     tinydoi::metadata::validate(&xml).expect("valid kernel-4");
     let text = String::from_utf8(xml).unwrap();
     assert!(text.contains("Ocean temperatures of the North Sea"));
@@ -767,26 +763,26 @@ fn dois_written_by_rest_are_read_by_mds_and_back() {
     let stored: Value = serde_json::from_str(&row(&s, "10.5072/from-xml").unwrap().attributes.unwrap()).unwrap();
     assert_eq!(stored["titles"][0]["title"], "Written as XML");
 
-    // XML written by MDS (or straight into the table as MDS stores it) -> REST attributes.
+    // MDS upload and publish -> REST attributes.
     let record = xml_record("10.5072/MDS-1", "Uploaded by MDS");
-    let r = s
-        .put("/metadata/10.5072/mds-1")
+    s.put("/metadata/10.5072/mds-1")
         .client_auth()
         .header("Content-Type", "application/xml;charset=UTF-8")
         .body(record.clone())
-        .send();
-    if r.status != 201 {
-        let attributes = tinydoi::metadata::xml_to_json(record.as_bytes()).unwrap();
-        s.db()
-            .execute(
-                "INSERT INTO dois (doi, client, prefix, state, xml, attributes, created, updated)
-                 VALUES ('10.5072/mds-1', 'DEMO.REPO', '10.5072', 'draft', ?1, ?2, 1, 1)",
-                rusqlite::params![record.as_bytes(), Value::Object(attributes).to_string()],
-            )
-            .unwrap();
-    }
-    let r = s.get("/dois/10.5072/mds-1").client_auth().send().expect(200).json();
+        .send()
+        .expect(201);
+    s.put("/doi/10.5072/mds-1")
+        .client_auth()
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body("doi=10.5072/MDS-1\nurl=https://example.org/mds-1\n")
+        .send()
+        .expect(201);
+    assert_eq!(row(&s, "10.5072/mds-1").unwrap().state, "findable");
+    // Anonymous REST reads of what MDS published.
+    let r = s.get("/dois/10.5072/mds-1").send().expect(200).json();
     let a = &r["data"]["attributes"];
+    assert_eq!(a["url"], "https://example.org/mds-1");
+    assert_eq!(a["state"], "findable");
     assert_eq!(a["titles"][0]["title"], "Uploaded by MDS");
     assert_eq!(a["creators"][0]["name"], "Nakamura, Ken");
     assert_eq!(B64.decode(a["xml"].as_str().unwrap()).unwrap(), record.as_bytes());
@@ -803,23 +799,11 @@ fn dois_written_by_rest_are_read_by_mds_and_back() {
     assert_eq!(r.json()["errors"][0]["source"], "xml");
 }
 
-/// Inserts an API key for `client` and returns it.
+/// A new API key of `client` and its id.
 fn key_for(s: &TestServer, client: &str) -> (String, String) {
-    let key = tinydoi::keys::format::generate().unwrap();
-    let id = uuid::Uuid::new_v4().to_string();
-    s.db()
-        .execute(
-            "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated)
-             VALUES (?1, ?2, 'test key', ?3, ?4, 1, 1)",
-            rusqlite::params![
-                id,
-                client,
-                tinydoi::keys::format::display_prefix(&key),
-                tinydoi::keys::format::hash(&key)
-            ],
-        )
-        .unwrap();
-    (id, key)
+    let db = s.db();
+    let key = insert_key(&db, client);
+    (key_id(&db, &key), key)
 }
 
 #[test]
