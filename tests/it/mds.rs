@@ -843,3 +843,112 @@ fn a_bare_prefix_mints_a_doi() {
     );
     assert_eq!(doi_count(&db), 1);
 }
+
+/// `FIXTURES` plus a `dois` list.
+fn fixtures_with_dois(dois: &str) -> String {
+    let trimmed = FIXTURES.trim_end().strip_suffix('}').expect("fixtures object");
+    format!("{trimmed},\n  \"dois\": {dois}\n}}")
+}
+
+#[test]
+fn fixtures_seed_dois() {
+    let inline = serde_json::to_string(&record("10.5072/inline")).unwrap();
+    let fixtures = fixtures_with_dois(&format!(
+        r#"[
+          {{"doi": "10.5072/INLINE", "client": "demo.repo", "state": "findable", "url": "https://example.org/inline", "xml": {inline}}},
+          {{"doi": "10.5072/from-file", "client": "DEMO.REPO", "xmlFile": "records/from-file.xml"}}
+        ]"#
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("records")).unwrap();
+    std::fs::write(dir.path().join("records/from-file.xml"), record("10.5072/from-file")).unwrap();
+    let fixtures_path = dir.path().join("fixtures.json");
+    std::fs::write(&fixtures_path, &fixtures).unwrap();
+    let config = tinydoi::config::Config {
+        listen: "127.0.0.1:0".into(),
+        db_path: dir.path().join("tinydoi.db"),
+        workers: 2,
+        fixtures: Some(fixtures_path.clone()),
+        pbkdf2_iterations: 10,
+        ..tinydoi::config::Config::default()
+    };
+    let s = TestServer::from_config(config, dir);
+    let db = s.db();
+
+    let r = s.get("/metadata/10.5072/inline").client_auth().send().expect(200);
+    assert_eq!(r.body, record("10.5072/inline").as_bytes());
+    expect_text(
+        s.get("/doi/10.5072/inline").auth(OTHER_CLIENT, OTHER_PASSWORD).send(),
+        200,
+        "https://example.org/inline",
+    );
+    let inline_row = row(&db, "10.5072/inline").unwrap();
+    assert_eq!(
+        (inline_row.state.as_str(), inline_row.updated_by.as_deref()),
+        ("findable", Some("fixtures"))
+    );
+    assert!(inline_row.registered.is_some() && inline_row.attributes.is_some());
+    let file_row = row(&db, "10.5072/from-file").unwrap();
+    assert_eq!(file_row.state, "draft");
+    assert_eq!(file_row.xml.as_deref(), Some(record("10.5072/from-file").as_bytes()));
+    // Drafts stay private to their client.
+    expect_text(
+        s.get("/metadata/10.5072/from-file")
+            .auth(OTHER_CLIENT, OTHER_PASSWORD)
+            .send(),
+        404,
+        "DOI is unknown to MDS",
+    );
+
+    // Loading the same file again changes nothing.
+    let updated = |db: &Connection| -> i64 {
+        db.query_row("SELECT updated FROM dois WHERE doi = '10.5072/inline'", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    let before = updated(&db);
+    db.execute("UPDATE dois SET updated = 1 WHERE doi = '10.5072/inline'", [])
+        .unwrap();
+    tinydoi::fixtures::load_file(&db, &fixtures_path, 10).unwrap();
+    assert_eq!(updated(&db), 1, "an unchanged DOI is not rewritten (was {before})");
+    assert_eq!(doi_count(&db), 2);
+}
+
+#[test]
+fn bad_fixture_dois_store_nothing() {
+    let broken = serde_json::to_string(&record("10.5072/broken").replace("<publisher", "<publisherX")).unwrap();
+    let cases = [
+        // An invalid record.
+        format!(r#"[{{"doi": "10.5072/broken", "client": "DEMO.REPO", "xml": {broken}}}]"#),
+        // A prefix of another client.
+        r#"[{"doi": "10.5073/x", "client": "DEMO.REPO"}]"#.to_string(),
+        // Findable without a URL.
+        format!(
+            r#"[{{"doi": "10.5072/ok", "client": "DEMO.REPO", "state": "findable", "xml": {}}}]"#,
+            serde_json::to_string(&record("10.5072/ok")).unwrap()
+        ),
+    ];
+    for dois in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let fixtures_path = dir.path().join("fixtures.json");
+        std::fs::write(&fixtures_path, fixtures_with_dois(&dois)).unwrap();
+        let db_path = dir.path().join("tinydoi.db");
+        let config = tinydoi::config::Config {
+            listen: "127.0.0.1:0".into(),
+            db_path: db_path.clone(),
+            workers: 1,
+            fixtures: Some(fixtures_path),
+            pbkdf2_iterations: 10,
+            ..tinydoi::config::Config::default()
+        };
+        let error = match tinydoi::server::Server::start(config) {
+            Ok(_) => panic!("fixtures {dois} accepted"),
+            Err(e) => e,
+        };
+        assert!(error.contains("dois[0]"), "{error}");
+        let db = tinydoi::db::open(&db_path).unwrap();
+        let clients: i64 = db.query_row("SELECT COUNT(*) FROM clients", [], |r| r.get(0)).unwrap();
+        assert_eq!((clients, doi_count(&db)), (0, 0), "{error}");
+    }
+}
