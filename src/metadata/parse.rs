@@ -7,10 +7,11 @@ use roxmltree::{Document, Node, ParsingOptions};
 /// biggest legitimate ones (thousands of related identifiers) stay far below this.
 pub const MAX_XML_BYTES: usize = 4 * 1024 * 1024;
 
-/// Same element depth limit libxml2 applies without XML_PARSE_HUGE, so deep
-/// nesting is refused exactly where xmllint would call it not well-formed, and
-/// our recursive walkers can never exhaust the stack.
-pub const MAX_DEPTH: usize = 256;
+/// libxml2's element depth limit without XML_PARSE_HUGE ("Excessive depth in
+/// document: 256" fires on the 258th level), so deep nesting is refused exactly
+/// where xmllint calls it not well-formed, and our recursive walkers can never
+/// exhaust the stack.
+pub const MAX_DEPTH: usize = 257;
 
 /// Caps tree size (and so memory) independently of the byte limit.
 const MAX_NODES: u32 = 1_000_000;

@@ -211,7 +211,7 @@ pub(crate) fn is_any_uri(value: &str) -> bool {
     let bytes: Vec<u8> = collapse(value)
         .bytes()
         .map(|b| {
-            if b < 32 || b >= 127 || b" <>\"{}|\\^`'".contains(&b) {
+            if !(32..127).contains(&b) || b" <>\"{}|\\^`'".contains(&b) {
                 b'_'
             } else {
                 b

@@ -45,6 +45,9 @@ impl Walker<'_, '_> {
 
     /// `property` is the DataCite JSON property this subtree belongs to (None at the root).
     fn element(&mut self, node: Node<'_, '_>, decl: &Elem, property: Option<&str>) {
+        if !self.xsi(node, decl, property) {
+            return;
+        }
         if !matches!(decl.content, Content::Any) {
             self.attributes(node, decl.attrs, property);
         }
@@ -111,11 +114,50 @@ impl Walker<'_, '_> {
         !stray
     }
 
+    /// xsi:nil and xsi:type. No kernel-4 element is nillable, and the only
+    /// type substitution that can succeed is xs:string on an element whose
+    /// declared type is xs:string (or anyType, then holding plain text only).
+    fn xsi(&mut self, node: Node<'_, '_>, decl: &Elem, property: Option<&str>) -> bool {
+        let mut ok = true;
+        if node.attribute((XSI_NS, "nil")).is_some() {
+            self.report(node, property, "The element is not 'nillable'.".into());
+            ok = false;
+        }
+        if let Some(ty) = node.attribute((XSI_NS, "type")) {
+            let (prefix, local) = match ty.trim().split_once(':') {
+                Some((p, l)) => (Some(p), l),
+                None => (None, ty.trim()),
+            };
+            let is_xs_string = local == "string"
+                && node.lookup_namespace_uri(prefix) == Some("http://www.w3.org/2001/XMLSchema");
+            let substitutable = match decl.content {
+                Content::Simple(Simple::Str) => decl.attrs.is_empty(),
+                Content::Any => {
+                    !node.children().any(|c| c.is_element())
+                        && node.attributes().all(|a| a.namespace() == Some(XSI_NS))
+                }
+                _ => false,
+            };
+            if !(is_xs_string && substitutable) {
+                self.report(
+                    node,
+                    property,
+                    format!("The attribute 'xsi:type': the type '{ty}' cannot be used here."),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
     fn attributes(&mut self, node: Node<'_, '_>, decls: &[Attr], property: Option<&str>) {
         for attr in node.attributes() {
             let ns = attr.namespace();
             if ns == Some(XSI_NS)
-                && matches!(attr.name(), "schemaLocation" | "noNamespaceSchemaLocation")
+                && matches!(
+                    attr.name(),
+                    "schemaLocation" | "noNamespaceSchemaLocation" | "type" | "nil"
+                )
             {
                 continue;
             }

@@ -334,3 +334,15 @@ fn json_shapes_and_json_validation() {
     assert_eq!(back["publisher"]["publisherIdentifierScheme"], "ROR");
     assert_eq!(back["publicationYear"], 2024);
 }
+
+#[test]
+fn validated_json_equals_validate_then_convert() {
+    for path in examples() {
+        let xml = std::fs::read(&path).unwrap();
+        assert_eq!(
+            tinydoi::metadata::validated_json(&xml).unwrap(),
+            xml_to_json(&xml).unwrap()
+        );
+    }
+    assert!(tinydoi::metadata::validated_json(MINIMAL.as_bytes()).is_err());
+}

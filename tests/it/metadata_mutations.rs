@@ -218,6 +218,44 @@ pub fn mutate(example: &str, text: &str, seen: &mut HashSet<String>) -> Vec<Muta
                 set_content(text, node, "<x:y xmlns:x=\"http://example.org/x\"/>"),
             );
         }
+        if node != root {
+            // xsi:nil/xsi:type, and a default-namespace switch that moves the
+            // element (and its subtree) out of kernel-4.
+            push(
+                seen,
+                format!("xsi-nil {path}"),
+                add_attribute(
+                    text,
+                    node,
+                    "xsi:nil=\"true\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"",
+                ),
+            );
+            push(seen, format!("xsi-type {path}"), add_attribute(text, node, "xsi:type=\"xs:string\" xmlns:xs=\"http://www.w3.org/2001/XMLSchema\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""));
+            push(
+                seen,
+                format!("other-ns {path}"),
+                add_attribute(text, node, "xmlns=\"http://example.org/x\""),
+            );
+            push(seen, format!("prefixed-k4 {path}"), {
+                let q = qname(text, node);
+                let (start, self_closing) = start_tag_end(text, node);
+                let open = format!(
+                    "<k:{q} xmlns:k=\"http://datacite.org/schema/kernel-4\"{}",
+                    &text[node.range().start + 1 + q.len()..start]
+                );
+                if self_closing {
+                    splice(text, node.range().start, node.range().end, &open)
+                } else {
+                    let body = &text[start..node.range().end - (q.len() + 3)];
+                    splice(
+                        text,
+                        node.range().start,
+                        node.range().end,
+                        &format!("{open}{body}</k:{q}>"),
+                    )
+                }
+            });
+        }
         if let Some((s, _)) = content_range(text, node) {
             push(
                 seen,
@@ -256,11 +294,36 @@ pub fn mutate(example: &str, text: &str, seen: &mut HashSet<String>) -> Vec<Muta
                     set_content(text, node, &escape(v)),
                 );
             }
-            push(
-                seen,
-                format!("element-in-leaf {path}"),
-                set_content(text, node, "<br/>"),
-            );
+            // Leaves that are anyType accept markup, but its xml:* attributes are still checked.
+            for (label, content) in [
+                ("element-in-leaf", "<br/>"),
+                ("lax-bad-lang", "<x xml:lang=\"en_US\">y</x>"),
+                ("lax-good-lang", "<x xml:lang=\"en-GB\">y</x>"),
+                ("lax-bad-space", "<x><y xml:space=\"keep\"/></x>"),
+                ("cdata", "<![CDATA[2020]]>"),
+                ("charref", "&#50;&#48;&#50;&#48;"),
+                ("br-mixed", "a<br/>b<br/>"),
+                ("br-with-space", "a<br> </br>b"),
+                ("br-with-child", "a<br><x/></br>"),
+                ("br-with-attr", "a<br foo=\"1\"/>"),
+            ] {
+                push(
+                    seen,
+                    format!("{label} {path}"),
+                    set_content(text, node, content),
+                );
+            }
+            // libxml2 refuses documents nested deeper than 257 elements.
+            let depth = node.ancestors().filter(|n| n.is_element()).count();
+            for total in [256usize, 257, 258] {
+                let extra = total.saturating_sub(depth);
+                let nested = format!("{}{}", "<d>".repeat(extra), "</d>".repeat(extra));
+                push(
+                    seen,
+                    format!("depth-{total} {path}"),
+                    set_content(text, node, &nested),
+                );
+            }
         }
         for attr in node.attributes() {
             let name = match attr.namespace() {
@@ -367,7 +430,12 @@ fn differential_against_xmllint() {
     if !xmllint_available() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("tinydoi-metadata-diff-{}", std::process::id()));
+    // TINYDOI_MUTATIONS_DIR keeps the corpus and xmllint's verdicts (verdicts.tsv)
+    // for comparing other validators (see docs/perf-metadata.md).
+    let keep = std::env::var_os("TINYDOI_MUTATIONS_DIR").map(PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tinydoi-metadata-diff-{}", std::process::id()))
+    });
     let docs: Vec<(String, String)> = corpus.into_iter().map(|m| (m.name, m.xml)).collect();
     let files = write_all(&dir, &docs);
     let theirs = xmllint_verdicts(&files);
@@ -395,7 +463,15 @@ fn differential_against_xmllint() {
         theirs.iter().filter(|v| !**v).count(),
         theirs.iter().filter(|v| **v).count(),
     );
-    if disagreements.is_empty() {
+    if let Some(keep) = &keep {
+        let tsv: String = files
+            .iter()
+            .zip(&theirs)
+            .zip(&docs)
+            .map(|((f, v), (name, _))| format!("{}\t{}\t{}\n", f.display(), v, name))
+            .collect();
+        std::fs::write(keep.join("verdicts.tsv"), tsv).expect("write verdicts");
+    } else if disagreements.is_empty() {
         std::fs::remove_dir_all(&dir).ok();
     }
     assert!(invalid > 300, "too few invalid mutations: {invalid}");
