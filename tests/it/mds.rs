@@ -952,3 +952,32 @@ fn bad_fixture_dois_store_nothing() {
         assert_eq!((clients, doi_count(&db)), (0, 0), "{error}");
     }
 }
+
+#[test]
+fn suffixes_with_slashes_and_punctuation() {
+    let s = TestServer::start();
+    let db = s.db();
+    let doi = "10.5072/Data/Set;v(2):x~1";
+    let r = s
+        .put("/metadata/10.5072/Data/Set;v(2):x~1")
+        .client_auth()
+        .header("Content-Type", XML)
+        .body(record(doi))
+        .send();
+    let r = expect_text(r, 201, "OK (10.5072/DATA/SET;V(2):X~1)");
+    assert_eq!(
+        r.header("location").unwrap(),
+        format!("{}/metadata/10.5072/DATA/SET;V(2):X~1", s.base)
+    );
+    assert!(row(&db, "10.5072/data/set;v(2):x~1").is_some());
+    s.get("/metadata/10.5072%2Fdata%2Fset;v(2):x~1")
+        .client_auth()
+        .send()
+        .expect(200);
+    s.put("/doi/10.5072/DATA/SET;V(2):X~1")
+        .client_auth()
+        .body(format!("doi={doi}\nurl=https://example.org/x"))
+        .send()
+        .expect(201);
+    expect_text(s.get("/doi").client_auth().send(), 200, "10.5072/DATA/SET;V(2):X~1");
+}
