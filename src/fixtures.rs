@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::accounts::{check_client_symbol, check_prefix, check_provider_symbol, Role};
 use crate::auth::password;
 use crate::db::{self, accounts as dba};
+use crate::dois::seed as seeds;
 use crate::time::now;
 
 /// The demo data `serve` seeds into a new database (`fixtures/demo.json`).
@@ -24,6 +25,8 @@ pub struct Fixtures {
     pub clients: Vec<ClientFixture>,
     #[serde(default)]
     pub api_keys: Vec<KeyFixture>,
+    #[serde(default)]
+    pub dois: Vec<DoiFixture>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -135,14 +138,44 @@ fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i
     Ok(())
 }
 
+/// A DOI to seed: its kernel-4 record inline (`xml`) or in a file (`xmlFile`, relative to
+/// the fixtures file). `state` defaults to `draft`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DoiFixture {
+    pub doi: String,
+    pub client: String,
+    pub state: Option<String>,
+    pub url: Option<String>,
+    pub xml: Option<String>,
+    pub xml_file: Option<String>,
+}
+
 pub fn parse(text: &str) -> Result<Fixtures, String> {
     serde_json::from_str(text).map_err(|e| format!("fixtures are not valid: {e}"))
 }
 
 pub fn load_file(conn: &Connection, path: &Path, iterations: u32) -> Result<Summary, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-    let fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_xml_files(&mut fixtures, path).map_err(|e| format!("{}: {e}", path.display()))?;
     load(conn, &fixtures, iterations).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads each `xmlFile` (relative to the fixtures file) into `xml`.
+fn read_xml_files(f: &mut Fixtures, path: &Path) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for (i, d) in f.dois.iter_mut().enumerate() {
+        if let Some(file) = d.xml_file.take() {
+            if d.xml.is_some() {
+                return Err(format!("dois[{i}] ({}): give xml or xmlFile, not both", d.doi));
+            }
+            let text = std::fs::read_to_string(dir.join(&file))
+                .map_err(|e| format!("dois[{i}] ({}): cannot read {file}: {e}", d.doi))?;
+            d.xml = Some(text);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -199,6 +232,16 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
     let mut keys = Vec::new();
     for (i, k) in f.api_keys.iter().enumerate() {
         keys.push(check_key(k).map_err(|e| format!("apiKeys[{i}] ({}): {e}", k.name))?);
+    }
+    let mut seeds = Vec::new();
+    for (i, d) in f.dois.iter().enumerate() {
+        let at = |e: String| format!("dois[{i}] ({}): {e}", d.doi);
+        if d.xml_file.is_some() {
+            return Err(at("xmlFile needs a fixtures file".into()));
+        }
+        let xml = d.xml.as_deref().map(str::as_bytes);
+        let seed = seeds::check(&d.doi, &d.client, d.state.as_deref(), d.url.as_deref(), xml).map_err(at)?;
+        seeds.push(seed);
     }
     let t = now();
     db::write(conn, |tx| -> Result<(), Failed> {
@@ -264,6 +307,9 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
             }
         }
         load_keys(tx, &f.api_keys, &keys, t)?;
+        for (i, seed) in seeds.iter().enumerate() {
+            seeds::store(tx, seed, t).map_err(|e| format!("dois[{i}] ({}): {e}", seed.doi))?;
+        }
         Ok(())
     })
     .map_err(|Failed(e)| e)?;

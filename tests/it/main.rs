@@ -6,3 +6,7 @@ mod support;
 mod cli;
 mod foundation;
 mod keys;
+mod mds;
+mod metadata;
+mod metadata_mutations;
+mod rest;

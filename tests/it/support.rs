@@ -280,3 +280,41 @@ pub fn create_key(s: &TestServer, name: &str) -> (String, String) {
     let key = v["data"]["attributes"]["key"].as_str().expect("key").to_string();
     (id, key)
 }
+
+/// Stores a new API key for `client` straight in the database (as key creation would) and
+/// returns the key.
+pub fn insert_key(db: &Connection, client: &str) -> String {
+    use tinydoi::keys::format::{display_prefix, generate, hash};
+    let key = generate().expect("random key");
+    db.execute(
+        "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated)
+         VALUES (?1, ?2, 'test key', ?3, ?4, 0, 0)",
+        rusqlite::params![
+            uuid::Uuid::new_v4().to_string(),
+            client,
+            display_prefix(&key),
+            hash(&key)
+        ],
+    )
+    .expect("insert key");
+    key
+}
+
+/// The id of a key `insert_key` stored.
+pub fn key_id(db: &Connection, key: &str) -> String {
+    db.query_row(
+        "SELECT id FROM api_keys WHERE key_hash = ?1",
+        [tinydoi::keys::format::hash(key)],
+        |r| r.get(0),
+    )
+    .expect("key id")
+}
+
+/// Revokes a key in the database, as `DELETE /credentials/api-keys/{id}` would.
+pub fn revoke_key(db: &Connection, key: &str) {
+    db.execute(
+        "UPDATE api_keys SET revoked_at = 1 WHERE key_hash = ?1",
+        [tinydoi::keys::format::hash(key)],
+    )
+    .expect("revoke key");
+}
