@@ -57,6 +57,36 @@ pub struct ServeArgs {
     /// Largest request body in bytes (larger: 413).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub body_limit: usize,
+    /// Rate-limit sliding window, e.g. `5m` (default 5 minutes).
+    #[arg(long)]
+    pub rate_limit_window: Option<humantime::Duration>,
+    /// Requests per window for authenticated callers, per account (default 3000).
+    #[arg(long)]
+    pub rate_limit_authenticated: Option<u32>,
+    /// Requests per window for callers giving an email (User-Agent or `mailto=`), per address (default 1000).
+    #[arg(long)]
+    pub rate_limit_identified: Option<u32>,
+    /// Requests per window for anonymous callers, per address (default 500).
+    #[arg(long)]
+    pub rate_limit_anonymous: Option<u32>,
+    /// Turn rate limiting off (e.g. for benchmarks).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+}
+
+impl ServeArgs {
+    fn rate_limit(&self) -> Option<config::RateLimitConfig> {
+        if self.no_rate_limit {
+            return None;
+        }
+        let default = config::RateLimitConfig::default();
+        Some(config::RateLimitConfig {
+            window: self.rate_limit_window.map(Into::into).unwrap_or(default.window),
+            authenticated: self.rate_limit_authenticated.unwrap_or(default.authenticated),
+            identified: self.rate_limit_identified.unwrap_or(default.identified),
+            anonymous: self.rate_limit_anonymous.unwrap_or(default.anonymous),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -226,6 +256,7 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
 }
 
 fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String> {
+    let rate_limit = args.rate_limit();
     let config = Config {
         listen: args.listen,
         db_path: db_path.to_path_buf(),
@@ -233,6 +264,7 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         fixtures: args.fixtures,
         pbkdf2_iterations: iterations,
         body_limit: args.body_limit,
+        rate_limit,
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -249,4 +281,40 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
     server.shutdown();
     log::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod rate_limit_flag_tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from([&["tinydoi", "serve"], args].concat()).expect("parses");
+        match cli.command {
+            Some(Command::Serve(args)) => args,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn rate_limit_flags() {
+        let limits = serve_args(&[
+            "--rate-limit-window",
+            "1m",
+            "--rate-limit-authenticated",
+            "30",
+            "--rate-limit-identified",
+            "20",
+            "--rate-limit-anonymous",
+            "10",
+        ])
+        .rate_limit()
+        .expect("on");
+        assert_eq!(limits.window, Duration::from_secs(60));
+        assert_eq!(
+            (limits.authenticated, limits.identified, limits.anonymous),
+            (30, 20, 10)
+        );
+        assert_eq!(serve_args(&[]).rate_limit(), Some(config::RateLimitConfig::default()));
+        assert_eq!(serve_args(&["--no-rate-limit"]).rate_limit(), None);
+    }
 }

@@ -13,5 +13,6 @@ pub mod http;
 pub mod keys;
 pub mod manage;
 pub mod metadata;
+pub mod ratelimit;
 pub mod server;
 pub mod time;

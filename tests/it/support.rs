@@ -217,3 +217,24 @@ impl Resp {
         self
     }
 }
+
+/// Stores a new API key for `client` directly in the database (the key endpoints live on
+/// another branch) and returns the key.
+pub fn insert_key(db: &Connection, client: &str) -> String {
+    use tinydoi::keys::format;
+    let key = format::generate().expect("key");
+    let now = tinydoi::time::now();
+    db.execute(
+        "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated)
+         VALUES (?1, ?2, 'test key', ?3, ?4, ?5, ?5)",
+        rusqlite::params![
+            uuid::Uuid::new_v4().to_string(),
+            client,
+            format::display_prefix(&key),
+            format::hash(&key),
+            now
+        ],
+    )
+    .expect("insert key");
+    key
+}
