@@ -41,6 +41,19 @@ pub enum Command {
     /// Manage the staff account ADMIN.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Monthly data files of findable DOIs.
+    #[command(subcommand)]
+    Datafile(DatafileCommand),
+}
+
+#[derive(Subcommand)]
+pub enum DatafileCommand {
+    /// Build a month's data file now, unless it is built already.
+    Build {
+        /// The month, `YYYY-MM` (default: the latest complete month).
+        #[arg(long)]
+        month: Option<String>,
+    },
 }
 
 #[derive(Args, Default)]
@@ -243,6 +256,7 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
         Command::Client(ClientCommand::Activate { symbol }) => {
             format!("client {} activated", manage::set_client_active(&conn, &symbol, true)?)
         }
+        Command::Datafile(DatafileCommand::Build { month }) => build_datafile(&conn, db_path, month)?,
         Command::Admin(AdminCommand::Passwd { .. }) => {
             let password = read_password()?;
             format!(
@@ -253,6 +267,29 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
     };
     println!("{message}");
     Ok(())
+}
+
+/// Builds a data file with a progress line on standard error.
+fn build_datafile(conn: &rusqlite::Connection, db_path: &Path, month: Option<String>) -> Result<String, String> {
+    let now = crate::time::now();
+    let month = month.unwrap_or_else(|| crate::datafile::previous_month(now));
+    if crate::datafile::parse_month(&month).is_none() {
+        return Err(format!("not a month (YYYY-MM): {month}"));
+    }
+    let mut stderr = std::io::stderr();
+    let file = crate::datafile::ensure_built(conn, db_path, &month, now, &mut |done, total| {
+        let _ = write!(stderr, "\rdata file {month}: {done}/{total} records");
+        let _ = stderr.flush();
+    })
+    .map_err(|e| match e {
+        crate::error::Error::BadRequest(m) => m,
+        other => other.to_string(),
+    })?;
+    eprintln!();
+    Ok(format!(
+        "data file {}: {} records, {} bytes, sha256 {}, {}",
+        file.month, file.records, file.size, file.sha256, file.path
+    ))
 }
 
 fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String> {

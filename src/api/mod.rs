@@ -1,5 +1,6 @@
 //! The route table and the handlers behind it, one module per API area.
 
+pub mod datafile;
 pub mod members;
 
 use crate::app::{Ctx, Handler};
@@ -35,6 +36,8 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),
         rest(Get, "/prefixes/{prefix}", members::prefix),
+        rest(Get, "/credentials/datafile", datafile::link),
+        rest(Get, "/datafile/{name}", datafile::download),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod datafiles;
 pub mod keys;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};

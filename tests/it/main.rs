@@ -3,5 +3,6 @@
 
 mod support;
 
+mod datafile;
 mod foundation;
 mod ratelimit;
