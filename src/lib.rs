@@ -15,5 +15,6 @@ pub mod keys;
 pub mod manage;
 pub mod metadata;
 pub mod ratelimit;
+pub mod reports;
 pub mod server;
 pub mod time;

@@ -2,6 +2,7 @@
 
 pub mod datafile;
 pub mod members;
+pub mod reports;
 
 use crate::app::{Ctx, Handler};
 use crate::error::Error;
@@ -38,6 +39,11 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/prefixes/{prefix}", members::prefix),
         rest(Get, "/credentials/datafile", datafile::link),
         rest(Get, "/datafile/{name}", datafile::download),
+        rest(Post, "/reports", reports::create),
+        rest(Get, "/reports", reports::list),
+        rest(Get, "/reports/{id}", reports::show),
+        rest(Put, "/reports/{id}", reports::update),
+        rest(Delete, "/reports/{id}", reports::delete),
     ]
 }
 

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod datafiles;
 pub mod keys;
+pub mod reports;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;

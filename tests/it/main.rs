@@ -6,3 +6,4 @@ mod support;
 mod datafile;
 mod foundation;
 mod ratelimit;
+mod reports;
