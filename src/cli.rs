@@ -277,7 +277,9 @@ fn build_datafile(conn: &rusqlite::Connection, db_path: &Path, month: Option<Str
         return Err(format!("not a month (YYYY-MM): {month}"));
     }
     let mut stderr = std::io::stderr();
+    let mut built = false;
     let file = crate::datafile::ensure_built(conn, db_path, &month, now, &mut |done, total| {
+        built = true;
         let _ = write!(stderr, "\rdata file {month}: {done}/{total} records");
         let _ = stderr.flush();
     })
@@ -285,7 +287,11 @@ fn build_datafile(conn: &rusqlite::Connection, db_path: &Path, month: Option<Str
         crate::error::Error::BadRequest(m) => m,
         other => other.to_string(),
     })?;
-    eprintln!();
+    if built {
+        eprintln!();
+    } else {
+        eprintln!("data file {month} was built already; kept as it is");
+    }
     Ok(format!(
         "data file {}: {} records, {} bytes, sha256 {}, {}",
         file.month, file.records, file.size, file.sha256, file.path

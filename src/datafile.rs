@@ -208,7 +208,9 @@ fn write_file(
             }
             Ok(())
         })?;
-        progress(records, total);
+        if records > 0 && !records.is_multiple_of(PROGRESS_EVERY) {
+            progress(records, total);
+        }
         Ok(())
     })?;
     let out = gzip.finish()?;

@@ -231,6 +231,16 @@ fn cli_builds_a_month_with_progress() {
     assert!(stderr.contains(&format!("data file {month}: 3/3 records")), "{stderr}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("3 records"), "{stdout}");
+    // A second build keeps the first file.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .arg("--db")
+        .arg(&s.db_path)
+        .args(["datafile", "build", "--month", &month])
+        .output()
+        .expect("run tinydoi");
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("built already"));
+    assert_eq!(std::fs::read_dir(s.dir.path().join("datafiles")).unwrap().count(), 1);
     // The server serves the file the CLI built.
     let a = s.get("/credentials/datafile").client_auth().send().expect(200).json();
     let sha: String = s
