@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::auth::throttle::ThrottlePolicy;
+pub use crate::ratelimit::RateLimitConfig;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
@@ -23,6 +24,8 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
     /// Back-off after failed authentications (per username and address, and per address).
     pub auth_throttle: ThrottlePolicy,
+    /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             body_limit: 10 * 1024 * 1024,
             auth_cache_ttl: Duration::from_secs(300),
             auth_throttle: ThrottlePolicy::default(),
+            rate_limit: Some(RateLimitConfig::default()),
         }
     }
 }

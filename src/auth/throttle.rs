@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::accounts::{role_of, Role};
 use crate::app::App;
 use crate::auth::header::{self, Claim};
-use crate::auth::Principal;
+use crate::auth::{Attempt, Principal};
 use crate::db;
 use crate::error::Error;
 
@@ -205,20 +205,21 @@ pub fn authenticate(
     app: &App,
     conn: &Connection,
     auth: Option<&str>,
-    ip: Option<IpAddr>,
     now: i64,
+    attempt: &Attempt,
 ) -> Result<Principal, Error> {
     // Requests without credentials are never throttled: they cannot guess anything.
     if auth.is_none() {
-        return app.auth.authenticate(conn, auth, now);
+        return app.auth.authenticate(conn, auth, now, attempt);
     }
+    let ip = attempt.remote_addr;
     let throttle = &app.throttle;
     let clock = throttle.now();
     let username = claimed_username(auth);
     if let Some(retry_after_secs) = throttle.blocked(username.as_deref(), ip, clock) {
         return Err(Error::TooManyRequests { retry_after_secs });
     }
-    match app.auth.authenticate(conn, auth, now) {
+    match app.auth.authenticate(conn, auth, now, attempt) {
         Ok(principal) => {
             if let Some(user) = &username {
                 throttle.succeeded(user, ip);
@@ -227,7 +228,7 @@ pub fn authenticate(
         }
         Err(Error::BadCredentials) => {
             if let Some(engaged) = throttle.failed(username.as_deref(), ip, clock) {
-                record_throttled(conn, username.as_deref(), ip, engaged, clock);
+                record_throttled(attempt, username.as_deref(), engaged, clock);
             }
             Err(Error::BadCredentials)
         }
@@ -235,25 +236,26 @@ pub fn authenticate(
     }
 }
 
-/// Writes an `auth.throttled` audit event: once per block, not per refused request, so an
-/// attack cannot turn into a flood of database writes.
-fn record_throttled(conn: &Connection, username: Option<&str>, ip: Option<IpAddr>, engaged: Engaged, now: i64) {
-    let client = username.filter(|u| role_of(u) == Some(Role::Client));
-    let event = db::audit::Event {
-        client: client.map(str::to_string),
-        action: "auth.throttled".into(),
-        remote_addr: ip.map(|ip| ip.to_string()),
-        ..db::audit::Event::default()
-    };
+/// Records an `auth.throttled` audit event: once per block, not per refused request, so an
+/// attack cannot turn into a flood of database writes. Kept apart from `auth.failed`
+/// (`Authenticator`), which records every failure of a known client.
+fn record_throttled(attempt: &Attempt, username: Option<&str>, engaged: Engaged, now: i64) {
+    let ip = attempt.remote_addr.map(|ip| ip.to_string());
     log::warn!(
         "authentication throttled for {} from {} for {}s",
         username.unwrap_or("-"),
-        ip.map(|ip| ip.to_string()).unwrap_or_else(|| "-".into()),
+        ip.as_deref().unwrap_or("-"),
         engaged.retry_after_secs
     );
-    if let Err(e) = db::write(conn, |c| db::audit::record(c, &event, now)) {
-        log::error!("cannot record auth.throttled: {e}");
-    }
+    let event = db::audit::Event {
+        client: username
+            .filter(|u| role_of(u) == Some(Role::Client))
+            .map(str::to_string),
+        action: "auth.throttled".into(),
+        remote_addr: ip,
+        ..db::audit::Event::default()
+    };
+    attempt.recorder.audit(event, now);
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use tinydoi::http::Request;
 const LIMIT: usize = 10;
 
 fn audit_rows(s: &TestServer, action: &str) -> Vec<(Option<String>, Option<String>)> {
+    s.app().recorder.flush();
     let db = s.db();
     let mut stmt = db
         .prepare("SELECT client, remote_addr FROM audit_events WHERE action = ?1 ORDER BY id")
