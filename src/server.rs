@@ -46,6 +46,9 @@ impl Server {
         } else {
             None
         };
+        if ephemeral_db.is_none() {
+            refuse_world_writable(&config.db_path)?;
+        }
         let is_new = is_new_database(&config.db_path);
         let conn = db::open(&config.db_path)?;
         if let Some(path) = &config.fixtures {
@@ -67,6 +70,9 @@ impl Server {
                     config.listen
                 );
             }
+        }
+        if !is_loopback(&config.listen) {
+            refuse_demo_passwords(&conn, &config.listen)?;
         }
         drop(conn);
 
@@ -108,4 +114,78 @@ impl Server {
             }
         }
     }
+}
+
+/// Refuses a database that anyone on the host could rewrite: a world-writable file (or WAL
+/// companion), or one in a world-writable directory, where anyone could plant a `-wal` file
+/// or swap the database for their own.
+pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match db_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut paths = vec![dir];
+    for suffix in ["", "-wal", "-shm"] {
+        paths.push(PathBuf::from(format!("{}{suffix}", db_path.display())));
+    }
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let mode = meta.permissions().mode();
+        if mode & 0o002 != 0 {
+            let what = if meta.is_dir() { "directory" } else { "file" };
+            return Err(format!(
+                "refusing to use the database: the {what} {} is world-writable (mode {:o}); \
+                 anyone on this host could change the credentials in it. Fix with `chmod o-w {}`{}",
+                path.display(),
+                mode & 0o7777,
+                path.display(),
+                if meta.is_dir() {
+                    " or keep the database in a directory of its own"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to serve on a non-loopback address while an account still has the password the
+/// built-in demo data gave it: anyone who read the README could use it.
+pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Result<(), String> {
+    let demo = fixtures::parse(fixtures::DEMO)?;
+    let mut accounts: Vec<(String, String)> = Vec::new();
+    if let Some(admin) = &demo.admin {
+        accounts.push((crate::accounts::ADMIN.into(), admin.password.clone()));
+    }
+    for p in &demo.providers {
+        accounts.extend(p.password.clone().map(|pw| (p.symbol.clone(), pw)));
+    }
+    for c in &demo.clients {
+        accounts.extend(c.password.clone().map(|pw| (c.symbol.clone(), pw)));
+    }
+    let mut unchanged = Vec::new();
+    for (symbol, password) in accounts {
+        let Some(role) = crate::accounts::role_of(&symbol) else {
+            continue;
+        };
+        let account = db::accounts::find(conn, &symbol, role).map_err(|e| format!("database: {e}"))?;
+        if account
+            .and_then(|a| a.password)
+            .is_some_and(|stored| crate::auth::password::verify(&password, &stored))
+        {
+            unchanged.push(symbol);
+        }
+    }
+    if unchanged.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "refusing to serve on {listen}, a non-loopback address: {} still {} the demo password. \
+         Change it first (`tinydoi client passwd SYMBOL --password-stdin` for clients and providers, `tinydoi admin passwd --password-stdin`), \
+         or listen on 127.0.0.1",
+        unchanged.join(", "),
+        if unchanged.len() == 1 { "has" } else { "have" }
+    ))
 }

@@ -13,4 +13,5 @@ mod metadata_mutations;
 mod ratelimit;
 mod reports;
 mod rest;
+mod startup;
 mod throttle;
