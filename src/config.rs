@@ -24,6 +24,11 @@ pub struct Config {
     pub auth_cache_ttl: Duration,
     /// Back-off after failed authentications (per username and address, and per address).
     pub auth_throttle: ThrottlePolicy,
+    /// A connection that sends nothing (or takes no reply) for this long is closed,
+    /// idle keep-alive connections included.
+    pub idle_timeout: Duration,
+    /// Longest time to receive one request body.
+    pub body_timeout: Duration,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
 }
@@ -40,6 +45,8 @@ impl Default for Config {
             body_limit: 10 * 1024 * 1024,
             auth_cache_ttl: Duration::from_secs(300),
             auth_throttle: ThrottlePolicy::default(),
+            idle_timeout: Duration::from_secs(20),
+            body_timeout: Duration::from_secs(60),
             rate_limit: Some(RateLimitConfig::default()),
         }
     }

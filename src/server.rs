@@ -85,6 +85,10 @@ impl Server {
             &config.listen,
             config.workers,
             config.body_limit,
+            crate::http::Timeouts {
+                idle: config.idle_timeout,
+                body: config.body_timeout,
+            },
             move || db::open(&db_path),
             move |conn, request| handler_app.dispatch(conn, &request),
         )?;

@@ -39,11 +39,18 @@ fn from_form(text: &str) -> Option<Value> {
     any.then_some(Value::Object(root))
 }
 
+/// Deeper field names are no JSON:API form field; a limit keeps the recursive `insert` (and
+/// dropping what it built) from overflowing the stack on `data[a][a]…` ten thousand deep.
+const MAX_FORM_DEPTH: usize = 16;
+
 /// `a[b][c]` → `["a", "b", "c"]`; `None` for a name of another form.
 fn bracket_path(name: &str) -> Option<Vec<&str>> {
     let (first, mut rest) = name.split_once('[')?;
     let mut path = vec![first];
     loop {
+        if path.len() >= MAX_FORM_DEPTH {
+            return None;
+        }
         let (segment, after) = rest.split_once(']')?;
         if segment.is_empty() || segment.contains('[') {
             return None;
@@ -123,5 +130,13 @@ mod tests {
         assert_eq!(bracket_path("a[b][c]"), Some(vec!["a", "b", "c"]));
         assert_eq!(bracket_path("a[b]c"), None);
         assert_eq!(bracket_path("[b]"), None);
+    }
+
+    #[test]
+    fn deeply_nested_form_fields_are_refused_not_a_stack_overflow() {
+        let deep = format!("data{}=x", "[a]".repeat(10_000));
+        assert!(matches!(read(&request(&deep)), Err(Error::BadRequest(_))));
+        let ok = format!("data{}=x", "[a]".repeat(MAX_FORM_DEPTH - 1));
+        assert!(read(&request(&ok)).unwrap().is_some());
     }
 }

@@ -10,6 +10,9 @@ const ALGORITHM: pbkdf2::Algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
 const SALT_LEN: usize = 16;
 
 pub fn hash(password: &str, iterations: u32) -> Result<StoredPassword, String> {
+    if password.contains('\0') {
+        return Err("a password cannot contain NUL characters".into());
+    }
     let mut salt = vec![0u8; SALT_LEN];
     SystemRandom::new()
         .fill(&mut salt)
@@ -25,7 +28,13 @@ pub fn hash(password: &str, iterations: u32) -> Result<StoredPassword, String> {
 }
 
 /// Constant-time comparison of the derived key (ring's `verify`).
+///
+/// HMAC pads its key with zero bytes, so to PBKDF2-HMAC `pw` and `pw\0` are the same
+/// password; a NUL is therefore never accepted (nor stored, see `hash`).
 pub fn verify(password: &str, stored: &StoredPassword) -> bool {
+    if password.contains('\0') {
+        return false;
+    }
     pbkdf2::verify(
         ALGORITHM,
         non_zero(stored.iterations),
@@ -51,6 +60,15 @@ mod tests {
         assert!(!verify("s3cret ", &stored));
         assert_eq!(stored.iterations, 10);
         assert_ne!(stored.hash, b"s3cret".to_vec());
+    }
+
+    #[test]
+    fn trailing_nul_bytes_are_not_the_same_password() {
+        let stored = hash("demo-password", 10).unwrap();
+        assert!(verify("demo-password", &stored));
+        assert!(!verify("demo-password\0", &stored));
+        assert!(!verify("demo-password\0\0\0", &stored));
+        assert!(hash("pw\0", 10).is_err());
     }
 
     #[test]

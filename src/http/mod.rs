@@ -1,6 +1,7 @@
 //! The HTTP layer: the only code that touches tiny_http. A fixed pool of worker threads
 //! shares one listening socket; each worker owns its per-thread state (a database connection).
 
+pub mod listener;
 pub mod render;
 pub mod reply;
 pub mod request;
@@ -19,11 +20,26 @@ pub use reply::{Body, Reply};
 pub use request::{Method, Request};
 use router::Family;
 
+/// Request headers larger than this in total are refused (400, as nginx does past its
+/// buffers): no DataCite client sends more than a few KB.
+const MAX_HEADER_BYTES: usize = 32 * 1024;
+
 /// How often an idle worker looks at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
+/// Per-connection limits against slow or idle clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// Longest wait for the next bytes of a request (or for a client to take our reply);
+    /// an idle keep-alive connection is closed after it.
+    pub idle: Duration,
+    /// Longest time a worker spends reading one request body, however it trickles in.
+    pub body: Duration,
+}
+
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
+    keeper: Option<listener::Keeper>,
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
@@ -37,6 +53,7 @@ impl HttpServer {
         listen: &str,
         workers: usize,
         body_limit: usize,
+        timeouts: Timeouts,
         make_worker: M,
         handle: H,
     ) -> Result<HttpServer, String>
@@ -45,11 +62,14 @@ impl HttpServer {
         M: Fn() -> Result<W, String> + Send + Sync + 'static,
         H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
     {
-        let server = tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let socket = listener::bind(listen, timeouts.idle)?;
+        let server =
+            tiny_http::Server::from_listener(socket, None).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
             .ok_or_else(|| format!("{listen} is not an IP address"))?;
+        let keeper = listener::Keeper::start(addr, timeouts.idle)?;
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let make_worker = Arc::new(make_worker);
@@ -65,7 +85,11 @@ impl HttpServer {
                 .spawn(move || match make_worker() {
                     Ok(mut state) => {
                         let _ = ready_tx.send(Ok(()));
-                        worker_loop(&thread_server, &thread_stop, body_limit, &mut state, &*handle);
+                        let body = BodyRules {
+                            limit: body_limit,
+                            deadline: timeouts.body,
+                        };
+                        worker_loop(&thread_server, &thread_stop, body, &mut state, &*handle);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -85,6 +109,7 @@ impl HttpServer {
         }
         Ok(HttpServer {
             server,
+            keeper: Some(keeper),
             addr,
             stop,
             workers: threads,
@@ -96,7 +121,10 @@ impl HttpServer {
     }
 
     /// Stops accepting, lets every worker finish the request it is serving, and waits for them.
-    pub fn shutdown(self) {
+    pub fn shutdown(mut self) {
+        if let Some(keeper) = self.keeper.take() {
+            keeper.stop();
+        }
         self.stop.store(true, Ordering::SeqCst);
         for _ in &self.workers {
             self.server.unblock();
@@ -107,10 +135,17 @@ impl HttpServer {
     }
 }
 
+/// How much body a worker reads, and for how long.
+#[derive(Clone, Copy)]
+struct BodyRules {
+    limit: usize,
+    deadline: Duration,
+}
+
 fn worker_loop<W>(
     server: &tiny_http::Server,
     stop: &AtomicBool,
-    body_limit: usize,
+    body: BodyRules,
     state: &mut W,
     handle: &dyn Fn(&mut W, Request) -> Reply,
 ) {
@@ -119,17 +154,18 @@ fn worker_loop<W>(
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
-                log::warn!("accept failed: {e}");
+                // tiny_http's accept loop stops for good after reporting an error.
+                log::error!("accepting connections failed, no new connections will be served: {e}");
                 continue;
             }
         };
-        serve_one(incoming, body_limit, state, handle);
+        serve_one(incoming, body, state, handle);
     }
 }
 
 fn serve_one<W>(
     mut incoming: tiny_http::Request,
-    body_limit: usize,
+    body_rules: BodyRules,
     state: &mut W,
     handle: &dyn Fn(&mut W, Request) -> Reply,
 ) {
@@ -142,7 +178,13 @@ fn serve_one<W>(
         .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
         .collect();
     let family = Family::of_path(&request.path);
-    let reply = match read_body(&mut incoming, body_limit) {
+    let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
+    let body = if header_bytes > MAX_HEADER_BYTES {
+        Err(Error::BadRequest("Request header fields too large".into()))
+    } else {
+        read_body(&mut incoming, body_rules)
+    };
+    let reply = match body {
         Err(e) => render::render(&e, family),
         Ok(body) => {
             request.body = body;
@@ -173,18 +215,30 @@ fn serve_one<W>(
     respond(incoming, reply);
 }
 
-/// Reads at most `limit` bytes; a larger body is refused without reading it all.
-fn read_body(incoming: &mut tiny_http::Request, limit: usize) -> Result<Vec<u8>, Error> {
-    if incoming.body_length().is_some_and(|len| len > limit) {
+/// Reads at most `limit` bytes; a larger body is refused without reading it all. Each read
+/// waits at most the idle timeout (the socket's), and the whole body at most `deadline`, so
+/// a client trickling a body holds a worker for a bounded time.
+fn read_body(incoming: &mut tiny_http::Request, rules: BodyRules) -> Result<Vec<u8>, Error> {
+    if incoming.body_length().is_some_and(|len| len > rules.limit) {
         return Err(Error::PayloadTooLarge);
     }
+    let started = Instant::now();
+    let mut reader = incoming.as_reader().take(rules.limit as u64 + 1);
     let mut body = Vec::new();
-    incoming
-        .as_reader()
-        .take(limit as u64 + 1)
-        .read_to_end(&mut body)
-        .map_err(|e| Error::BadRequest(format!("could not read the request body: {e}")))?;
-    if body.len() > limit {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::BadRequest(format!("could not read the request body: {e}"))),
+        };
+        body.extend_from_slice(&chunk[..n]);
+        if started.elapsed() > rules.deadline {
+            return Err(Error::BadRequest("the request body took too long to arrive".into()));
+        }
+    }
+    if body.len() > rules.limit {
         return Err(Error::PayloadTooLarge);
     }
     Ok(body)

@@ -6,6 +6,7 @@ mod support;
 mod cli;
 mod datafile;
 mod foundation;
+mod hardening;
 mod keys;
 mod mds;
 mod metadata;
