@@ -442,3 +442,20 @@ fn funding_reference(n: Node<'_, '_>) -> Value {
     }
     o.child_text("awardTitle", n, "awardTitle").done()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{coordinate, year};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn numbers_only_when_lossless() {
+        assert_eq!(year("2020"), json!(2020));
+        assert_eq!(year("0999"), json!("0999"));
+        assert_eq!(year(" 2020x"), json!(" 2020x"));
+        assert_eq!(coordinate("-67.302".into()), json!(-67.302));
+        assert_eq!(coordinate("-71".into()), json!(-71));
+        assert_eq!(coordinate("1e2".into()), Value::String("1e2".into()));
+        assert_eq!(coordinate("+5".into()), Value::String("+5".into()));
+    }
+}

@@ -443,6 +443,10 @@ fn differential_against_xmllint() {
     let mut invalid = 0;
     for ((name, xml), (file, xmllint_valid)) in docs.iter().zip(files.iter().zip(&theirs)) {
         let ours = validate(xml.as_bytes());
+        // Conversion must cope with every mutation too (no panics on any input).
+        if let Ok(json) = tinydoi::metadata::xml_to_json(xml.as_bytes()) {
+            let _ = tinydoi::metadata::json_to_xml("10.5072/x", &json);
+        }
         if ours.is_err() {
             invalid += 1;
         }
