@@ -2,8 +2,15 @@
 //!
 //! Shapes follow DataCite's REST API: list properties are always present (empty
 //! arrays when the record has none), absent scalars are `null`. Text is trimmed.
-//! A `<br/>` inside a description becomes the marker `<br>` so that the other
-//! direction can restore it.
+//! Choices where DataCite has more than one form:
+//! - `affiliation` items are objects (`name`, `affiliationIdentifier`, …), DataCite's
+//!   `affiliation=true` form, so identifiers survive the round trip;
+//! - `publisher` is a string, or an object when the XML has attributes;
+//! - a single `geoLocationPolygon` is a flat list of `{"polygonPoint": …}` /
+//!   `{"inPolygonPoint": …}` items, several polygons a list of such lists;
+//! - coordinates are JSON numbers when that keeps their text, strings otherwise;
+//! - a `<br/>` inside a description becomes the marker `<br>`, which the other
+//!   direction turns back into `<br/>`.
 
 use super::parse::{deep_text_of, text_of};
 use super::KERNEL4_NS;
@@ -313,8 +320,9 @@ fn related_item(n: Node<'_, '_>) -> Value {
         .collect();
     let titles: Vec<Value> = items(n, "titles", "title").map(title).collect();
     o = o.set("creators", creators).set("titles", titles);
+    // DataCite gives a related item's year as a string (unlike the record's own).
     if let Some(y) = child(n, "publicationYear") {
-        o = o.set("publicationYear", year(&text(y)));
+        o = o.set("publicationYear", text(y));
     }
     o = o
         .child_text("volume", n, "volume")
