@@ -98,7 +98,7 @@ impl MetadataError {
 /// Validates a DataCite XML record against kernel-4, as `xmllint --schema` would.
 pub fn validate(xml: &[u8]) -> Result<(), MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let problems = validate::validate_root(&doc, root);
     if problems.is_empty() {
@@ -111,7 +111,7 @@ pub fn validate(xml: &[u8]) -> Result<(), MetadataError> {
 /// The `<identifier identifierType="DOI">` value, for MDS. Does not validate the record.
 pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let doi = root
         .children()
@@ -126,7 +126,7 @@ pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
 /// call [`validate`] first when the record must be valid.
 pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     Ok(to_json::resource(root))
 }
@@ -134,7 +134,7 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
 /// [`validate`] and [`xml_to_json`] with a single parse: what an MDS upload needs.
 pub fn validated_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let problems = validate::validate_root(&doc, root);
     if problems.is_empty() {
