@@ -9,6 +9,10 @@ use roxmltree::{Document, Node};
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
+/// Reporting stops here: enough for a person to act on, and it bounds the work
+/// a record with thousands of faults can cause.
+pub(crate) const MAX_PROBLEMS: usize = 100;
+
 struct Walker<'d, 'i> {
     doc: &'d Document<'i>,
     problems: Vec<Problem>,
@@ -36,6 +40,9 @@ fn expected_list(names: &[&str]) -> String {
 
 impl Walker<'_, '_> {
     fn report(&mut self, node: Node<'_, '_>, property: Option<&str>, message: String) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            return;
+        }
         self.problems.push(Problem {
             message,
             line: Some(line_of(self.doc, node)),
@@ -419,6 +426,15 @@ mod tests {
             "{p:?}"
         );
         assert_eq!(p[0].1.as_deref(), Some("version"));
+    }
+
+    #[test]
+    fn many_faults_are_capped_and_fast() {
+        let many = "<subject foo=\"1\"/>\n".repeat(100_000);
+        let start = std::time::Instant::now();
+        let p = problems(&format!("<subjects>{many}</subjects>"));
+        assert_eq!(p.len(), super::MAX_PROBLEMS);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]
