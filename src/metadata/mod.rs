@@ -2,7 +2,7 @@
 //!
 //! The validator is written by hand for kernel-4 (4.7) and is checked against
 //! `xmllint --schema` by the differential test in `tests/it/metadata_mutations.rs`.
-//! Every entry point parses with hard limits first (see [`parse`]), so hostile
+//! Every entry point parses with hard limits first (see `parse.rs`), so hostile
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
@@ -26,7 +26,7 @@ pub const KERNEL4_NS: &str = "http://datacite.org/schema/kernel-4";
 pub enum MetadataError {
     /// Empty, not XML, not well-formed, or hostile (too big, too deep, DTD). MDS answers 415.
     NotXml(String),
-    /// A retired DataCite namespace, e.g. "Schema http://datacite.org/schema/kernel-3 is no longer supported".
+    /// A retired DataCite namespace, e.g. `Schema http://datacite.org/schema/kernel-3 is no longer supported`.
     UnsupportedSchema(String),
     /// Schema violations against kernel-4. MDS/REST answer 422.
     Invalid(Vec<Problem>),
