@@ -127,6 +127,13 @@ pub struct ServeArgs {
     /// Turn rate limiting off (e.g. for benchmarks).
     #[arg(long)]
     pub no_rate_limit: bool,
+    /// Close a connection that sends nothing (or takes no reply) for this long, idle
+    /// keep-alive connections included, e.g. `20s` (the default).
+    #[arg(long)]
+    pub idle_timeout: Option<humantime::Duration>,
+    /// Longest time to receive one request body, e.g. `60s` (the default).
+    #[arg(long)]
+    pub body_timeout: Option<humantime::Duration>,
 }
 
 impl ServeArgs {
@@ -374,6 +381,8 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         pbkdf2_iterations: iterations,
         body_limit: args.body_limit,
         rate_limit,
+        idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
+        body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));

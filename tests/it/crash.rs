@@ -18,6 +18,10 @@ fn load_secs() -> u64 {
 
 /// Starts `tinydoi serve` on a free port; returns the process and its base URL.
 fn spawn(dir: &std::path::Path) -> (Child, String) {
+    spawn_with(dir, &[])
+}
+
+fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
         .arg("--db")
         .arg(dir.join("crash.db"))
@@ -31,6 +35,7 @@ fn spawn(dir: &std::path::Path) -> (Child, String) {
         ])
         .arg("--fixtures")
         .arg(dir.join("fixtures.json"))
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -169,6 +174,21 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
         .call()
         .expect("served after restart");
     assert_eq!(r.status(), 200);
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn serve_takes_the_idle_timeout_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fixtures.json"), FIXTURES).unwrap();
+    let (mut child, base) = spawn_with(dir.path(), &["--idle-timeout", "200ms", "--body-timeout", "1s"]);
+    let mut silent = std::net::TcpStream::connect(base.trim_start_matches("http://")).unwrap();
+    silent.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut silent, &mut buf);
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
     child.kill().unwrap();
     let _ = child.wait();
 }
