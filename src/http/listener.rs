@@ -86,7 +86,8 @@ impl Keeper {
                     let files = open_files().unwrap_or(0);
                     quiet = quiet.min(files);
                     let busy = files > quiet + BUSY_FILES;
-                    std::thread::sleep(if busy { DRAIN_PERIOD.min(period) } else { period });
+                    // Parked rather than asleep, so that stopping needs no wait.
+                    std::thread::park_timeout(if busy { DRAIN_PERIOD.min(period) } else { period });
                 }
             })
             .map_err(|e| format!("cannot start the accept keeper: {e}"))?;
@@ -95,10 +96,14 @@ impl Keeper {
             thread: Some(thread),
         })
     }
+}
 
-    pub fn stop(mut self) {
+/// Stopping with the server, on every path (also when start-up fails half-way).
+impl Drop for Keeper {
+    fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

@@ -122,9 +122,7 @@ impl HttpServer {
 
     /// Stops accepting, lets every worker finish the request it is serving, and waits for them.
     pub fn shutdown(mut self) {
-        if let Some(keeper) = self.keeper.take() {
-            keeper.stop();
-        }
+        drop(self.keeper.take());
         self.stop.store(true, Ordering::SeqCst);
         for _ in &self.workers {
             self.server.unblock();
