@@ -187,16 +187,19 @@ fn make_room<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Entry>, now: 
     }
 }
 
-/// The username an `Authorization` header claims, upper-case, when it claims a password.
+/// The username an `Authorization` header claims, upper-case, when it claims a password of
+/// something shaped like an account. Other names (which no account can have) count per
+/// address only, which also keeps attacker-chosen strings of any length out of memory.
 fn claimed_username(header_value: Option<&str>) -> Option<String> {
-    match header::parse(header_value) {
-        Ok(Some(Claim::Password { symbol, .. })) => Some(symbol),
+    let symbol = match header::parse(header_value) {
+        Ok(Some(Claim::Password { symbol, .. })) => symbol,
         Ok(Some(Claim::ApiKey {
             for_client: Some(symbol),
             ..
-        })) => Some(symbol),
-        _ => None,
-    }
+        })) => symbol,
+        _ => return None,
+    };
+    role_of(&symbol).is_some().then_some(symbol)
 }
 
 /// `App::dispatch`'s authentication with throttling around it: a blocked caller gets 429
@@ -387,6 +390,9 @@ mod tests {
         let basic = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
         assert_eq!(claimed_username(Some(&basic("demo.repo:x"))), Some("DEMO.REPO".into()));
         assert_eq!(claimed_username(Some("Bearer DC.abc")), None);
+        assert_eq!(claimed_username(Some(&basic("admin:x"))), Some("ADMIN".into()));
+        let long = format!("{}:x", "A".repeat(10_000));
+        assert_eq!(claimed_username(Some(&basic(&long))), None, "no account has that name");
         assert_eq!(claimed_username(Some("garbage")), None);
         assert_eq!(claimed_username(None), None);
     }
