@@ -119,7 +119,64 @@ fn silent_trickling_and_idle_keep_alive_connections_are_closed() {
     assert_still_serving(&s);
 }
 
+#[test]
+fn a_body_trickled_past_the_body_timeout_is_refused() {
+    let s = TestServer::with(FIXTURES, |c| {
+        c.idle_timeout = Duration::from_secs(5);
+        c.body_timeout = Duration::from_millis(300);
+        c.workers = 1;
+    });
+    let mut stream = TcpStream::connect(addr(&s)).unwrap();
+    stream
+        .write_all(b"POST /dois HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let started = Instant::now();
+    // A client keeping every single read within the idle timeout, and never finishing.
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..5000 {
+            if writer.write_all(b" ").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    // The refusal arrives while the client is still sending.
+    let mut buf = vec![0u8; 1024];
+    let mut got = 0;
+    while !String::from_utf8_lossy(&buf[..got]).contains("took too long") {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n,
+        }
+    }
+    let text = String::from_utf8_lossy(&buf[..got]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("took too long"), "{text}");
+    assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+    // tiny_http drains the rest of the body until the client stops (see docs/readme/hardening.md).
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+    drop(stream);
+    let _ = trickle.join();
+}
+
 // ---------------------------------------------------------------- hostile inputs
+
+#[test]
+fn an_enormous_content_length_does_not_crash_the_server() {
+    let s = TestServer::start();
+    for path in ["/dois", "/metadata/10.5072/HUGE", "/heartbeat"] {
+        let request = format!("PUT {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 900000000000\r\n\r\nabc");
+        let mut stream = TcpStream::connect(addr(&s)).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 413");
+        // The client goes away; the server drops the rest of the body it never read.
+        drop(stream);
+        assert_still_serving(&s);
+    }
+}
 
 #[test]
 fn a_ten_megabyte_xml_body_is_refused_quickly() {
