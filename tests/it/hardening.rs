@@ -437,44 +437,60 @@ fn thirty_two_concurrent_writers_get_no_5xx_and_no_lock_errors() {
     capture_logs();
     let s = TestServer::with(FIXTURES, |c| c.workers = 8);
     let per_writer = 4;
-    let results: Vec<(u16, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..32)
-            .map(|w| {
-                let s = &s;
-                scope.spawn(move || {
-                    let mut out = Vec::new();
-                    for i in 0..per_writer {
-                        let r = if (w + i) % 2 == 0 {
-                            let doi = format!("10.5072/W{w}-{i}");
-                            s.put(&format!("/metadata/{doi}"))
-                                .client_auth()
-                                .header("Content-Type", "application/xml")
-                                .body(example_record(&doi))
-                                .send()
-                        } else {
-                            s.post("/credentials/api-keys")
-                                .client_auth()
-                                .json(&serde_json::json!(
-                                    {"data": {"type": "api-keys", "attributes": {"name": format!("w{w}-{i}")}}}
-                                ))
-                                .send()
+    let results: Vec<(u16, String)> =
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                (0..32)
+                    .map(|w| {
+                        let s = &s;
+                        scope.spawn(move || {
+                            let mut out = Vec::new();
+                            for i in 0..per_writer {
+                                let r = match (w + i) % 3 {
+                            0 => {
+                                let doi = format!("10.5072/W{w}-{i}");
+                                s.put(&format!("/metadata/{doi}"))
+                                    .client_auth()
+                                    .header("Content-Type", "application/xml")
+                                    .body(example_record(&doi))
+                                    .send()
+                            }
+                            1 => s.post("/dois").client_auth().json(&serde_json::json!(
+                                {"data": {"type": "dois", "attributes": {"doi": format!("10.5072/r{w}-{i}")}}}
+                            ))
+                            .send(),
+                            _ => s.post("/credentials/api-keys").client_auth().json(&serde_json::json!(
+                                {"data": {"type": "api-keys", "attributes": {"name": format!("w{w}-{i}")}}}
+                            ))
+                            .send(),
                         };
-                        out.push((r.status, r.text()));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
+                                out.push((r.status, r.text()));
+                            }
+                            out
+                        })
+                    })
+                    .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
     for (status, body) in &results {
         assert_eq!(*status, 201, "{body}");
         assert!(!body.contains("locked"), "{body}");
     }
-    let dois = count(&s, "SELECT count(*) FROM dois");
-    let keys = count(&s, "SELECT count(*) FROM api_keys");
-    assert_eq!(dois + keys, 32 * per_writer as i64);
-    assert_eq!(dois, 32 * per_writer as i64 / 2);
+    let expected = |kind: usize| {
+        (0..32)
+            .flat_map(|w| (0..per_writer).map(move |i| (w + i) % 3))
+            .filter(|k| *k == kind)
+            .count() as i64
+    };
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM dois WHERE doi LIKE '10.5072/w%'"),
+        expected(0)
+    );
+    assert_eq!(
+        count(&s, "SELECT count(*) FROM dois WHERE doi LIKE '10.5072/r%'"),
+        expected(1)
+    );
+    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), expected(2));
     let logs = captured_logs();
     assert!(!logs.contains("database is locked"), "{logs}");
 }
