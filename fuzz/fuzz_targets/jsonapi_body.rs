@@ -11,7 +11,9 @@ use tinydoi::http::Request;
 fuzz_target!(|data: &[u8]| {
     let mut request = Request::new(Method::Post, "/dois");
     request.body = data.to_vec();
-    let Ok(Some(value)) = payload::read(&request) else { return };
+    let Ok(Some(value)) = payload::read(&request) else {
+        return;
+    };
     let _ = payload::attribute(&value, "name");
     if let Some(attributes) = value["data"]["attributes"].as_object() {
         let _ = tinydoi::metadata::validate_json("10.5072/fuzz", attributes);
