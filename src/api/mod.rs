@@ -1,6 +1,7 @@
 //! The route table and the handlers behind it, one module per API area.
 
 pub mod members;
+pub mod openapi;
 
 use crate::app::{Ctx, Handler};
 use crate::error::Error;
@@ -31,6 +32,7 @@ fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler
 pub fn routes() -> Vec<Route<Handler>> {
     vec![
         rest(Get, "/heartbeat", heartbeat),
+        rest(Get, "/openapi.json", openapi::document),
         rest(Get, "/clients/{symbol}", members::client),
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),

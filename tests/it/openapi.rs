@@ -1,0 +1,159 @@
+//! The OpenAPI document: served at `/openapi.json`, and in step with the router — a route
+//! missing from the document, or a documented operation the router lacks, fails here.
+
+use crate::support::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use tinydoi::http::router::Family;
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "patch", "head", "options", "trace"];
+
+fn document() -> Value {
+    serde_json::from_str(tinydoi::api::openapi::DOCUMENT).expect("openapi.json is valid JSON")
+}
+
+/// `{doi*}` (the router's "rest of the path") is `{doi}` in OpenAPI.
+fn openapi_pattern(pattern: &str) -> String {
+    pattern.replace("*}", "}")
+}
+
+/// Every `(method, path)` operation of the document.
+fn documented(doc: &Value) -> BTreeSet<(String, String)> {
+    let paths = doc["paths"].as_object().expect("paths is an object");
+    let mut out = BTreeSet::new();
+    for (path, item) in paths {
+        for (method, _) in item.as_object().expect("path item is an object") {
+            if METHODS.contains(&method.as_str()) {
+                out.insert((method.clone(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Follows a local `$ref` (`#/components/…`).
+fn resolve<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let target = doc
+                .pointer(r.strip_prefix('#').expect("local $ref"))
+                .unwrap_or_else(|| panic!("dangling $ref {r}"));
+            resolve(doc, target)
+        }
+        None => v,
+    }
+}
+
+#[test]
+fn served_as_json_without_credentials() {
+    let s = TestServer::start();
+    let r = s.get("/openapi.json").send().expect(200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("x-anonymous-consumer"), Some("true"));
+    assert_eq!(r.json(), document());
+    assert_eq!(r.text(), tinydoi::api::openapi::DOCUMENT);
+}
+
+#[test]
+fn is_openapi_3_1() {
+    let doc = document();
+    let version = doc["openapi"].as_str().expect("openapi is a string");
+    assert!(version.starts_with("3.1."), "openapi: {version}");
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["basicAuth"]["scheme"], "basic");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+}
+
+#[test]
+fn router_and_document_list_the_same_operations() {
+    let s = TestServer::start();
+    let routed: BTreeSet<(String, String)> = s
+        .app()
+        .router
+        .routes()
+        .iter()
+        .map(|r| (r.method.as_str().to_ascii_lowercase(), openapi_pattern(r.pattern)))
+        .collect();
+    let doc = documented(&document());
+    let undocumented: Vec<_> = routed.difference(&doc).collect();
+    let unrouted: Vec<_> = doc.difference(&routed).collect();
+    assert!(
+        undocumented.is_empty() && unrouted.is_empty(),
+        "routes missing from openapi.json: {undocumented:?}\noperations in openapi.json the router lacks: {unrouted:?}"
+    );
+}
+
+#[test]
+fn every_operation_lists_its_responses_and_path_parameters() {
+    let doc = document();
+    for (method, path) in documented(&doc) {
+        let op = &doc["paths"][&path][&method];
+        let at = format!("{} {path}", method.to_ascii_uppercase());
+        assert!(op["operationId"].is_string(), "{at}: operationId");
+        let responses = op["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{at}: no responses"));
+        assert!(
+            responses.keys().any(|k| k.starts_with('2')),
+            "{at}: no success response"
+        );
+        for (status, response) in responses {
+            assert!(
+                status.len() == 3 && status.parse::<u16>().is_ok_and(|s| (200..600).contains(&s)),
+                "{at}: status {status}"
+            );
+            assert!(
+                resolve(&doc, response)["description"].is_string(),
+                "{at} {status}: description"
+            );
+        }
+        // Credentials are read on every request (bad ones: 401) and every request counts
+        // against the rate limit (429).
+        for status in ["401", "429"] {
+            assert!(responses.contains_key(status), "{at}: no {status}");
+        }
+        if op.get("requestBody").is_some() {
+            assert!(responses.contains_key("413"), "{at}: has a body but no 413");
+        }
+        let declared: BTreeSet<String> = op["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| resolve(&doc, p))
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let in_template: BTreeSet<String> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(declared, in_template, "{at}: path parameters");
+    }
+}
+
+#[test]
+fn error_bodies_are_documented_per_api_family() {
+    let doc = document();
+    let s = TestServer::start();
+    for route in s.app().router.routes() {
+        let path = openapi_pattern(route.pattern);
+        let method = route.method.as_str().to_ascii_lowercase();
+        let Some(op) = doc["paths"][&path].get(&method) else {
+            continue; // reported by router_and_document_list_the_same_operations
+        };
+        let unauthorized = resolve(&doc, &op["responses"]["401"]);
+        let expected = match route.family {
+            Family::Rest => "application/vnd.api+json",
+            Family::Mds => "text/plain",
+        };
+        assert!(
+            unauthorized["content"].get(expected).is_some(),
+            "{} {path}: 401 should be {expected}",
+            method.to_ascii_uppercase()
+        );
+    }
+}
