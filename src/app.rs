@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Attempt, Authenticator, Principal};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::render::render;
@@ -47,6 +47,8 @@ pub struct App {
     pub config: Config,
     pub auth: Authenticator,
     pub router: Router<Handler>,
+    /// Background writes of key `lastUsedAt` and audit events; started by `Server::start`.
+    pub recorder: crate::keys::recorder::Recorder,
 }
 
 impl App {
@@ -63,6 +65,7 @@ impl App {
             config,
             auth,
             router: Router::new(routes),
+            recorder: crate::keys::recorder::Recorder::disabled(),
         }
     }
 
@@ -74,7 +77,14 @@ impl App {
             Match::WrongMethod { family, .. } => *family,
             Match::NotFound(family) => *family,
         };
-        let principal = match self.auth.authenticate(db, request.header("authorization"), now) {
+        let attempt = Attempt {
+            remote_addr: request.remote_addr,
+            recorder: &self.recorder,
+        };
+        let principal = match self
+            .auth
+            .authenticate(db, request.header("authorization"), now, &attempt)
+        {
             Ok(p) => p,
             Err(e) => return finish(error_reply(&e, family, request), &Principal::Anonymous),
         };

@@ -41,6 +41,30 @@ pub enum Command {
     /// Manage the staff account ADMIN.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        name: String,
+        /// Lifetime such as `90d` (default: never expires).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List a client's keys, revoked and expired ones included.
+    List {
+        #[arg(long)]
+        client: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: String },
 }
 
 #[derive(Args, Default)]
@@ -213,6 +237,7 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
         Command::Client(ClientCommand::Activate { symbol }) => {
             format!("client {} activated", manage::set_client_active(&conn, &symbol, true)?)
         }
+        Command::Key(command) => crate::keys::cli::run(&conn, command)?,
         Command::Admin(AdminCommand::Passwd { .. }) => {
             let password = read_password()?;
             format!(

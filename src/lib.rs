@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod dois;
 pub mod error;
 pub mod fixtures;
 pub mod http;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod dois;
 pub mod keys;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};

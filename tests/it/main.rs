@@ -5,4 +5,9 @@ mod support;
 
 mod cli;
 mod foundation;
+mod keys;
+mod mds;
+mod metadata;
+mod metadata_mutations;
 mod openapi;
+mod rest;
