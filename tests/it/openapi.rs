@@ -157,3 +157,26 @@ fn error_bodies_are_documented_per_api_family() {
         );
     }
 }
+
+/// `.ci/schemathesis.sh` relies on `fixtures/ci.json`: its key authenticates as DEMO.REPO
+/// and its DOI (the document's example) is findable.
+#[test]
+fn ci_fixtures_load_with_a_working_key() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ci.json");
+    let text = std::fs::read_to_string(&fixtures).expect("fixtures/ci.json");
+    let key = serde_json::from_str::<Value>(&text).expect("JSON")["apiKeys"][0]["key"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+    let (mut config, dir) = TestServer::config("{}");
+    config.fixtures = Some(fixtures);
+    let s = TestServer::from_config(config, dir);
+    let r = s.get("/dois/10.5072%2Fexample-1").bearer(&key).send().expect(200);
+    assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
+    let doi = r.json();
+    assert_eq!(doi["data"]["attributes"]["state"], "findable");
+    assert_eq!(
+        doi["data"]["id"],
+        document()["components"]["parameters"]["doi"]["example"]
+    );
+}
