@@ -1,10 +1,12 @@
 //! The route table and the handlers behind it, one module per API area.
 
+pub mod datafile;
 pub mod keys;
 pub mod mds;
 pub mod members;
 pub mod openapi;
 pub mod payload;
+pub mod reports;
 pub mod rest_dois;
 
 use crate::app::{Ctx, Handler};
@@ -64,6 +66,13 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Put, "/dois/{doi*}", rest_dois::update),
         rest(Patch, "/dois/{doi*}", rest_dois::update),
         rest(Delete, "/dois/{doi*}", rest_dois::delete),
+        rest(Get, "/credentials/datafile", datafile::link),
+        rest(Get, "/datafile/{name}", datafile::download),
+        rest(Post, "/reports", reports::create),
+        rest(Get, "/reports", reports::list),
+        rest(Get, "/reports/{id}", reports::show),
+        rest(Put, "/reports/{id}", reports::update),
+        rest(Delete, "/reports/{id}", reports::delete),
     ]
 }
 

@@ -4,10 +4,13 @@
 mod support;
 
 mod cli;
+mod datafile;
 mod foundation;
 mod keys;
 mod mds;
 mod metadata;
 mod metadata_mutations;
 mod openapi;
+mod ratelimit;
+mod reports;
 mod rest;
