@@ -11,6 +11,7 @@ mod mds;
 mod metadata;
 mod metadata_mutations;
 mod openapi;
+mod openapi_regressions;
 mod ratelimit;
 mod reports;
 mod rest;
