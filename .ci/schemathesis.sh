@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Schema-driven API test: schemathesis (from PyPI, installed here into a venv) sends generated
-# requests for every operation of openapi.json to a server started from fixtures/ci.json,
-# authenticated with the fixture API key, and fails on 5xx, undocumented status codes and
-# responses that do not match their schema. Bounded: a few examples per operation.
+# Schema-driven API test: checks that openapi.json is valid OpenAPI 3.1, then schemathesis
+# (both from PyPI, installed here into a venv) sends generated requests for every operation
+# of openapi.json to a server started from fixtures/ci.json, authenticated with the fixture
+# API key, and fails on 5xx, undocumented status codes and responses that do not match
+# their schema. Bounded: a fixed number of examples per operation.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
+VALIDATOR_VERSION=0.9.0
 VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-20}"
 SEED="${SCHEMATHESIS_SEED:-20261128}"
 
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION" ||
+    ! "$VENV/bin/pip" show openapi-spec-validator 2>/dev/null | grep -qx "Version: $VALIDATOR_VERSION"; then
     python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "openapi-spec-validator==$VALIDATOR_VERSION"
 fi
+# The document itself first: valid OpenAPI 3.1.
+"$VENV/bin/openapi-spec-validator" openapi.json
 
 cargo build --quiet
 key=$(python3 -c 'import json; print(json.load(open("fixtures/ci.json"))["apiKeys"][0]["key"])')
