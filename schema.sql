@@ -104,11 +104,14 @@ CREATE TABLE reports (
     client     TEXT NOT NULL REFERENCES clients (symbol),
     created_by TEXT NOT NULL,
     month      TEXT NOT NULL,
+    header     TEXT NOT NULL,
     body       TEXT NOT NULL,
     created    INTEGER NOT NULL,
     updated    INTEGER NOT NULL,
     UNIQUE (created_by, client, month)
 );
+CREATE INDEX reports_client ON reports (client, month);
+CREATE INDEX reports_month ON reports (month);
 
 CREATE TABLE datafiles (
     month   TEXT PRIMARY KEY,

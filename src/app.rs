@@ -4,12 +4,13 @@
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::auth::{Authenticator, Principal};
+use crate::auth::{Attempt, Authenticator, Principal};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::render::render;
 use crate::http::router::{Family, Match, Params, Route, Router};
 use crate::http::{panic_message, Reply, Request};
+use crate::ratelimit::{self, Caller, Decision, RateLimiter};
 
 /// What a handler gets besides the request: the server, its worker's connection and the caller.
 pub struct Ctx<'a> {
@@ -47,6 +48,10 @@ pub struct App {
     pub config: Config,
     pub auth: Authenticator,
     pub router: Router<Handler>,
+    /// Background writes of key `lastUsedAt` and audit events; started by `Server::start`.
+    pub recorder: crate::keys::recorder::Recorder,
+    /// Request counting per caller (CONTRACT §9); `None` when rate limiting is off.
+    pub rate_limiter: Option<RateLimiter>,
 }
 
 impl App {
@@ -59,10 +64,13 @@ impl App {
         let auth = Authenticator::new(config.auth_cache_ttl);
         let mut routes = crate::api::routes();
         routes.extend(extra);
+        let rate_limiter = config.rate_limit.clone().map(RateLimiter::new);
         App {
             config,
             auth,
             router: Router::new(routes),
+            recorder: crate::keys::recorder::Recorder::disabled(),
+            rate_limiter,
         }
     }
 
@@ -74,10 +82,30 @@ impl App {
             Match::WrongMethod { family, .. } => *family,
             Match::NotFound(family) => *family,
         };
-        let principal = match self.auth.authenticate(db, request.header("authorization"), now) {
-            Ok(p) => p,
-            Err(e) => return finish(error_reply(&e, family, request), &Principal::Anonymous),
+        let attempt = Attempt {
+            remote_addr: request.remote_addr,
+            recorder: &self.recorder,
         };
+        let principal = match self
+            .auth
+            .authenticate(db, request.header("authorization"), now, &attempt)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                // Bad credentials are counted by address, never as the account they claim.
+                let rate = self.count(request, &Principal::Anonymous);
+                let error = refusal(rate.as_ref()).unwrap_or(e);
+                return finish(
+                    error_reply(&error, family, request),
+                    &Principal::Anonymous,
+                    rate.as_ref(),
+                );
+            }
+        };
+        let rate = self.count(request, &principal);
+        if let Some(refused) = refusal(rate.as_ref()) {
+            return finish(error_reply(&refused, family, request), &principal, rate.as_ref());
+        }
         let result = match found {
             Match::Found(route, params) => {
                 let ctx = Ctx {
@@ -98,8 +126,26 @@ impl App {
             Ok(reply) => reply,
             Err(e) => error_reply(&e, family, request),
         };
-        finish(reply, &principal)
+        finish(reply, &principal, rate.as_ref())
     }
+
+    /// Counts the request against its caller's rate limit, when limits are on.
+    fn count(&self, request: &Request, principal: &Principal) -> Option<Decision> {
+        let limiter = self.rate_limiter.as_ref()?;
+        let caller = Caller::of(
+            principal,
+            request.remote_addr,
+            request.header("user-agent"),
+            request.query("mailto"),
+        );
+        Some(limiter.check(&caller, ratelimit::now_ms()))
+    }
+}
+
+fn refusal(rate: Option<&Decision>) -> Option<Error> {
+    rate.filter(|d| !d.allowed).map(|d| Error::TooManyRequests {
+        retry_after_secs: d.retry_after,
+    })
 }
 
 fn error_reply(error: &Error, family: Family, request: &Request) -> Reply {
@@ -109,11 +155,16 @@ fn error_reply(error: &Error, family: Family, request: &Request) -> Reply {
     render(error, family)
 }
 
-/// Adds the credential headers of CONTRACT §2.
-fn finish(mut reply: Reply, principal: &Principal) -> Reply {
+/// Adds the credential headers of CONTRACT §2 and the rate-limit headers of §9.
+fn finish(mut reply: Reply, principal: &Principal, rate: Option<&Decision>) -> Reply {
     match principal.username() {
         Some(user) => reply.set_header("X-Credential-Username", user),
         None => reply.set_header("X-Anonymous-Consumer", "true"),
+    }
+    if let Some(rate) = rate {
+        reply.set_header("X-RateLimit-Limit", rate.limit.to_string());
+        reply.set_header("X-RateLimit-Remaining", rate.remaining.to_string());
+        reply.set_header("X-RateLimit-Reset", rate.reset.to_string());
     }
     reply
 }

@@ -41,6 +41,43 @@ pub enum Command {
     /// Manage the staff account ADMIN.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Monthly data files of findable DOIs.
+    #[command(subcommand)]
+    Datafile(DatafileCommand),
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Create a key and print it (the only time it is shown).
+    Create {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        name: String,
+        /// Lifetime such as `90d` (default: never expires).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List a client's keys, revoked and expired ones included.
+    List {
+        #[arg(long)]
+        client: String,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum DatafileCommand {
+    /// Build a month's data file now, unless it is built already.
+    Build {
+        /// The month, `YYYY-MM` (default: the latest complete month).
+        #[arg(long)]
+        month: Option<String>,
+    },
 }
 
 #[derive(Args, Default)]
@@ -57,6 +94,36 @@ pub struct ServeArgs {
     /// Largest request body in bytes (larger: 413).
     #[arg(long, default_value_t = 10 * 1024 * 1024)]
     pub body_limit: usize,
+    /// Rate-limit sliding window, e.g. `5m` (default 5 minutes).
+    #[arg(long)]
+    pub rate_limit_window: Option<humantime::Duration>,
+    /// Requests per window for authenticated callers, per account (default 3000).
+    #[arg(long)]
+    pub rate_limit_authenticated: Option<u32>,
+    /// Requests per window for callers giving an email (User-Agent or `mailto=`), per address (default 1000).
+    #[arg(long)]
+    pub rate_limit_identified: Option<u32>,
+    /// Requests per window for anonymous callers, per address (default 500).
+    #[arg(long)]
+    pub rate_limit_anonymous: Option<u32>,
+    /// Turn rate limiting off (e.g. for benchmarks).
+    #[arg(long)]
+    pub no_rate_limit: bool,
+}
+
+impl ServeArgs {
+    fn rate_limit(&self) -> Option<config::RateLimitConfig> {
+        if self.no_rate_limit {
+            return None;
+        }
+        let default = config::RateLimitConfig::default();
+        Some(config::RateLimitConfig {
+            window: self.rate_limit_window.map(Into::into).unwrap_or(default.window),
+            authenticated: self.rate_limit_authenticated.unwrap_or(default.authenticated),
+            identified: self.rate_limit_identified.unwrap_or(default.identified),
+            anonymous: self.rate_limit_anonymous.unwrap_or(default.anonymous),
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -213,6 +280,8 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
         Command::Client(ClientCommand::Activate { symbol }) => {
             format!("client {} activated", manage::set_client_active(&conn, &symbol, true)?)
         }
+        Command::Key(command) => crate::keys::cli::run(&conn, command)?,
+        Command::Datafile(DatafileCommand::Build { month }) => build_datafile(&conn, db_path, month)?,
         Command::Admin(AdminCommand::Passwd { .. }) => {
             let password = read_password()?;
             format!(
@@ -225,7 +294,37 @@ fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), Stri
     Ok(())
 }
 
+/// Builds a data file with a progress line on standard error.
+fn build_datafile(conn: &rusqlite::Connection, db_path: &Path, month: Option<String>) -> Result<String, String> {
+    let now = crate::time::now();
+    let month = month.unwrap_or_else(|| crate::datafile::previous_month(now));
+    if crate::datafile::parse_month(&month).is_none() {
+        return Err(format!("not a month (YYYY-MM): {month}"));
+    }
+    let mut stderr = std::io::stderr();
+    let mut built = false;
+    let file = crate::datafile::ensure_built(conn, db_path, &month, now, &mut |done, total| {
+        built = true;
+        let _ = write!(stderr, "\rdata file {month}: {done}/{total} records");
+        let _ = stderr.flush();
+    })
+    .map_err(|e| match e {
+        crate::error::Error::BadRequest(m) => m,
+        other => other.to_string(),
+    })?;
+    if built {
+        eprintln!();
+    } else {
+        eprintln!("data file {month} was built already; kept as it is");
+    }
+    Ok(format!(
+        "data file {}: {} records, {} bytes, sha256 {}, {}",
+        file.month, file.records, file.size, file.sha256, file.path
+    ))
+}
+
 fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String> {
+    let rate_limit = args.rate_limit();
     let config = Config {
         listen: args.listen,
         db_path: db_path.to_path_buf(),
@@ -233,6 +332,7 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         fixtures: args.fixtures,
         pbkdf2_iterations: iterations,
         body_limit: args.body_limit,
+        rate_limit,
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -249,4 +349,40 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
     server.shutdown();
     log::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod rate_limit_flag_tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from([&["tinydoi", "serve"], args].concat()).expect("parses");
+        match cli.command {
+            Some(Command::Serve(args)) => args,
+            _ => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn rate_limit_flags() {
+        let limits = serve_args(&[
+            "--rate-limit-window",
+            "1m",
+            "--rate-limit-authenticated",
+            "30",
+            "--rate-limit-identified",
+            "20",
+            "--rate-limit-anonymous",
+            "10",
+        ])
+        .rate_limit()
+        .expect("on");
+        assert_eq!(limits.window, Duration::from_secs(60));
+        assert_eq!(
+            (limits.authenticated, limits.identified, limits.anonymous),
+            (30, 20, 10)
+        );
+        assert_eq!(serve_args(&[]).rate_limit(), Some(config::RateLimitConfig::default()));
+        assert_eq!(serve_args(&["--no-rate-limit"]).rate_limit(), None);
+    }
 }

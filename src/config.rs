@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::ratelimit::RateLimitConfig;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
@@ -19,6 +21,8 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     pub body_limit: usize,
     pub auth_cache_ttl: Duration,
+    /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
+    pub rate_limit: Option<RateLimitConfig>,
 }
 
 impl Default for Config {
@@ -32,6 +36,7 @@ impl Default for Config {
             pbkdf2_iterations: DEFAULT_PBKDF2_ITERATIONS,
             body_limit: 10 * 1024 * 1024,
             auth_cache_ttl: Duration::from_secs(300),
+            rate_limit: Some(RateLimitConfig::default()),
         }
     }
 }

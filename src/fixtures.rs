@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::accounts::{check_client_symbol, check_prefix, check_provider_symbol, Role};
 use crate::auth::password;
 use crate::db::{self, accounts as dba};
+use crate::dois::seed as seeds;
 use crate::time::now;
 
 /// The demo data `serve` seeds into a new database (`fixtures/demo.json`).
@@ -22,6 +23,10 @@ pub struct Fixtures {
     pub providers: Vec<ProviderFixture>,
     #[serde(default)]
     pub clients: Vec<ClientFixture>,
+    #[serde(default)]
+    pub api_keys: Vec<KeyFixture>,
+    #[serde(default)]
+    pub dois: Vec<DoiFixture>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -53,14 +58,124 @@ pub struct ClientFixture {
     pub is_active: Option<bool>,
 }
 
+/// A key given by its plain value, so CI pipelines get a stable key; stored hashed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KeyFixture {
+    pub client: String,
+    pub name: String,
+    pub key: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+impl std::fmt::Debug for KeyFixture {
+    /// Never shows the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyFixture")
+            .field("client", &self.client)
+            .field("name", &self.name)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key fixture once checked: upper-case client, trimmed name, canonical key.
+struct CheckedKey {
+    client: String,
+    name: String,
+    key: String,
+    expires_at: Option<i64>,
+}
+
+fn check_key(k: &KeyFixture) -> Result<CheckedKey, String> {
+    let client = check_client_symbol(&k.client)?;
+    let name = crate::keys::manage::check_name(Some(&k.name)).map_err(|e| crate::keys::manage::describe(&e))?;
+    let key = crate::keys::format::parse(k.key.trim())
+        .ok_or("not a valid API key (DC. and 32 base62 characters ending in their checksum)")?;
+    let expires_at = match &k.expires_at {
+        None => None,
+        Some(at) => Some(crate::time::parse_rfc3339(at).ok_or(format!("expiresAt '{at}' is not an RFC 3339 time"))?),
+    };
+    Ok(CheckedKey {
+        client,
+        name,
+        key,
+        expires_at,
+    })
+}
+
+/// Stores the keys not yet stored; a stored one keeps its state (a revoked key stays revoked)
+/// and only takes the fixture's name and expiry.
+fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i64) -> Result<(), Failed> {
+    for (i, (f, k)) in fixtures.iter().zip(keys).enumerate() {
+        let at = |e: &str| Failed(format!("apiKeys[{i}] ({}): {e}", f.name));
+        if dba::client(tx, &k.client)?.is_none() {
+            return Err(at(&format!("client {} does not exist", k.client)));
+        }
+        match db::keys::get_by_hash(tx, &crate::keys::format::hash(&k.key))? {
+            None => {
+                let new = crate::keys::manage::NewKey {
+                    client: &k.client,
+                    name: &k.name,
+                    key: &k.key,
+                    expires_at: k.expires_at,
+                    rotated_from: None,
+                };
+                crate::keys::manage::store(tx, &new, None, t)?;
+            }
+            Some(stored) if stored.client != k.client => return Err(at("the key belongs to another client")),
+            Some(stored) => {
+                if stored.name != k.name {
+                    db::keys::set_name(tx, &stored.id, &k.name, t)?;
+                }
+                if stored.expires_at != k.expires_at {
+                    db::keys::set_expires_at(tx, &stored.id, k.expires_at, t)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A DOI to seed: its kernel-4 record inline (`xml`) or in a file (`xmlFile`, relative to
+/// the fixtures file). `state` defaults to `draft`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct DoiFixture {
+    pub doi: String,
+    pub client: String,
+    pub state: Option<String>,
+    pub url: Option<String>,
+    pub xml: Option<String>,
+    pub xml_file: Option<String>,
+}
+
 pub fn parse(text: &str) -> Result<Fixtures, String> {
     serde_json::from_str(text).map_err(|e| format!("fixtures are not valid: {e}"))
 }
 
 pub fn load_file(conn: &Connection, path: &Path, iterations: u32) -> Result<Summary, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-    let fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    read_xml_files(&mut fixtures, path).map_err(|e| format!("{}: {e}", path.display()))?;
     load(conn, &fixtures, iterations).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Reads each `xmlFile` (relative to the fixtures file) into `xml`.
+fn read_xml_files(f: &mut Fixtures, path: &Path) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    for (i, d) in f.dois.iter_mut().enumerate() {
+        if let Some(file) = d.xml_file.take() {
+            if d.xml.is_some() {
+                return Err(format!("dois[{i}] ({}): give xml or xmlFile, not both", d.doi));
+            }
+            let text = std::fs::read_to_string(dir.join(&file))
+                .map_err(|e| format!("dois[{i}] ({}): cannot read {file}: {e}", d.doi))?;
+            d.xml = Some(text);
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -113,6 +228,20 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
             check_prefix(prefix).map_err(at)?;
         }
         clients.push((symbol, provider));
+    }
+    let mut keys = Vec::new();
+    for (i, k) in f.api_keys.iter().enumerate() {
+        keys.push(check_key(k).map_err(|e| format!("apiKeys[{i}] ({}): {e}", k.name))?);
+    }
+    let mut seeds = Vec::new();
+    for (i, d) in f.dois.iter().enumerate() {
+        let at = |e: String| format!("dois[{i}] ({}): {e}", d.doi);
+        if d.xml_file.is_some() {
+            return Err(at("xmlFile needs a fixtures file".into()));
+        }
+        let xml = d.xml.as_deref().map(str::as_bytes);
+        let seed = seeds::check(&d.doi, &d.client, d.state.as_deref(), d.url.as_deref(), xml).map_err(at)?;
+        seeds.push(seed);
     }
     let t = now();
     db::write(conn, |tx| -> Result<(), Failed> {
@@ -176,6 +305,10 @@ pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary,
                     return Err(at(format!("prefix {prefix} already belongs to {owner}")).into());
                 }
             }
+        }
+        load_keys(tx, &f.api_keys, &keys, t)?;
+        for (i, seed) in seeds.iter().enumerate() {
+            seeds::store(tx, seed, t).map_err(|e| format!("dois[{i}] ({}): {e}", seed.doi))?;
         }
         Ok(())
     })

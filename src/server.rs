@@ -70,7 +70,9 @@ impl Server {
         }
         drop(conn);
 
-        let app = Arc::new(App::with_routes(config.clone(), extra));
+        let mut app = App::with_routes(config.clone(), extra);
+        app.recorder = crate::keys::recorder::Recorder::start(&config.db_path)?;
+        let app = Arc::new(app);
         let db_path = config.db_path.clone();
         let handler_app = app.clone();
         let http = HttpServer::start(
@@ -98,6 +100,8 @@ impl Server {
     /// Stops accepting, finishes in-flight requests, closes every connection.
     pub fn shutdown(self) {
         self.http.shutdown();
+        // After the workers: what their last requests recorded is written before we stop.
+        self.app.recorder.shutdown();
         if let Some(path) = self.ephemeral_db {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

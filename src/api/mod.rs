@@ -1,6 +1,12 @@
 //! The route table and the handlers behind it, one module per API area.
 
+pub mod datafile;
+pub mod keys;
+pub mod mds;
 pub mod members;
+pub mod payload;
+pub mod reports;
+pub mod rest_dois;
 
 use crate::app::{Ctx, Handler};
 use crate::error::Error;
@@ -35,6 +41,36 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),
         rest(Get, "/prefixes/{prefix}", members::prefix),
+        rest(Post, "/credentials/api-keys", keys::create),
+        rest(Get, "/credentials/api-keys", keys::list),
+        rest(Delete, "/credentials/api-keys/{id}", keys::revoke),
+        rest(Post, "/credentials/api-keys/{id}/rotate", keys::rotate),
+        rest(Get, "/credentials/audit-events", keys::audit_events),
+        mds(Put, "/metadata/{doi*}", mds::put_metadata),
+        mds(Post, "/metadata/{doi*}", mds::put_metadata),
+        mds(Post, "/metadata", mds::put_metadata),
+        mds(Get, "/metadata/{doi*}", mds::get_metadata),
+        mds(Delete, "/metadata/{doi*}", mds::delete_metadata),
+        mds(Put, "/doi/{doi*}", mds::put_doi),
+        mds(Post, "/doi", mds::put_doi),
+        mds(Get, "/doi/{doi*}", mds::get_doi),
+        mds(Get, "/doi", mds::list_dois),
+        mds(Delete, "/doi/{doi*}", mds::delete_doi),
+        mds(Post, "/media/{doi*}", mds::post_media),
+        mds(Get, "/media/{doi*}", mds::get_media),
+        rest(Post, "/dois", rest_dois::create),
+        rest(Get, "/dois", rest_dois::list),
+        rest(Get, "/dois/{doi*}", rest_dois::show),
+        rest(Put, "/dois/{doi*}", rest_dois::update),
+        rest(Patch, "/dois/{doi*}", rest_dois::update),
+        rest(Delete, "/dois/{doi*}", rest_dois::delete),
+        rest(Get, "/credentials/datafile", datafile::link),
+        rest(Get, "/datafile/{name}", datafile::download),
+        rest(Post, "/reports", reports::create),
+        rest(Get, "/reports", reports::list),
+        rest(Get, "/reports/{id}", reports::show),
+        rest(Put, "/reports/{id}", reports::update),
+        rest(Delete, "/reports/{id}", reports::delete),
     ]
 }
 

@@ -6,6 +6,7 @@ pub mod header;
 pub mod password;
 
 use rusqlite::Connection;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use crate::accounts::{role_of, Role};
 use crate::db;
 use crate::error::Error;
 use crate::keys::format as key_format;
+use crate::keys::recorder::Recorder;
 use cache::VerifiedCache;
 use header::Claim;
 
@@ -97,6 +99,27 @@ impl Principal {
 pub struct Authenticator {
     cache: VerifiedCache,
     pbkdf2_runs: AtomicU64,
+    key_lookups: AtomicU64,
+}
+
+/// Where a request came from and where to note what its credentials did: failed attempts
+/// and expired-key uses become audit events, key uses `lastUsedAt`.
+pub struct Attempt<'a> {
+    pub remote_addr: Option<IpAddr>,
+    pub recorder: &'a Recorder,
+}
+
+impl Attempt<'_> {
+    fn audit(&self, client: &str, action: &str, key: Option<&db::keys::KeyAuth>, now: i64) {
+        let event = db::audit::Event {
+            client: Some(client.to_string()),
+            action: action.to_string(),
+            api_key_id: key.map(|k| k.id.clone()),
+            key_prefix: key.map(|k| k.key_prefix.clone()),
+            remote_addr: self.remote_addr.map(|a| a.to_string()),
+        };
+        self.recorder.audit(event, now);
+    }
 }
 
 impl Authenticator {
@@ -104,6 +127,7 @@ impl Authenticator {
         Authenticator {
             cache: VerifiedCache::new(cache_ttl),
             pbkdf2_runs: AtomicU64::new(0),
+            key_lookups: AtomicU64::new(0),
         }
     }
 
@@ -112,16 +136,36 @@ impl Authenticator {
         self.pbkdf2_runs.load(Ordering::Relaxed)
     }
 
+    /// How many keys this process looked up in the database (a malformed key never is).
+    pub fn key_lookups(&self) -> u64 {
+        self.key_lookups.load(Ordering::Relaxed)
+    }
+
     /// Forget cached verifications, e.g. after a password changed in this process.
     pub fn forget_passwords(&self) {
         self.cache.clear();
     }
 
-    pub fn authenticate(&self, conn: &Connection, header: Option<&str>, now: i64) -> Result<Principal, Error> {
+    pub fn authenticate(
+        &self,
+        conn: &Connection,
+        header: Option<&str>,
+        now: i64,
+        attempt: &Attempt,
+    ) -> Result<Principal, Error> {
         match header::parse(header).map_err(|_| Error::BadCredentials)? {
             None => Ok(Principal::Anonymous),
-            Some(Claim::Password { symbol, password }) => self.check_password(conn, &symbol, &password),
-            Some(Claim::ApiKey { key, for_client }) => check_key(conn, &key, for_client.as_deref(), now),
+            Some(Claim::Password { symbol, password }) => {
+                let result = self.check_password(conn, &symbol, &password);
+                if matches!(result, Err(Error::BadCredentials)) && role_of(&symbol) == Some(Role::Client) {
+                    // Only known clients: unknown names would let anyone fill the table.
+                    if is_client(conn, &symbol) {
+                        attempt.audit(&symbol, "auth.failed", None, now);
+                    }
+                }
+                result
+            }
+            Some(Claim::ApiKey { key, for_client }) => self.check_key(conn, &key, for_client.as_deref(), now, attempt),
         }
     }
 
@@ -147,26 +191,59 @@ impl Authenticator {
             },
         })
     }
+
+    /// Checks a key offline (format and checksum), then by its SHA-256 in the database.
+    fn check_key(
+        &self,
+        conn: &Connection,
+        key: &str,
+        for_client: Option<&str>,
+        now: i64,
+        attempt: &Attempt,
+    ) -> Result<Principal, Error> {
+        let failed = |client: &str, key: Option<&db::keys::KeyAuth>| {
+            attempt.audit(client, "auth.failed", key, now);
+            Err(Error::BadCredentials)
+        };
+        let key = key_format::parse(key).ok_or(Error::BadCredentials)?;
+        self.key_lookups.fetch_add(1, Ordering::Relaxed);
+        let Some(stored) = db::keys::find_by_hash(conn, &key_format::hash(&key))? else {
+            return match for_client {
+                Some(client) if is_client(conn, client) => failed(client, None),
+                _ => Err(Error::BadCredentials),
+            };
+        };
+        if let Some(client) = for_client.filter(|c| *c != stored.client) {
+            // Another client's key as this client's password: the other key id stays private.
+            return if is_client(conn, client) {
+                failed(client, None)
+            } else {
+                Err(Error::BadCredentials)
+            };
+        }
+        if stored.revoked_at.is_some() {
+            return failed(&stored.client, Some(&stored));
+        }
+        if stored.expires_at.is_some_and(|at| at <= now) {
+            attempt.audit(&stored.client, "key.expired_use", Some(&stored), now);
+            return Err(Error::BadCredentials);
+        }
+        let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
+        attempt.recorder.key_used(&stored.id, now);
+        Ok(Principal::Client {
+            symbol: account.symbol,
+            provider: account.provider.unwrap_or_default(),
+            is_active: account.is_active,
+            credential: Credential::ApiKey {
+                id: stored.id,
+                key_prefix: stored.key_prefix,
+            },
+        })
+    }
 }
 
-/// Checks a key offline (format and checksum), then by its SHA-256 in the database.
-fn check_key(conn: &Connection, key: &str, for_client: Option<&str>, now: i64) -> Result<Principal, Error> {
-    let key = key_format::parse(key).ok_or(Error::BadCredentials)?;
-    let stored = db::keys::find_by_hash(conn, &key_format::hash(&key))?.ok_or(Error::BadCredentials)?;
-    if stored.revoked_at.is_some() || stored.expires_at.is_some_and(|at| at <= now) {
-        return Err(Error::BadCredentials);
-    }
-    if for_client.is_some_and(|c| c != stored.client) {
-        return Err(Error::BadCredentials);
-    }
-    let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
-    Ok(Principal::Client {
-        symbol: account.symbol,
-        provider: account.provider.unwrap_or_default(),
-        is_active: account.is_active,
-        credential: Credential::ApiKey {
-            id: stored.id,
-            key_prefix: stored.key_prefix,
-        },
-    })
+/// Whether a failed attempt names a known client (and so deserves an audit event); a
+/// database error only costs the event, never the request.
+fn is_client(conn: &Connection, symbol: &str) -> bool {
+    matches!(db::accounts::find(conn, symbol, Role::Client), Ok(Some(_)))
 }

@@ -36,3 +36,55 @@ pub fn record(conn: &Connection, e: &Event, now: i64) -> rusqlite::Result<()> {
     ])?;
     Ok(())
 }
+
+/// A recorded event, as the audit-events list shows it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub id: i64,
+    pub event: Event,
+    pub created: i64,
+}
+
+/// `?1` = scope kind, `?2` = its symbol (see `db::keys::Scope`).
+const SCOPE_FILTER: &str = "(?1 = 'all'
+      OR (?1 = 'client' AND client = ?2)
+      OR (?1 = 'provider' AND client IN (SELECT symbol FROM clients WHERE provider = ?2)))";
+
+fn scope_params(scope: &super::keys::Scope) -> (&'static str, &str) {
+    match scope {
+        super::keys::Scope::Client(s) => ("client", s),
+        super::keys::Scope::Provider(s) => ("provider", s),
+        super::keys::Scope::All => ("all", ""),
+    }
+}
+
+/// Events in `scope`, newest first: one page and the total.
+pub fn list(
+    conn: &Connection,
+    scope: &super::keys::Scope,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<Recorded>, i64)> {
+    let (kind, symbol) = scope_params(scope);
+    let total = conn
+        .prepare_cached(&format!("SELECT count(*) FROM audit_events WHERE {SCOPE_FILTER}"))?
+        .query_row(params![kind, symbol], |r| r.get(0))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, client, action, api_key_id, key_prefix, remote_addr, created FROM audit_events
+         WHERE {SCOPE_FILTER} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(params![kind, symbol, limit, offset], |r| {
+        Ok(Recorded {
+            id: r.get(0)?,
+            event: Event {
+                client: r.get(1)?,
+                action: r.get(2)?,
+                api_key_id: r.get(3)?,
+                key_prefix: r.get(4)?,
+                remote_addr: r.get(5)?,
+            },
+            created: r.get(6)?,
+        })
+    })?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, total))
+}

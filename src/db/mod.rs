@@ -3,7 +3,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod datafiles;
+pub mod dois;
 pub mod keys;
+pub mod reports;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;

@@ -1,3 +1,6 @@
-//! API keys: their format and what a key may do.
+//! API keys: their format, their management, and recording their use.
 
+pub mod cli;
 pub mod format;
+pub mod manage;
+pub mod recorder;

@@ -4,4 +4,12 @@
 mod support;
 
 mod cli;
+mod datafile;
 mod foundation;
+mod keys;
+mod mds;
+mod metadata;
+mod metadata_mutations;
+mod ratelimit;
+mod reports;
+mod rest;

@@ -229,3 +229,92 @@ impl Resp {
         self
     }
 }
+
+/// Log lines of tinydoi itself (targets `tinydoi::…` and `access`), captured for the whole
+/// test binary once `capture_logs` was called.
+static LOGS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+struct CaptureLogger;
+
+impl log::Log for CaptureLogger {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.target().starts_with("tinydoi") || metadata.target() == "access"
+    }
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            let line = format!("{} {} {}", record.level(), record.target(), record.args());
+            LOGS.lock().unwrap_or_else(|e| e.into_inner()).push(line);
+        }
+    }
+    fn flush(&self) {}
+}
+
+static LOGGER: CaptureLogger = CaptureLogger;
+
+/// Installs the capturing logger at every level (once per test binary).
+pub fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if log::set_logger(&LOGGER).is_ok() {
+            log::set_max_level(log::LevelFilter::Trace);
+        }
+    });
+}
+
+/// Everything captured so far, one line per record.
+pub fn captured_logs() -> String {
+    LOGS.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
+}
+
+/// Creates a key for the demo client with its password; returns (id, plain key).
+pub fn create_key(s: &TestServer, name: &str) -> (String, String) {
+    let body = serde_json::json!({"data": {"type": "api-keys", "attributes": {"name": name}}});
+    let r = s
+        .post("/credentials/api-keys")
+        .client_auth()
+        .json(&body)
+        .send()
+        .expect(201);
+    let v = r.json();
+    let id = v["data"]["id"].as_str().expect("id").to_string();
+    let key = v["data"]["attributes"]["key"].as_str().expect("key").to_string();
+    (id, key)
+}
+
+/// Stores a new API key for `client` straight in the database (as key creation would) and
+/// returns the key.
+pub fn insert_key(db: &Connection, client: &str) -> String {
+    use tinydoi::keys::format::{display_prefix, generate, hash};
+    let key = generate().expect("random key");
+    db.execute(
+        "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated)
+         VALUES (?1, ?2, 'test key', ?3, ?4, 0, 0)",
+        rusqlite::params![
+            uuid::Uuid::new_v4().to_string(),
+            client,
+            display_prefix(&key),
+            hash(&key)
+        ],
+    )
+    .expect("insert key");
+    key
+}
+
+/// The id of a key `insert_key` stored.
+pub fn key_id(db: &Connection, key: &str) -> String {
+    db.query_row(
+        "SELECT id FROM api_keys WHERE key_hash = ?1",
+        [tinydoi::keys::format::hash(key)],
+        |r| r.get(0),
+    )
+    .expect("key id")
+}
+
+/// Revokes a key in the database, as `DELETE /credentials/api-keys/{id}` would.
+pub fn revoke_key(db: &Connection, key: &str) {
+    db.execute(
+        "UPDATE api_keys SET revoked_at = 1 WHERE key_hash = ?1",
+        [tinydoi::keys::format::hash(key)],
+    )
+    .expect("revoke key");
+}

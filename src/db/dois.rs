@@ -1,0 +1,369 @@
+//! SQL for DOIs and their media. DOIs are stored lower case; `xml` holds the kernel-4
+//! record byte for byte, `attributes` the same metadata as DataCite JSON attributes.
+
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
+use serde_json::{Map, Value};
+
+use crate::dois::state::State;
+
+/// A stored DOI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doi {
+    pub doi: String,
+    pub client: String,
+    pub prefix: String,
+    pub state: State,
+    pub url: Option<String>,
+    pub xml: Option<Vec<u8>>,
+    pub attributes: Option<Map<String, Value>>,
+    pub created: i64,
+    pub updated: i64,
+    /// When it first left the draft state.
+    pub registered: Option<i64>,
+    /// The credential that last changed it (`Principal::changed_by`).
+    pub updated_by: Option<String>,
+}
+
+const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by";
+
+fn from_row(r: &Row) -> rusqlite::Result<Doi> {
+    let state: String = r.get(3)?;
+    let state = State::parse(&state).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("state {state}").into())
+    })?;
+    let attributes: Option<String> = r.get(6)?;
+    let attributes = match attributes {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into()))?,
+        ),
+    };
+    Ok(Doi {
+        doi: r.get(0)?,
+        client: r.get(1)?,
+        prefix: r.get(2)?,
+        state,
+        url: r.get(4)?,
+        xml: r.get(5)?,
+        attributes,
+        created: r.get(7)?,
+        updated: r.get(8)?,
+        registered: r.get(9)?,
+        updated_by: r.get(10)?,
+    })
+}
+
+fn attributes_text(d: &Doi) -> Option<String> {
+    d.attributes.as_ref().map(|m| Value::Object(m.clone()).to_string())
+}
+
+pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE doi = ?1"))?
+        .query_row([doi], from_row)
+        .optional()
+}
+
+pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO dois ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        d.doi,
+        d.client,
+        d.prefix,
+        d.state.as_str(),
+        d.url,
+        d.xml,
+        attributes_text(d),
+        d.created,
+        d.updated,
+        d.registered,
+        d.updated_by
+    ])?;
+    Ok(())
+}
+
+/// Rewrites everything but the key and `created`.
+pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
+         updated = ?8, registered = ?9, updated_by = ?10 WHERE doi = ?1",
+    )?
+    .execute(params![
+        d.doi,
+        d.client,
+        d.prefix,
+        d.state.as_str(),
+        d.url,
+        d.xml,
+        attributes_text(d),
+        d.updated,
+        d.registered,
+        d.updated_by
+    ])?;
+    Ok(())
+}
+
+/// Deletes a DOI and (by cascade) its media. True when it existed.
+pub fn delete(conn: &Connection, doi: &str) -> rusqlite::Result<bool> {
+    Ok(conn.prepare_cached("DELETE FROM dois WHERE doi = ?1")?.execute([doi])? > 0)
+}
+
+/// Whose DOIs a caller may see besides findable ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visible {
+    /// Staff: every DOI.
+    All,
+    /// Findable ones only (anonymous callers).
+    Findable,
+    /// Findable ones and every DOI of this client.
+    FindableOrClient(String),
+    /// Findable ones and every DOI of this provider's clients.
+    FindableOrProvider(String),
+}
+
+/// Where a page starts: after the DOI with this `created` and `doi` (newest first order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub created: i64,
+    pub doi: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub visible: Visible,
+    pub client: Option<String>,
+    pub prefix: Option<String>,
+    /// Any of these states; empty means any state.
+    pub states: Vec<State>,
+    /// A substring of the metadata (titles, creators, …), case-insensitive.
+    pub query: Option<String>,
+    pub limit: u32,
+    pub offset: u64,
+    pub cursor: Option<Cursor>,
+}
+
+impl Filter {
+    pub fn new(visible: Visible) -> Filter {
+        Filter {
+            visible,
+            client: None,
+            prefix: None,
+            states: Vec::new(),
+            query: None,
+            limit: 25,
+            offset: 0,
+            cursor: None,
+        }
+    }
+}
+
+/// The WHERE clause of `filter` (without paging) and its parameters.
+fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut clauses: Vec<String> = vec!["1 = 1".into()];
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let arg = |args: &mut Vec<Box<dyn ToSql>>, v: Box<dyn ToSql>| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    match &filter.visible {
+        Visible::All => {}
+        Visible::Findable => clauses.push("state = 'findable'".into()),
+        Visible::FindableOrClient(c) => {
+            let p = arg(&mut args, Box::new(c.clone()));
+            clauses.push(format!("(state = 'findable' OR client = {p})"));
+        }
+        Visible::FindableOrProvider(p) => {
+            let p = arg(&mut args, Box::new(p.clone()));
+            clauses.push(format!(
+                "(state = 'findable' OR client IN (SELECT symbol FROM clients WHERE provider = {p}))"
+            ));
+        }
+    }
+    if let Some(c) = &filter.client {
+        let p = arg(&mut args, Box::new(c.clone()));
+        clauses.push(format!("client = {p}"));
+    }
+    if let Some(prefix) = &filter.prefix {
+        let p = arg(&mut args, Box::new(prefix.clone()));
+        clauses.push(format!("prefix = {p}"));
+    }
+    if !filter.states.is_empty() {
+        let ps: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| arg(&mut args, Box::new(s.as_str())))
+            .collect();
+        clauses.push(format!("state IN ({})", ps.join(", ")));
+    }
+    if let Some(q) = filter.query.as_deref().filter(|q| !q.is_empty()) {
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = arg(&mut args, Box::new(format!("%{escaped}%")));
+        clauses.push(format!("(attributes LIKE {p} ESCAPE '\\' OR doi LIKE {p} ESCAPE '\\')"));
+    }
+    (clauses.join(" AND "), args)
+}
+
+/// One page of DOIs, newest first, and how many match in all.
+pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u64)> {
+    let (mut where_sql, mut args) = conditions(filter);
+    let total: u64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM dois WHERE {where_sql}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    if let Some(c) = &filter.cursor {
+        args.push(Box::new(c.created));
+        let created = args.len();
+        args.push(Box::new(c.doi.clone()));
+        let doi = args.len();
+        where_sql.push_str(&format!(
+            " AND (created < ?{created} OR (created = ?{created} AND doi < ?{doi}))"
+        ));
+    }
+    args.push(Box::new(filter.limit));
+    let limit = args.len();
+    args.push(Box::new(filter.offset as i64));
+    let offset = args.len();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM dois WHERE {where_sql} ORDER BY created DESC, doi DESC LIMIT ?{limit} OFFSET ?{offset}"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), from_row)?;
+    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+}
+
+/// A client's registered and findable DOI names, oldest first (MDS `GET /doi`).
+pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT doi FROM dois WHERE client = ?1 AND state != 'draft' ORDER BY created, doi")?;
+    let rows = stmt.query_map([client], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Replaces a DOI's media list (`(media type, url)` in order).
+pub fn replace_media(conn: &Connection, doi: &str, media: &[(String, String)]) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM media WHERE doi = ?1")?
+        .execute([doi])?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO media (doi, position, media_type, url) VALUES (?1, ?2, ?3, ?4)")?;
+    for (i, (media_type, url)) in media.iter().enumerate() {
+        insert.execute(params![doi, i as i64, media_type, url])?;
+    }
+    Ok(())
+}
+
+pub fn media(conn: &Connection, doi: &str) -> rusqlite::Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare_cached("SELECT media_type, url FROM media WHERE doi = ?1 ORDER BY position")?;
+    let rows = stmt.query_map([doi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::db::open(&dir.path().join("t.db")).unwrap();
+        conn.execute_batch(
+            "INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'D', 0, 0), ('OTHER', 'O', 0, 0);
+             INSERT INTO clients (symbol, provider, name, created, updated) VALUES
+               ('DEMO.REPO', 'DEMO', 'D', 0, 0), ('OTHER.REPO', 'OTHER', 'O', 0, 0);",
+        )
+        .unwrap();
+        (dir, conn)
+    }
+
+    fn doi(name: &str, client: &str, state: State, created: i64, title: &str) -> Doi {
+        let mut attributes = Map::new();
+        attributes.insert("titles".into(), serde_json::json!([{"title": title}]));
+        Doi {
+            doi: name.into(),
+            client: client.into(),
+            prefix: name.split('/').next().unwrap().into(),
+            state,
+            url: None,
+            xml: Some(b"<resource/>".to_vec()),
+            attributes: Some(attributes),
+            created,
+            updated: created,
+            registered: None,
+            updated_by: Some("password".into()),
+        }
+    }
+
+    fn names(v: &[Doi]) -> Vec<&str> {
+        v.iter().map(|d| d.doi.as_str()).collect()
+    }
+
+    #[test]
+    fn insert_get_update_delete_with_media() {
+        let (_dir, conn) = setup();
+        let mut d = doi("10.5072/a", "DEMO.REPO", State::Draft, 1, "Ocean 50% data");
+        insert(&conn, &d).unwrap();
+        assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
+        d.state = State::Findable;
+        d.url = Some("https://example.org".into());
+        update(&conn, &d).unwrap();
+        assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
+        let media_list = vec![("text/plain".to_string(), "https://example.org/a.txt".to_string())];
+        replace_media(&conn, "10.5072/a", &media_list).unwrap();
+        assert_eq!(media(&conn, "10.5072/a").unwrap(), media_list);
+        assert!(delete(&conn, "10.5072/a").unwrap());
+        assert_eq!(get(&conn, "10.5072/a").unwrap(), None);
+        assert!(media(&conn, "10.5072/a").unwrap().is_empty());
+        assert!(!delete(&conn, "10.5072/a").unwrap());
+    }
+
+    #[test]
+    fn list_filters_visibility_and_pages() {
+        let (_dir, conn) = setup();
+        insert(&conn, &doi("10.5072/a", "DEMO.REPO", State::Draft, 1, "Ocean 50% data")).unwrap();
+        insert(&conn, &doi("10.5072/b", "DEMO.REPO", State::Findable, 2, "Forest")).unwrap();
+        insert(&conn, &doi("10.5073/c", "OTHER.REPO", State::Draft, 3, "Ocean floor")).unwrap();
+        insert(&conn, &doi("10.5073/d", "OTHER.REPO", State::Findable, 3, "Ocean_ice")).unwrap();
+
+        let (v, total) = list(&conn, &Filter::new(Visible::All)).unwrap();
+        assert_eq!(
+            (names(&v), total),
+            (vec!["10.5073/d", "10.5073/c", "10.5072/b", "10.5072/a"], 4)
+        );
+        let (v, _) = list(&conn, &Filter::new(Visible::Findable)).unwrap();
+        assert_eq!(names(&v), vec!["10.5073/d", "10.5072/b"]);
+        let (v, _) = list(&conn, &Filter::new(Visible::FindableOrClient("DEMO.REPO".into()))).unwrap();
+        assert_eq!(names(&v), vec!["10.5073/d", "10.5072/b", "10.5072/a"]);
+        let (v, _) = list(&conn, &Filter::new(Visible::FindableOrProvider("OTHER".into()))).unwrap();
+        assert_eq!(names(&v), vec!["10.5073/d", "10.5073/c", "10.5072/b"]);
+
+        let mut f = Filter::new(Visible::All);
+        f.query = Some("ocean".into());
+        f.states = vec![State::Draft];
+        let (v, total) = list(&conn, &f).unwrap();
+        assert_eq!((names(&v), total), (vec!["10.5073/c", "10.5072/a"], 2));
+        // LIKE wildcards in the query are literal.
+        f.states.clear();
+        f.query = Some("50%".into());
+        assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5072/a"]);
+        f.query = Some("n_i".into());
+        assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5073/d"]);
+
+        let mut f = Filter::new(Visible::All);
+        f.prefix = Some("10.5072".into());
+        f.client = Some("DEMO.REPO".into());
+        assert_eq!(list(&conn, &f).unwrap().1, 2);
+
+        let mut f = Filter::new(Visible::All);
+        f.limit = 2;
+        let (page1, total) = list(&conn, &f).unwrap();
+        assert_eq!((names(&page1), total), (vec!["10.5073/d", "10.5073/c"], 4));
+        f.offset = 2;
+        assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5072/b", "10.5072/a"]);
+        f.offset = 0;
+        f.cursor = Some(Cursor {
+            created: page1[1].created,
+            doi: page1[1].doi.clone(),
+        });
+        let (page2, total) = list(&conn, &f).unwrap();
+        assert_eq!((names(&page2), total), (vec!["10.5072/b", "10.5072/a"], 4));
+        assert_eq!(minted_names_of_client(&conn, "DEMO.REPO").unwrap(), vec!["10.5072/b"]);
+    }
+}

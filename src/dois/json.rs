@@ -1,0 +1,324 @@
+//! JSON:API for REST DOIs (CONTRACT §7): reading a request's `data.attributes` and building
+//! `dois` resources the way DataCite's REST API shows them.
+
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+use super::{doi, Changes, Doi, Event, State};
+use crate::error::{Error, Problem};
+use crate::time::rfc3339;
+
+pub const NOT_JSON_API: &str = "You need to provide a payload following the JSONAPI spec";
+
+/// The DataCite JSON properties that carry metadata (CONTRACT §6); they are what `xml`
+/// is derived from, and what `dois.attributes` stores.
+pub const METADATA_PROPERTIES: &[&str] = &[
+    "creators",
+    "titles",
+    "publisher",
+    "publicationYear",
+    "types",
+    "subjects",
+    "contributors",
+    "dates",
+    "language",
+    "identifiers",
+    "relatedIdentifiers",
+    "relatedItems",
+    "sizes",
+    "formats",
+    "version",
+    "rightsList",
+    "descriptions",
+    "geoLocations",
+    "fundingReferences",
+];
+
+/// List properties shown as `[]` (not `null`) when a DOI has none, as DataCite does.
+const LIST_PROPERTIES: &[&str] = &[
+    "creators",
+    "titles",
+    "subjects",
+    "contributors",
+    "dates",
+    "identifiers",
+    "relatedIdentifiers",
+    "relatedItems",
+    "sizes",
+    "formats",
+    "rightsList",
+    "descriptions",
+    "geoLocations",
+    "fundingReferences",
+];
+
+pub const SCHEMA_VERSION: &str = "http://datacite.org/schema/kernel-4";
+
+/// What a `POST`/`PUT`/`PATCH` body asks for. `None` means "not sent" (kept on update).
+#[derive(Debug, Default, PartialEq)]
+pub struct DoiInput {
+    /// `data.attributes.doi`, else `data.id`.
+    pub doi: Option<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+    pub event: Option<String>,
+    /// `Some(None)`: sent as `null`.
+    pub url: Option<Option<String>>,
+    /// Decoded `xml`.
+    pub xml: Option<Vec<u8>>,
+    /// The metadata properties sent, as sent.
+    pub metadata: Map<String, Value>,
+}
+
+/// Parses a JSON:API body. `data.type` may be missing (the Python `datacite` client sends
+/// none); whatever the Content-Type, the body is read as JSON.
+pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
+    let bad = || Error::BadRequest(NOT_JSON_API.into());
+    let document: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    let data = document.get("data").and_then(Value::as_object).ok_or_else(bad)?;
+    let attributes = match data.get("attributes") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(a)) => a.clone(),
+        Some(_) => return Err(bad()),
+    };
+    let text = |name: &str| -> Result<Option<String>, Error> {
+        match attributes.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+            Some(_) => Err(Error::unprocessable(Problem::at_pointer(
+                format!("{name} must be a string"),
+                format!("/data/attributes/{name}"),
+            ))),
+        }
+    };
+    let id = data
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let url = match attributes.get("url") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(_) => Some(text("url")?),
+    };
+    let xml = match text("xml")? {
+        None => None,
+        Some(encoded) => Some(decode_xml(&encoded)?),
+    };
+    let mut metadata = Map::new();
+    for name in METADATA_PROPERTIES {
+        if let Some(value) = attributes.get(*name) {
+            metadata.insert(name.to_string(), value.clone());
+        }
+    }
+    drop_own_doi(&mut metadata);
+    Ok(DoiInput {
+        doi: text("doi")?.or(id),
+        prefix: text("prefix")?,
+        suffix: text("suffix")?,
+        event: text("event")?,
+        url,
+        xml,
+        metadata,
+    })
+}
+
+/// `xml` is Base64 (with or without padding, line breaks allowed); plain XML is taken as it is.
+fn decode_xml(encoded: &str) -> Result<Vec<u8>, Error> {
+    if encoded.starts_with('<') {
+        return Ok(encoded.as_bytes().to_vec());
+    }
+    let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::STANDARD_NO_PAD,
+        base64::engine::general_purpose::URL_SAFE,
+        base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    engines
+        .iter()
+        .find_map(|engine| engine.decode(&compact).ok())
+        .ok_or_else(|| Error::unprocessable(Problem::at_property("xml must be Base64-encoded XML", "xml")))
+}
+
+/// DataCite JSON lists the DOI itself among `identifiers`; it is the DOI, not an
+/// alternate identifier, so it is not stored there.
+fn drop_own_doi(metadata: &mut Map<String, Value>) {
+    if let Some(Value::Array(list)) = metadata.get_mut("identifiers") {
+        list.retain(|i| {
+            !i.get("identifierType")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("DOI"))
+        });
+    }
+}
+
+/// The core's changes for a parsed body: unknown events are 422, a `null` URL is "not sent"
+/// (a DOI's URL can be replaced, not removed).
+pub fn changes(input: DoiInput) -> Result<Changes, Error> {
+    let event = match input.event.as_deref() {
+        None => None,
+        Some(name) => Some(Event::parse(&name.to_ascii_lowercase()).ok_or_else(|| {
+            Error::unprocessable(Problem::at_pointer(
+                format!("Event {name} is not valid: use register, publish, hide or show"),
+                "/data/attributes/event",
+            ))
+        })?),
+    };
+    Ok(Changes {
+        xml: input.xml,
+        attributes: (!input.metadata.is_empty()).then_some(input.metadata),
+        url: input.url.flatten(),
+        event,
+    })
+}
+
+/// A `dois` resource object. `meta.updatedBy` only when `for_owner`.
+pub fn resource(d: &Doi, for_owner: bool) -> Value {
+    let empty = Map::new();
+    let metadata = d.attributes.as_ref().unwrap_or(&empty);
+    let mut a = Map::new();
+    a.insert("doi".into(), json!(d.doi));
+    a.insert("prefix".into(), json!(doi::prefix_of(&d.doi)));
+    a.insert("suffix".into(), json!(doi::suffix_of(&d.doi)));
+    for name in METADATA_PROPERTIES {
+        let value = match metadata.get(*name) {
+            Some(v) if !v.is_null() => v.clone(),
+            _ if LIST_PROPERTIES.contains(name) => json!([]),
+            _ => Value::Null,
+        };
+        a.insert(name.to_string(), value);
+    }
+    let xml = d
+        .xml
+        .as_ref()
+        .map(|x| base64::engine::general_purpose::STANDARD.encode(x));
+    a.insert("xml".into(), json!(xml));
+    a.insert("url".into(), json!(d.url));
+    a.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
+    a.insert("state".into(), json!(d.state.as_str()));
+    a.insert("isActive".into(), json!(d.state == State::Findable));
+    a.insert("created".into(), json!(rfc3339(d.created)));
+    a.insert("registered".into(), json!(d.registered.map(rfc3339)));
+    a.insert("updated".into(), json!(rfc3339(d.updated)));
+    let mut resource = json!({
+        "id": d.doi,
+        "type": "dois",
+        "attributes": a,
+        "relationships": {"client": {"data": {"id": d.client, "type": "clients"}}},
+    });
+    if for_owner {
+        resource["meta"] = json!({"updatedBy": d.updated_by});
+    }
+    resource
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_attributes_without_type() {
+        let input = parse_input(
+            br#"{"data":{"attributes":{"prefix":"10.5072","url":"https://e.org/1","titles":[{"title":"T"}],"foo":1}}}"#,
+        )
+        .unwrap();
+        assert_eq!(input.prefix.as_deref(), Some("10.5072"));
+        assert_eq!(input.url, Some(Some("https://e.org/1".into())));
+        assert_eq!(input.metadata.len(), 1);
+        assert_eq!(input.metadata["titles"][0]["title"], "T");
+        assert_eq!(input.doi, None);
+    }
+
+    #[test]
+    fn doi_from_id_and_null_url() {
+        let input = parse_input(br#"{"data":{"id":"10.5072/X","type":"dois","attributes":{"url":null}}}"#).unwrap();
+        assert_eq!(input.doi.as_deref(), Some("10.5072/X"));
+        assert_eq!(input.url, Some(None));
+        let input = parse_input(br#"{"data":{"id":"10.5072/X","attributes":{"doi":"10.5072/Y"}}}"#).unwrap();
+        assert_eq!(input.doi.as_deref(), Some("10.5072/Y"));
+    }
+
+    #[test]
+    fn malformed_bodies_are_400() {
+        for body in [
+            &b"not json"[..],
+            b"{}",
+            b"[]",
+            br#"{"data":[]}"#,
+            br#"{"data":{"attributes":[]}}"#,
+        ] {
+            match parse_input(body) {
+                Err(Error::BadRequest(m)) => assert_eq!(m, NOT_JSON_API),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn xml_is_base64_or_plain() {
+        let encoded = base64::engine::general_purpose::STANDARD.encode("<resource/>");
+        let body = json!({"data": {"attributes": {"xml": encoded}}}).to_string();
+        assert_eq!(parse_input(body.as_bytes()).unwrap().xml, Some(b"<resource/>".to_vec()));
+        let body = json!({"data": {"attributes": {"xml": "<resource/>"}}}).to_string();
+        assert_eq!(parse_input(body.as_bytes()).unwrap().xml, Some(b"<resource/>".to_vec()));
+        let body = json!({"data": {"attributes": {"xml": "***"}}}).to_string();
+        assert!(matches!(parse_input(body.as_bytes()), Err(Error::Unprocessable(_))));
+    }
+
+    #[test]
+    fn own_doi_is_not_an_alternate_identifier() {
+        let body = json!({"data": {"attributes": {"identifiers": [
+            {"identifier": "10.5072/x", "identifierType": "DOI"},
+            {"identifier": "abc", "identifierType": "Local"}
+        ]}}})
+        .to_string();
+        let input = parse_input(body.as_bytes()).unwrap();
+        assert_eq!(
+            input.metadata["identifiers"],
+            json!([{"identifier": "abc", "identifierType": "Local"}])
+        );
+    }
+
+    #[test]
+    fn events_and_null_url() {
+        let input = parse_input(br#"{"data":{"attributes":{"event":"Publish","url":null,"titles":[]}}}"#).unwrap();
+        let c = changes(input).unwrap();
+        assert_eq!(c.event, Some(Event::Publish));
+        assert_eq!(c.url, None);
+        assert!(c.attributes.is_some());
+        let input = parse_input(br#"{"data":{"attributes":{"event":"destroy"}}}"#).unwrap();
+        assert!(matches!(changes(input), Err(Error::Unprocessable(_))));
+        let c = changes(parse_input(br#"{"data":{}}"#).unwrap()).unwrap();
+        assert!(c.attributes.is_none() && c.event.is_none() && c.xml.is_none());
+    }
+
+    #[test]
+    fn resource_shape() {
+        let d = Doi {
+            doi: "10.5072/abc".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Draft,
+            url: None,
+            xml: Some(b"<x/>".to_vec()),
+            attributes: None,
+            created: 0,
+            updated: 0,
+            registered: None,
+            updated_by: Some("password".into()),
+        };
+        let r = resource(&d, false);
+        assert_eq!(r["id"], "10.5072/abc");
+        assert_eq!(r["attributes"]["suffix"], "abc");
+        assert_eq!(r["attributes"]["creators"], json!([]));
+        assert_eq!(r["attributes"]["publisher"], Value::Null);
+        assert_eq!(r["attributes"]["xml"], "PHgvPg==");
+        assert_eq!(r["attributes"]["isActive"], false);
+        assert_eq!(r["relationships"]["client"]["data"]["id"], "DEMO.REPO");
+        assert!(r.get("meta").is_none());
+        assert_eq!(resource(&d, true)["meta"]["updatedBy"], "password");
+    }
+}

@@ -1,0 +1,381 @@
+//! DOIs: the domain operations the MDS and REST APIs share (CONTRACT §4) — ownership,
+//! visibility, states, URL and metadata checks — each write one `db::write` transaction.
+//!
+//! How the APIs use it:
+//! - parse the DOI from the request with [`doi::parse`] (or mint one with [`doi::mint`]);
+//! - read with [`get`] (404 unless findable or the caller's own), [`list`], [`minted_names_of_client`],
+//!   [`media_get`];
+//! - write with [`save`]: one call per request carrying every change (XML or JSON metadata,
+//!   URL, event), in mode `Create` (REST POST: 409 when taken), `Upsert` (MDS uploads,
+//!   REST PUT) or `Update` (only existing DOIs, e.g. `hide`); then [`delete_draft`] and
+//!   [`media_put`].
+//!
+//! Errors are `Error`s ready for REST; metadata problems are `Error::Unprocessable` with
+//! `source` = the DataCite property and `uid` = the DOI (MDS prefixes `DOI <uid>: `).
+
+pub mod doi;
+pub mod json;
+pub mod seed;
+pub mod state;
+pub mod url;
+
+use base64::Engine;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+use crate::app::Ctx;
+use crate::auth::Principal;
+use crate::db::{self, accounts as dba, dois as dbd};
+use crate::error::{Error, Problem};
+use crate::metadata::{self, MetadataError};
+
+pub use dbd::{Cursor, Doi, Filter, Visible};
+pub use state::{Event, State};
+
+/// DataCite's wording when the DOI in the path and the one in the XML differ.
+pub const DOI_MISMATCH: &str = "doi parameter does not match doi of resource";
+
+/// What one write changes; `None` keeps what is stored.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    /// A kernel-4 record replacing the metadata, stored byte for byte (JSON attributes are
+    /// derived from it). Its `identifier`, when present, must be this DOI (else 400).
+    /// Not validated here for drafts: callers that want a valid record (MDS) check first.
+    pub xml: Option<Vec<u8>>,
+    /// DataCite JSON metadata attributes (`creators`, `titles`, …) merged into the stored
+    /// ones key by key; the XML is regenerated from the result. Applied after `xml`.
+    pub attributes: Option<Map<String, Value>>,
+    pub url: Option<String>,
+    pub event: Option<Event>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A new DOI: 409 when it exists.
+    Create,
+    /// Create or update.
+    Upsert,
+    /// Only an existing DOI the caller can see: 404 otherwise.
+    Update,
+}
+
+#[derive(Debug)]
+pub struct Saved {
+    pub doi: Doi,
+    pub created: bool,
+}
+
+/// Whether `principal` may see `d`: findable ones anyone, others only their client, its
+/// provider and staff.
+pub fn readable(conn: &Connection, principal: &Principal, d: &Doi) -> Result<bool, Error> {
+    if d.state == State::Findable || principal.client() == Some(d.client.as_str()) {
+        return Ok(true);
+    }
+    let provider = dba::client(conn, &d.client)?.map(|c| c.provider).unwrap_or_default();
+    Ok(principal.may_read_client(&d.client, &provider))
+}
+
+/// The DOI (a parsed, lower-case name) if the caller may see it; 404 (`NotFound(None)`) otherwise.
+pub fn get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Doi, Error> {
+    find_visible(conn, principal, doi)?.ok_or_else(Error::not_found)
+}
+
+fn find_visible(conn: &Connection, principal: &Principal, doi: &str) -> Result<Option<Doi>, Error> {
+    match dbd::get(conn, &doi.to_ascii_lowercase())? {
+        Some(d) if readable(conn, principal, &d)? => Ok(Some(d)),
+        _ => Ok(None),
+    }
+}
+
+/// 403 unless `client` owns `prefix`.
+fn check_prefix(conn: &Connection, client: &str, prefix: &str) -> Result<(), Error> {
+    match dba::prefix_owner(conn, prefix)? {
+        Some((owner, _)) if owner == client => Ok(()),
+        _ => Err(Error::forbidden()),
+    }
+}
+
+/// The metadata problems of `e` as a 422 for DOI `doi`.
+pub fn metadata_error(doi: &str, e: MetadataError) -> Error {
+    let problem = |title: String, property: Option<String>| Problem {
+        title,
+        source: Some(crate::error::Source::Property(property.unwrap_or_else(|| "xml".into()))),
+        uid: Some(doi.to_string()),
+    };
+    match e {
+        MetadataError::NotXml(m) | MetadataError::UnsupportedSchema(m) => Error::unprocessable(problem(m, None)),
+        MetadataError::Invalid(problems) => Error::Unprocessable(
+            problems
+                .into_iter()
+                .map(|p| {
+                    let title = p.to_string();
+                    problem(title, p.property)
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn url_problem(doi: &str, title: String) -> Error {
+    Error::unprocessable(Problem {
+        uid: Some(doi.to_string()),
+        ..Problem::at_property(title, "url")
+    })
+}
+
+/// Creates or changes DOI `doi` (already parsed) as the calling client, in one transaction.
+///
+/// Rules: the caller must be an active client (401/403) owning the DOI's prefix and the DOI
+/// itself (403 `Access is denied`); in `Update` mode a DOI it cannot see is 404 first. A
+/// new DOI starts as a draft. An event that does not apply leaves the state as it is
+/// (DataCite's rule). A registered or findable result needs a valid URL allowed by the
+/// client's `domains` and valid metadata (422 otherwise). `updated_by` records the caller's
+/// credential; `registered` is set when the DOI first leaves the draft state.
+pub fn save(ctx: &Ctx, doi: &str, changes: Changes, mode: Mode) -> Result<Saved, Error> {
+    let client = ctx.writing_client()?.to_string();
+    let doi = doi.to_ascii_lowercase();
+    let prefix = doi::prefix_of(&doi).to_string();
+    db::write(ctx.db, |tx| {
+        let existing = dbd::get(tx, &doi)?;
+        if mode == Mode::Update && find_visible(tx, &ctx.principal, &doi)?.is_none() {
+            return Err(Error::not_found());
+        }
+        check_prefix(tx, &client, &prefix)?;
+        if existing.as_ref().is_some_and(|d| d.client != client) {
+            return Err(Error::forbidden());
+        }
+        if mode == Mode::Create && existing.is_some() {
+            return Err(Error::Conflict("This DOI has already been taken".into()));
+        }
+        let created = existing.is_none();
+        let mut d = existing.unwrap_or_else(|| Doi {
+            doi: doi.clone(),
+            client: client.clone(),
+            prefix: prefix.clone(),
+            state: State::Draft,
+            url: None,
+            xml: None,
+            attributes: None,
+            created: ctx.now,
+            updated: ctx.now,
+            registered: None,
+            updated_by: None,
+        });
+        let before = d.state;
+        let mut metadata_from_json = false;
+        let metadata_changed = changes.xml.is_some() || changes.attributes.is_some();
+        if let Some(xml) = changes.xml {
+            match metadata::doi_of(&xml) {
+                Ok(Some(found)) if !found.eq_ignore_ascii_case(&doi) => {
+                    return Err(Error::BadRequest(DOI_MISMATCH.into()))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(metadata_error(&doi, e)),
+            }
+            d.attributes = Some(metadata::xml_to_json(&xml).map_err(|e| metadata_error(&doi, e))?);
+            d.xml = Some(xml);
+        }
+        if let Some(attributes) = changes.attributes {
+            let mut merged = d.attributes.take().unwrap_or_default();
+            merged.extend(attributes);
+            d.xml = Some(metadata::json_to_xml(&doi, &merged).into_bytes());
+            d.attributes = Some(merged);
+            metadata_from_json = true;
+        }
+        let url_changed = changes.url.is_some();
+        if let Some(u) = changes.url {
+            if !url::is_valid(&u) {
+                return Err(url_problem(&doi, url::INVALID_URL.into()));
+            }
+            d.url = Some(u);
+        }
+        if let Some(event) = changes.event {
+            d.state = state::after(d.state, event);
+        }
+        if d.state.needs_complete_record() {
+            if url_changed || d.state != before {
+                check_url_for_client(tx, &doi, &client, d.url.as_deref())?;
+            }
+            if metadata_changed || d.state != before {
+                check_metadata(&d, metadata_from_json)?;
+            }
+            d.registered.get_or_insert(ctx.now);
+        }
+        d.updated = ctx.now;
+        d.updated_by = Some(ctx.principal.changed_by());
+        if created {
+            dbd::insert(tx, &d)?;
+        } else {
+            dbd::update(tx, &d)?;
+        }
+        Ok(Saved { doi: d, created })
+    })
+}
+
+fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&str>) -> Result<(), Error> {
+    let u = u.ok_or_else(|| url_problem(doi, "Can't be blank".into()))?;
+    let domains = dba::client(conn, client)?
+        .map(|c| c.domains)
+        .unwrap_or_else(|| "*".into());
+    if !url::url_allowed(&domains, u) {
+        return Err(url_problem(
+            doi,
+            format!("URL {u} is not allowed by repository {client} domain settings."),
+        ));
+    }
+    Ok(())
+}
+
+/// Valid kernel-4 metadata: judged on the XML (with line numbers) unless it came from JSON.
+fn check_metadata(d: &Doi, from_json: bool) -> Result<(), Error> {
+    let result = match (&d.xml, &d.attributes) {
+        (Some(xml), _) if !from_json => metadata::validate(xml),
+        (_, Some(attributes)) => metadata::validate_json(&d.doi, attributes),
+        _ => metadata::validate_json(&d.doi, &Map::new()),
+    };
+    result.map_err(|e| metadata_error(&d.doi, e))
+}
+
+/// Deletes a draft of the calling client. 404 when the caller cannot see it, 403 when it
+/// is not the caller's, 405 with `Allow: allow` when it is not a draft.
+pub fn delete_draft(ctx: &Ctx, doi: &str, allow: &str) -> Result<(), Error> {
+    let client = ctx.writing_client()?.to_string();
+    db::write(ctx.db, |tx| {
+        let d = get(tx, &ctx.principal, doi)?;
+        if d.client != client {
+            return Err(Error::forbidden());
+        }
+        if d.state != State::Draft {
+            return Err(Error::MethodNotAllowed {
+                allow: allow.to_string(),
+                message: None,
+            });
+        }
+        dbd::delete(tx, &d.doi)?;
+        Ok(())
+    })
+}
+
+/// Adds or updates media of the calling client's DOI (404 unseen, 403 not its own): a
+/// media type already listed gets the new URL, others are appended (MDS `POST /media`).
+/// Each URL must be `http`, `https` or `ftp` (422 otherwise).
+pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
+    let client = ctx.writing_client()?.to_string();
+    db::write(ctx.db, |tx| {
+        let mut d = get(tx, &ctx.principal, doi)?;
+        if d.client != client {
+            return Err(Error::forbidden());
+        }
+        if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
+            return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
+        }
+        let mut all = dbd::media(tx, &d.doi)?;
+        for (media_type, u) in media {
+            match all.iter_mut().find(|(t, _)| t == media_type) {
+                Some(entry) => entry.1 = u.clone(),
+                None => all.push((media_type.clone(), u.clone())),
+            }
+        }
+        dbd::replace_media(tx, &d.doi, &all)?;
+        d.updated = ctx.now;
+        d.updated_by = Some(ctx.principal.changed_by());
+        dbd::update(tx, &d)?;
+        Ok(())
+    })
+}
+
+/// The media of a DOI the caller may see (404 otherwise); empty when it has none.
+pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<(String, String)>, Error> {
+    db::read(conn, |tx| {
+        let d = get(tx, principal, doi)?;
+        Ok(dbd::media(tx, &d.doi)?)
+    })
+}
+
+/// Which DOIs `principal` may list besides findable ones.
+pub fn visibility(principal: &Principal) -> Visible {
+    match principal {
+        Principal::Anonymous => Visible::Findable,
+        Principal::Staff => Visible::All,
+        Principal::Provider { symbol } => Visible::FindableOrProvider(symbol.clone()),
+        Principal::Client { symbol, .. } => Visible::FindableOrClient(symbol.clone()),
+    }
+}
+
+/// One page of DOIs the caller may see (`filter.visible` is set from the principal) and
+/// how many match in all.
+pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Result<(Vec<Doi>, u64), Error> {
+    filter.visible = visibility(principal);
+    db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
+}
+
+/// The calling client's registered and findable DOI names, oldest first (MDS `GET /doi`
+/// lists minted DOIs, not drafts).
+pub fn minted_names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
+    let client = ctx.client()?;
+    Ok(dbd::minted_names_of_client(ctx.db, client)?)
+}
+
+/// An opaque `page[cursor]` pointing just after `d`.
+pub fn encode_cursor(d: &Doi) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}:{}", d.created, d.doi))
+}
+
+/// The cursor `encode_cursor` made; `None` for anything else.
+pub fn decode_cursor(s: &str) -> Option<Cursor> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (created, doi) = text.split_once(':')?;
+    Some(Cursor {
+        created: created.parse().ok()?,
+        doi: doi::parse(doi)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip() {
+        let d = Doi {
+            doi: "10.5072/a:b".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Draft,
+            url: None,
+            xml: None,
+            attributes: None,
+            created: 1_700_000_000,
+            updated: 1_700_000_000,
+            registered: None,
+            updated_by: None,
+        };
+        let c = decode_cursor(&encode_cursor(&d)).unwrap();
+        assert_eq!((c.created, c.doi.as_str()), (1_700_000_000, "10.5072/a:b"));
+        assert_eq!(decode_cursor("not a cursor"), None);
+    }
+
+    #[test]
+    fn metadata_errors_carry_property_and_doi() {
+        let e = metadata_error(
+            "10.5072/abc",
+            MetadataError::Invalid(vec![metadata::Problem {
+                message: "Missing child element(s). Expected is ( creator ).".into(),
+                line: Some(4),
+                property: Some("creators".into()),
+            }]),
+        );
+        match e {
+            Error::Unprocessable(ps) => {
+                assert_eq!(
+                    ps[0].title,
+                    "Missing child element(s). Expected is ( creator ). at line 4"
+                );
+                assert_eq!(ps[0].uid.as_deref(), Some("10.5072/abc"));
+                assert_eq!(ps[0].source, Some(crate::error::Source::Property("creators".into())));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

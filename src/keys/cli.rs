@@ -1,0 +1,78 @@
+//! The `tinydoi key …` operator commands: create, list and revoke keys without the HTTP API.
+
+use rusqlite::Connection;
+
+use super::manage::{self, describe};
+use crate::accounts::check_client_symbol;
+use crate::cli::KeyCommand;
+use crate::db::{self, keys::Scope};
+use crate::time::{now, rfc3339};
+
+/// Runs one command and returns what to print on standard output. `create` prints only
+/// the key there (so `KEY=$(tinydoi key create …)` works) and its details on standard error.
+pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
+    let t = now();
+    match command {
+        KeyCommand::Create {
+            client,
+            name,
+            expires_in,
+        } => {
+            let client = check_client_symbol(&client)?;
+            let expires_at = match expires_in {
+                None => None,
+                Some(d) => {
+                    let d = humantime::parse_duration(d.trim())
+                        .map_err(|e| format!("--expires-in '{d}' is not a duration such as 90d: {e}"))?;
+                    Some(t.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
+                }
+            };
+            let (row, key) = manage::create(conn, &client, &name, expires_at, None, t).map_err(|e| describe(&e))?;
+            eprintln!(
+                "created key {} ({}) for {}{}; it is shown only this once:",
+                row.id,
+                row.key_prefix,
+                row.client,
+                row.expires_at
+                    .map(|at| format!(", expires {}", rfc3339(at)))
+                    .unwrap_or_default()
+            );
+            Ok(key)
+        }
+        KeyCommand::List { client } => {
+            let client = check_client_symbol(&client)?;
+            let keys = db::keys::list(conn, &Scope::Client(client.clone()), true, t).map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                return Ok(format!("{client} has no keys"));
+            }
+            let lines: Vec<String> = keys
+                .iter()
+                .map(|k| {
+                    let state = match (k.revoked_at, k.expires_at) {
+                        (Some(at), _) => format!("revoked {}", rfc3339(at)),
+                        (None, Some(at)) if at <= t => format!("expired {}", rfc3339(at)),
+                        (None, Some(at)) => format!("active, expires {}", rfc3339(at)),
+                        (None, None) => "active".to_string(),
+                    };
+                    let used = k
+                        .last_used_at
+                        .map_or("never used".to_string(), |at| format!("used {}", rfc3339(at)));
+                    format!(
+                        "{}  {}  created {}  {}  {}  {}",
+                        k.id,
+                        k.key_prefix,
+                        rfc3339(k.created),
+                        used,
+                        state,
+                        k.name
+                    )
+                })
+                .collect();
+            Ok(lines.join("\n"))
+        }
+        KeyCommand::Revoke { id } => {
+            let row = manage::revoke(conn, &Scope::All, id.trim(), None, t).map_err(|e| describe(&e))?;
+            Ok(format!("key {} ({}) of {} revoked", row.id, row.key_prefix, row.client))
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Key management shared by the HTTP API, the CLI and the fixtures loader: create, revoke
+//! and rotate, each in one write transaction together with its audit event.
+
+use rusqlite::Connection;
+
+use super::format;
+use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope};
+use crate::error::{Error, Problem};
+
+/// Longest key name (DataCite's column size).
+pub const MAX_NAME_CHARS: usize = 191;
+/// Longest rotation grace period.
+pub const MAX_GRACE_SECS: u64 = 7 * 24 * 3600;
+
+/// The trimmed name, or the 422 problem of CONTRACT §3.
+pub fn check_name(name: Option<&str>) -> Result<String, Error> {
+    let name = name.map(str::trim).unwrap_or("");
+    let pointer = "/data/attributes/name";
+    if name.is_empty() {
+        return Err(Error::unprocessable(Problem::at_pointer(
+            "Name can't be blank",
+            pointer,
+        )));
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(Error::unprocessable(Problem::at_pointer(
+            format!("Name is too long (maximum is {MAX_NAME_CHARS} characters)"),
+            pointer,
+        )));
+    }
+    Ok(name.to_string())
+}
+
+fn event(key: &KeyRow, action: &str, remote_addr: Option<&str>) -> audit::Event {
+    audit::Event {
+        client: Some(key.client.clone()),
+        action: action.to_string(),
+        api_key_id: Some(key.id.clone()),
+        key_prefix: Some(key.key_prefix.clone()),
+        remote_addr: remote_addr.map(str::to_string),
+    }
+}
+
+/// A key about to be stored.
+pub struct NewKey<'a> {
+    pub client: &'a str,
+    pub name: &'a str,
+    /// The plain key in canonical form (see `format::parse`); only its hash is stored.
+    pub key: &'a str,
+    pub expires_at: Option<i64>,
+    pub rotated_from: Option<&'a str>,
+}
+
+/// Inserts a key and records `key.created`; runs inside the caller's transaction.
+pub fn store(tx: &Connection, new: &NewKey, remote_addr: Option<&str>, now: i64) -> rusqlite::Result<KeyRow> {
+    let row = KeyRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        client: new.client.to_string(),
+        name: new.name.to_string(),
+        key_prefix: format::display_prefix(new.key),
+        created: now,
+        updated: now,
+        last_used_at: None,
+        revoked_at: None,
+        expires_at: new.expires_at,
+        rotated_from: new.rotated_from.map(str::to_string),
+    };
+    db::keys::insert(tx, &row, &format::hash(new.key))?;
+    audit::record(tx, &event(&row, "key.created", remote_addr), now)?;
+    Ok(row)
+}
+
+/// 404 for an unknown client; 403 for an inactive one, whose keys are read-only and
+/// which therefore gets no new ones.
+fn writable_client(tx: &Connection, client: &str) -> Result<(), Error> {
+    match dba::client(tx, client)? {
+        None => Err(Error::NotFound(Some(format!("no client {client}")))),
+        Some(c) if !c.is_active => Err(Error::Forbidden(Some(format!(
+            "Client {client} is inactive: it may read but not write, and gets no new keys."
+        )))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Creates a key for `client`; returns its row and the plain key, which nobody sees again.
+pub fn create(
+    conn: &Connection,
+    client: &str,
+    name: &str,
+    expires_at: Option<i64>,
+    remote_addr: Option<&str>,
+    now: i64,
+) -> Result<(KeyRow, String), Error> {
+    let name = check_name(Some(name))?;
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::unprocessable(Problem::at_pointer(
+            "Expires at must be in the future",
+            "/data/attributes/expiresAt",
+        )));
+    }
+    let key = format::generate().map_err(Error::Internal)?;
+    let row = db::write(conn, |tx| {
+        writable_client(tx, client)?;
+        let new = NewKey {
+            client,
+            name: &name,
+            key: &key,
+            expires_at,
+            rotated_from: None,
+        };
+        Ok::<_, Error>(store(tx, &new, remote_addr, now)?)
+    })?;
+    Ok((row, key))
+}
+
+/// Revokes the key `id` of a client in `scope` (404 otherwise). Revoking again changes
+/// nothing: the first `revokedAt` stays.
+pub fn revoke(
+    conn: &Connection,
+    scope: &Scope,
+    id: &str,
+    remote_addr: Option<&str>,
+    now: i64,
+) -> Result<KeyRow, Error> {
+    db::write(conn, |tx| {
+        let key = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
+        if db::keys::revoke(tx, id, now)? {
+            audit::record(tx, &event(&key, "key.revoked", remote_addr), now)?;
+        }
+        Ok(db::keys::get(tx, id, scope)?.unwrap_or(key))
+    })
+}
+
+/// Replaces the key `id` by a new one with the same name (and the same lifetime, when it
+/// had one). The old key stops working now, or after `grace_secs`.
+pub fn rotate(
+    conn: &Connection,
+    scope: &Scope,
+    id: &str,
+    grace_secs: u64,
+    remote_addr: Option<&str>,
+    now: i64,
+) -> Result<(KeyRow, String), Error> {
+    if grace_secs > MAX_GRACE_SECS {
+        return Err(Error::unprocessable(Problem::at_pointer(
+            "Grace period must be between 0 and 7 days",
+            "/data/attributes/gracePeriod",
+        )));
+    }
+    let key = format::generate().map_err(Error::Internal)?;
+    let row = db::write(conn, |tx| {
+        let old = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
+        if old.revoked_at.is_some() {
+            return Err(Error::unprocessable(Problem::new("A revoked key cannot be rotated")));
+        }
+        if !old.is_active(now) {
+            return Err(Error::unprocessable(Problem::new("An expired key cannot be rotated")));
+        }
+        writable_client(tx, &old.client)?;
+        let lifetime = old.expires_at.map(|at| at - old.created);
+        let replacement = NewKey {
+            client: &old.client,
+            name: &old.name,
+            key: &key,
+            expires_at: lifetime.map(|l| now + l.max(1)),
+            rotated_from: Some(&old.id),
+        };
+        let new = store(tx, &replacement, remote_addr, now)?;
+        if grace_secs == 0 {
+            db::keys::revoke(tx, &old.id, now)?;
+        } else {
+            let until = now + grace_secs as i64;
+            let expires_at = old.expires_at.map_or(until, |at| at.min(until));
+            db::keys::set_expires_at(tx, &old.id, Some(expires_at), now)?;
+        }
+        audit::record(tx, &event(&old, "key.rotated", remote_addr), now)?;
+        Ok(new)
+    })?;
+    Ok((row, key))
+}
+
+/// A one-line description of a management error, for the CLI.
+pub fn describe(error: &Error) -> String {
+    match error {
+        Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("; "),
+        Error::NotFound(Some(m)) | Error::Forbidden(Some(m)) => m.clone(),
+        Error::NotFound(None) => "no such key".into(),
+        Error::Internal(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(check_name(Some("  ci  ")).unwrap(), "ci");
+        assert!(check_name(None).is_err());
+        assert!(check_name(Some("   ")).is_err());
+        assert!(check_name(Some(&"é".repeat(191))).is_ok());
+        assert!(check_name(Some(&"é".repeat(192))).is_err());
+    }
+}
