@@ -126,7 +126,7 @@ pub fn serve(args: &[String]) -> Result<(), String> {
 }
 
 /// How the bench configures tinydoi: a loopback port, no demo data (the bench seeds its
-/// own), the default worker count unless told otherwise.
+/// own), no rate limits, the given worker count; everything else as `tinydoi serve`.
 pub fn server_config(db: &Path, workers: usize) -> Config {
     Config {
         listen: "127.0.0.1:0".into(),
@@ -134,6 +134,8 @@ pub fn server_config(db: &Path, workers: usize) -> Config {
         workers,
         fixtures: None,
         seed_demo: false,
+        // Rate limits would answer 429 long before the figures mean anything.
+        rate_limit: None,
         ..Config::default()
     }
 }

@@ -8,7 +8,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tinydoi::auth::{Authenticator, Principal};
+use tinydoi::auth::{Attempt, Authenticator, Principal};
+use tinydoi::keys::recorder::Recorder;
 use tinydoi::server::Server;
 
 use crate::child::server_config;
@@ -40,6 +41,12 @@ pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, Strin
         // A fresh connection, as a worker has: nothing cached but what the warm-up reads.
         let worker = tinydoi::db::open(db)?;
         let auth = Authenticator::new(Duration::from_secs(300));
+        // As in the server: a key use queues a throttled lastUsedAt write to this thread.
+        let recorder = Recorder::start(db)?;
+        let attempt = Attempt {
+            remote_addr: None,
+            recorder: &recorder,
+        };
         let headers: Vec<String> = sample
             .items
             .iter()
@@ -52,7 +59,7 @@ pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, Strin
             .collect();
         let now = tinydoi::time::now();
         let verify = |header: &str| -> Result<(), String> {
-            match auth.authenticate(&worker, Some(header), now) {
+            match auth.authenticate(&worker, Some(header), now, &attempt) {
                 Ok(Principal::Client { .. }) => Ok(()),
                 other => Err(format!("key not accepted: {other:?}")),
             }
@@ -68,6 +75,7 @@ pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, Strin
             times.push(t.elapsed().as_nanos() as u64);
         }
         let total = started.elapsed();
+        recorder.shutdown();
         times.sort_unstable();
         out.push(Verification {
             keys: size,

@@ -179,7 +179,7 @@ fn run(args: &Args) -> Result<(), String> {
         ))?;
     }
     if wants("put-metadata") {
-        let attributes = raw_attributes(&metadata);
+        let attributes = raw_attributes(&metadata)?;
         let raw = raw_insert::run(&scratch.path("raw.db"), &metadata, &attributes, settings.duration)?;
         step(Ok(Run {
             label: "raw rusqlite INSERT, 1 tx each (WAL, sync=FULL)".into(),
@@ -264,8 +264,8 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 /// The JSON attributes tinydoi stores beside the XML: what the raw loop inserts too.
-fn raw_attributes(metadata: &seed::Metadata) -> String {
+fn raw_attributes(metadata: &seed::Metadata) -> Result<String, String> {
     let xml = metadata.for_doi("10.5072/raw");
-    // Until the metadata converter is merged, a JSON text of the same size stands in.
-    format!("{{\"xml\":{}}}", serde_json::Value::String(xml))
+    let attributes = tinydoi::metadata::validated_json(xml.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(serde_json::Value::Object(attributes).to_string())
 }
