@@ -45,7 +45,8 @@ impl HttpServer {
         M: Fn() -> Result<W, String> + Send + Sync + 'static,
         H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
     {
-        let server = tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let server = tiny_http::Server::from_listener(bind(listen)?, None)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
@@ -105,6 +106,18 @@ impl HttpServer {
             let _ = worker.join();
         }
     }
+}
+
+/// Binds `listen` with TCP_NODELAY, which accepted connections inherit: tiny_http writes a
+/// response's headers and its body separately, and under Nagle's algorithm the body then
+/// waits for the client's delayed ACK of the headers, 40 ms for every response larger than
+/// tiny_http's 1 KiB write buffer (a DOI with its XML is tens of KiB).
+fn bind(listen: &str) -> Result<std::net::TcpListener, String> {
+    let listener = std::net::TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        log::warn!("cannot set TCP_NODELAY, large responses may be slow: {e}");
+    }
+    Ok(listener)
 }
 
 fn worker_loop<W>(
@@ -249,5 +262,18 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
     };
     if let Err(e) = result {
         log::debug!("client went away: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_connections_do_not_wait_for_delayed_acks() {
+        let listener = bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

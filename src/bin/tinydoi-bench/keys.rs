@@ -23,6 +23,9 @@ const VERIFICATIONS: usize = 50_000;
 pub struct Verification {
     pub keys: u64,
     pub mean_us: f64,
+    /// The median: what the target compares, as preemption by other processes on a shared
+    /// machine inflates the mean of microsecond timings.
+    pub p50_us: f64,
     pub p99_us: f64,
     pub seed_seconds: f64,
 }
@@ -80,6 +83,7 @@ pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, Strin
         out.push(Verification {
             keys: size,
             mean_us: total.as_secs_f64() * 1e6 / VERIFICATIONS as f64,
+            p50_us: times[VERIFICATIONS / 2] as f64 / 1000.0,
             p99_us: times[VERIFICATIONS * 99 / 100] as f64 / 1000.0,
             seed_seconds,
         });
