@@ -13,3 +13,4 @@ mod metadata_mutations;
 mod ratelimit;
 mod reports;
 mod rest;
+mod transfer;

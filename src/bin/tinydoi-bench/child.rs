@@ -16,7 +16,7 @@ use tinydoi::server::Server;
 pub enum Kind {
     /// tinydoi itself: `Server::start` on the given database.
     Tinydoi,
-    /// A bare tiny_http server answering a constant 200: the ceiling.
+    /// A bare tiny_http server answering a constant 200 (`OK`, or a file's bytes): the ceiling.
     Ceiling,
     /// tinydoi's HTTP layer (`HttpServer`) with a constant handler: no router, auth or db.
     HttpLayer,
@@ -44,6 +44,7 @@ pub struct Child {
 }
 
 impl Child {
+    /// `db` is the database for `Tinydoi`, the constant body for `Ceiling` (`OK` if absent).
     pub fn spawn(kind: Kind, db: &Path, workers: usize) -> Result<Child, String> {
         let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
         let mut process = Command::new(exe)
@@ -117,7 +118,7 @@ pub fn serve(args: &[String]) -> Result<(), String> {
             announce(server.addr());
             Box::new(move || server.shutdown())
         }
-        Kind::Ceiling => ceiling(workers)?,
+        Kind::Ceiling => ceiling(workers, std::fs::read(db).unwrap_or_else(|_| b"OK".to_vec()))?,
     };
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
@@ -146,16 +147,24 @@ fn announce(addr: SocketAddr) {
     let _ = out.flush();
 }
 
-/// The ceiling: tiny_http with `workers` threads answering `200 OK` and nothing else.
-fn ceiling(workers: usize) -> Result<Box<dyn FnOnce()>, String> {
+/// The ceiling: tiny_http with `workers` threads answering 200 with `body` and nothing else.
+fn ceiling(workers: usize, body: Vec<u8>) -> Result<Box<dyn FnOnce()>, String> {
+    let body = std::sync::Arc::new(body);
     let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?);
     let addr = server.server_addr().to_ip().ok_or("not an IP address")?;
     let threads: Vec<_> = (0..workers)
         .map(|_| {
-            let server = server.clone();
+            let (server, body) = (server.clone(), body.clone());
             std::thread::spawn(move || {
                 while let Ok(request) = server.recv() {
-                    let _ = request.respond(tiny_http::Response::from_string("OK"));
+                    let response = tiny_http::Response::new(
+                        tiny_http::StatusCode(200),
+                        Vec::new(),
+                        body.as_slice(),
+                        Some(body.len()),
+                        None,
+                    );
+                    let _ = request.respond(response);
                 }
             })
         })

@@ -83,6 +83,27 @@ pub fn measure(
     })
 }
 
+/// The body tinydoi answers `GET /dois/{READ_DOI}` with, written to `out` for the ceiling
+/// to send the same bytes.
+pub fn save_read_body(db: &Path, workers: usize, authorization: &str, out: &Path) -> Result<usize, String> {
+    let child = Child::spawn(Kind::Tinydoi, db, workers)?;
+    let load = Load::Get {
+        path: "",
+        authorization: authorization.to_string(),
+    };
+    let path = format!("/dois/{READ_DOI}");
+    let result = prime(child.addr, &load).and_then(|()| {
+        load::fetch(child.addr, &request_head("GET", &path, Some(authorization), None)).map_err(|e| e.to_string())
+    });
+    child.stop();
+    let (status, body) = result?;
+    if status != 200 {
+        eprintln!("warning: GET {path} answered {status}; the ceiling sends that body");
+    }
+    std::fs::write(out, &body).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    Ok(body.len())
+}
+
 /// One request before the clock starts: makes sure the DOI that reads ask for exists and
 /// that a password is in the verified cache (else every connection would pay PBKDF2 at once).
 fn prime(addr: SocketAddr, load: &Load) -> Result<(), String> {

@@ -118,7 +118,9 @@ fn drive(plan: &Plan, conn: usize, counted_from: Instant, deadline: Instant) -> 
         buf.clear();
         let expected = (plan.request)(conn, seq, &mut buf);
         seq += 1;
-        let result = writer.write_all(&buf).and_then(|_| read_response(reader, &mut line));
+        let result = writer
+            .write_all(&buf)
+            .and_then(|_| read_response(reader, &mut line, None));
         let done_at = Instant::now();
         let counted = sent_at >= counted_from && done_at <= deadline;
         match result {
@@ -165,9 +167,13 @@ fn connect(addr: SocketAddr) -> io::Result<(TcpStream, BufReader<TcpStream>)> {
     Ok((stream, reader))
 }
 
-/// Reads one response, discarding the body. Returns the status and whether the connection
-/// stays open.
-fn read_response(reader: &mut BufReader<TcpStream>, line: &mut String) -> io::Result<(u16, bool)> {
+/// Reads one response, keeping the body only if asked. Returns the status and whether the
+/// connection stays open.
+fn read_response(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut String,
+    body: Option<&mut Vec<u8>>,
+) -> io::Result<(u16, bool)> {
     line.clear();
     if reader.read_line(line)? == 0 {
         return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed"));
@@ -205,7 +211,9 @@ fn read_response(reader: &mut BufReader<TcpStream>, line: &mut String) -> io::Re
         }
     }
     if chunked {
-        skip_chunked(reader, line)?;
+        read_chunked(reader, line, body)?;
+    } else if let (Some(body), Some(len)) = (body, length) {
+        reader.by_ref().take(len).read_to_end(body)?;
     } else if let Some(len) = length {
         skip(reader, len)?;
     } else if status >= 200 && status != 204 && status != 304 {
@@ -224,7 +232,11 @@ fn skip(reader: &mut BufReader<TcpStream>, len: u64) -> io::Result<()> {
     Ok(())
 }
 
-fn skip_chunked(reader: &mut BufReader<TcpStream>, line: &mut String) -> io::Result<()> {
+fn read_chunked(
+    reader: &mut BufReader<TcpStream>,
+    line: &mut String,
+    mut body: Option<&mut Vec<u8>>,
+) -> io::Result<()> {
     loop {
         line.clear();
         reader.read_line(line)?;
@@ -239,7 +251,13 @@ fn skip_chunked(reader: &mut BufReader<TcpStream>, line: &mut String) -> io::Res
                 }
             }
         }
-        skip(reader, size + 2)?;
+        match body.as_deref_mut() {
+            Some(body) => {
+                reader.by_ref().take(size).read_to_end(body)?;
+                skip(reader, 2)?;
+            }
+            None => skip(reader, size + 2)?,
+        }
     }
 }
 
@@ -248,5 +266,15 @@ pub fn one(addr: SocketAddr, request: &[u8]) -> io::Result<u16> {
     let (mut writer, mut reader) = connect(addr)?;
     writer.write_all(request)?;
     let mut line = String::new();
-    read_response(&mut reader, &mut line).map(|(status, _)| status)
+    read_response(&mut reader, &mut line, None).map(|(status, _)| status)
+}
+
+/// Sends one request on a new connection and returns the status and body.
+pub fn fetch(addr: SocketAddr, request: &[u8]) -> io::Result<(u16, Vec<u8>)> {
+    let (mut writer, mut reader) = connect(addr)?;
+    writer.write_all(request)?;
+    let mut line = String::new();
+    let mut body = Vec::new();
+    let (status, _) = read_response(&mut reader, &mut line, Some(&mut body))?;
+    Ok((status, body))
 }

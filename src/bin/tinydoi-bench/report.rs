@@ -103,7 +103,7 @@ pub fn targets(f: &Figures) -> Vec<Target> {
     if let (Some(key), Some(ceiling)) = (f.get_key, f.ceiling) {
         let ratio = rps(key) / rps(ceiling);
         out.push(Target {
-            what: "(1) GET /dois with key vs ceiling",
+            what: "(1) GET /dois with key vs same-body ceiling",
             measured: format!("{ratio:.2}×"),
             goal: "≥ 0.80×",
             pass: ratio >= 0.80 && key.outcome.errors == 0,
