@@ -17,6 +17,7 @@ pub enum Kind {
     /// tinydoi itself: `Server::start` on the given database.
     Tinydoi,
     /// A bare tiny_http server answering a constant 200 (`OK`, or a file's bytes): the ceiling.
+    /// Its socket is set up as tinydoi's (TCP_NODELAY, no chunking).
     Ceiling,
     /// tinydoi's HTTP layer (`HttpServer`) with a constant handler: no router, auth or db.
     HttpLayer,
@@ -150,7 +151,13 @@ fn announce(addr: SocketAddr) {
 /// The ceiling: tiny_http with `workers` threads answering 200 with `body` and nothing else.
 fn ceiling(workers: usize, body: Vec<u8>) -> Result<Box<dyn FnOnce()>, String> {
     let body = std::sync::Arc::new(body);
-    let server = std::sync::Arc::new(tiny_http::Server::http("127.0.0.1:0").map_err(|e| e.to_string())?);
+    // The same socket set-up as tinydoi's HTTP layer (TCP_NODELAY, Content-Length rather
+    // than chunks): a ceiling that waited for delayed ACKs would flatter tinydoi.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    socket2::SockRef::from(&listener)
+        .set_tcp_nodelay(true)
+        .map_err(|e| e.to_string())?;
+    let server = std::sync::Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?);
     let addr = server.server_addr().to_ip().ok_or("not an IP address")?;
     let threads: Vec<_> = (0..workers)
         .map(|_| {
@@ -163,7 +170,8 @@ fn ceiling(workers: usize, body: Vec<u8>) -> Result<Box<dyn FnOnce()>, String> {
                         body.as_slice(),
                         Some(body.len()),
                         None,
-                    );
+                    )
+                    .with_chunked_threshold(usize::MAX);
                     let _ = request.respond(response);
                 }
             })

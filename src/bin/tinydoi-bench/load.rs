@@ -32,6 +32,19 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Adds another run's figures to these.
+    pub fn add(&mut self, other: Outcome) {
+        self.requests += other.requests;
+        self.seconds += other.seconds;
+        self.errors += other.errors;
+        self.server_errors += other.server_errors;
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+        if self.first_error.is_none() {
+            self.first_error = other.first_error;
+        }
+    }
+
     pub fn per_second(&self) -> f64 {
         if self.seconds > 0.0 {
             self.requests as f64 / self.seconds
