@@ -47,6 +47,24 @@ pub enum Command {
     /// Monthly data files of findable DOIs.
     #[command(subcommand)]
     Datafile(DatafileCommand),
+    /// Check DataCite kernel-4 XML records; exits 0 only when every file is valid.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print a record in the other form: DataCite JSON attributes or kernel-4 XML.
+    Convert {
+        /// The form to print.
+        #[arg(long, value_enum)]
+        to: ConvertForm,
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ConvertForm {
+    Json,
+    Xml,
 }
 
 #[derive(Subcommand)]
@@ -210,6 +228,15 @@ pub fn run() -> i32 {
             },
         ),
         Some(Command::Serve(args)) => serve(&cli.db, cli.pbkdf2_iterations, args),
+        Some(Command::Validate { files }) => {
+            let mut out = std::io::stdout().lock();
+            return if crate::metadata::cli::validate_files(&files, &mut out) {
+                0
+            } else {
+                1
+            };
+        }
+        Some(Command::Convert { to, file }) => convert(to, &file),
         Some(command) => operate(&cli.db, cli.pbkdf2_iterations, command),
     };
     match result {
@@ -221,10 +248,24 @@ pub fn run() -> i32 {
     }
 }
 
+fn convert(to: ConvertForm, file: &Path) -> Result<(), String> {
+    use crate::metadata::cli::{convert_file, ConvertTo};
+    let to = match to {
+        ConvertForm::Json => ConvertTo::Json,
+        ConvertForm::Xml => ConvertTo::Xml,
+    };
+    let text = convert_file(file, to)?;
+    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(())
+}
+
 fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), String> {
     let conn = db::open(db_path)?;
     let message = match command {
-        Command::Serve(_) => unreachable!("serve is handled by run"),
+        Command::Serve(_) | Command::Validate { .. } | Command::Convert { .. } => {
+            unreachable!("handled by run without a database")
+        }
         Command::Provider(ProviderCommand::Add {
             symbol,
             name,

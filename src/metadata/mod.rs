@@ -2,7 +2,7 @@
 //!
 //! The validator is written by hand for kernel-4 (4.7) and is checked against
 //! `xmllint --schema` by the differential test in `tests/it/metadata_mutations.rs`.
-//! Every entry point parses with hard limits first (see [`parse`]), so hostile
+//! Every entry point parses with hard limits first (see `parse.rs`), so hostile
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
@@ -26,7 +26,7 @@ pub const KERNEL4_NS: &str = "http://datacite.org/schema/kernel-4";
 pub enum MetadataError {
     /// Empty, not XML, not well-formed, or hostile (too big, too deep, DTD). MDS answers 415.
     NotXml(String),
-    /// A retired DataCite namespace, e.g. "Schema http://datacite.org/schema/kernel-3 is no longer supported".
+    /// A retired DataCite namespace, e.g. `Schema http://datacite.org/schema/kernel-3 is no longer supported`.
     UnsupportedSchema(String),
     /// Schema violations against kernel-4. MDS/REST answer 422.
     Invalid(Vec<Problem>),
@@ -96,7 +96,7 @@ impl MetadataError {
 /// Validates a DataCite XML record against kernel-4, as `xmllint --schema` would.
 pub fn validate(xml: &[u8]) -> Result<(), MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let problems = validate::validate_root(&doc, root);
     if problems.is_empty() {
@@ -109,7 +109,7 @@ pub fn validate(xml: &[u8]) -> Result<(), MetadataError> {
 /// The `<identifier identifierType="DOI">` value, for MDS. Does not validate the record.
 pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let doi = root
         .children()
@@ -124,7 +124,7 @@ pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
 /// call [`validate`] first when the record must be valid.
 pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     Ok(to_json::resource(root))
 }
@@ -132,7 +132,7 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
 /// [`validate`] and [`xml_to_json`] with a single parse: what an MDS upload needs.
 pub fn validated_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
-    let doc = parse::parse(text)?;
+    let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     let problems = validate::validate_root(&doc, root);
     if problems.is_empty() {

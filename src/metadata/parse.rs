@@ -2,6 +2,7 @@
 
 use super::{MetadataError, Problem, KERNEL4_NS};
 use roxmltree::{Document, Node, ParsingOptions};
+use std::borrow::Cow;
 
 /// Larger records are refused unread. Real DataCite records are a few KB; the
 /// biggest legitimate ones (thousands of related identifiers) stay far below this.
@@ -16,7 +17,10 @@ pub const MAX_DEPTH: usize = 257;
 /// Caps tree size (and so memory) independently of the byte limit.
 const MAX_NODES: u32 = 1_000_000;
 
-pub(crate) fn decode(xml: &[u8]) -> Result<&str, MetadataError> {
+/// Bytes to text. UTF-8 (with or without BOM) is the norm; UTF-16 with a BOM
+/// and ISO-8859-1 (when the XML declaration says so) are converted, because
+/// libxml2 reads them too.
+pub(crate) fn decode(xml: &[u8]) -> Result<Cow<'_, str>, MetadataError> {
     if xml.len() > MAX_XML_BYTES {
         return Err(MetadataError::NotXml(format!(
             "Document is too large ({} bytes; the limit is {} bytes)",
@@ -24,17 +28,59 @@ pub(crate) fn decode(xml: &[u8]) -> Result<&str, MetadataError> {
             MAX_XML_BYTES
         )));
     }
-    let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
-    let text = std::str::from_utf8(xml).map_err(|e| {
-        MetadataError::NotXml(format!(
-            "Document is not valid UTF-8 (invalid byte at offset {})",
-            e.valid_up_to()
-        ))
-    })?;
+    let text = if let Some(rest) = xml.strip_prefix(b"\xFF\xFE") {
+        Cow::Owned(utf16(rest, u16::from_le_bytes)?)
+    } else if let Some(rest) = xml.strip_prefix(b"\xFE\xFF") {
+        Cow::Owned(utf16(rest, u16::from_be_bytes)?)
+    } else {
+        let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
+        match std::str::from_utf8(xml) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) if declares_latin1(xml) => Cow::Owned(xml.iter().map(|&b| char::from(b)).collect()),
+            Err(e) => {
+                return Err(MetadataError::NotXml(format!(
+                    "Document is not valid UTF-8 (invalid byte at offset {})",
+                    e.valid_up_to()
+                )))
+            }
+        }
+    };
     if text.trim().is_empty() {
         return Err(MetadataError::NotXml("Document is empty".to_string()));
     }
+    // A second byte order mark is content before the XML declaration, which
+    // libxml2 refuses; roxmltree would silently skip it.
+    if text.starts_with('\u{FEFF}') {
+        return Err(MetadataError::NotXml(
+            "Document starts with a stray byte order mark".to_string(),
+        ));
+    }
     Ok(text)
+}
+
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, MetadataError> {
+    let units: Vec<u16> = bytes
+        .chunks(2)
+        .map(|c| unit([c[0], c.get(1).copied().unwrap_or(0)]))
+        .collect();
+    String::from_utf16(&units)
+        .map(|s| s.replacen("encoding=\"UTF-16\"", "encoding=\"UTF-8\"", 1))
+        .map_err(|_| MetadataError::NotXml("Document is not valid UTF-16".to_string()))
+}
+
+/// Whether the XML declaration names ISO-8859-1 (or an alias of it).
+fn declares_latin1(xml: &[u8]) -> bool {
+    let head = &xml[..xml.len().min(200)];
+    let Some(end) = head.iter().position(|&b| b == b'>') else {
+        return false;
+    };
+    let decl = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+    if !decl.starts_with("<?xml") {
+        return false;
+    }
+    ["iso-8859-1", "iso_8859-1", "latin1", "latin-1", "l1"]
+        .iter()
+        .any(|name| decl.contains(&format!("encoding=\"{name}\"")) || decl.contains(&format!("encoding='{name}'")))
 }
 
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, MetadataError> {
@@ -101,8 +147,13 @@ pub(crate) fn qualified(node: Node<'_, '_>) -> String {
     }
 }
 
+/// 1-based line of a node's start. Counting newline bytes is much cheaper than
+/// roxmltree's row/column computation, which matters for records with many problems.
 pub(crate) fn line_of(doc: &Document<'_>, node: Node<'_, '_>) -> u32 {
-    doc.text_pos_at(node.range().start).row
+    let text = doc.input_text();
+    let end = node.range().start.min(text.len());
+    let newlines = text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
 /// Character data of an element, with comments and processing instructions
@@ -135,7 +186,20 @@ mod tests {
         assert!(matches!(parse(bomb), Err(MetadataError::NotXml(_))));
         assert!(matches!(parse("<a><b></a>"), Err(MetadataError::NotXml(_))));
         assert!(matches!(decode(b"   "), Err(MetadataError::NotXml(_))));
-        assert!(matches!(decode(b"\xff\xfe<a/>"), Err(MetadataError::NotXml(_))));
+        assert!(matches!(decode(b"<a>\xff</a>"), Err(MetadataError::NotXml(_))));
+    }
+
+    #[test]
+    fn latin1_and_utf16_are_converted() {
+        let latin = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\xe9</a>";
+        assert_eq!(
+            decode(latin).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>caf\u{e9}</a>"
+        );
+        let mut utf16 = vec![0xFF, 0xFE];
+        utf16.extend("<a>é</a>".encode_utf16().flat_map(|u| u.to_le_bytes()));
+        assert_eq!(decode(&utf16).unwrap(), "<a>é</a>");
+        assert!(decode(b"<a>\xe9</a>").is_err());
     }
 
     #[test]

@@ -2,8 +2,15 @@
 //!
 //! Shapes follow DataCite's REST API: list properties are always present (empty
 //! arrays when the record has none), absent scalars are `null`. Text is trimmed.
-//! A `<br/>` inside a description becomes the marker `<br>` so that the other
-//! direction can restore it.
+//! Choices where DataCite has more than one form:
+//! - `affiliation` items are objects (`name`, `affiliationIdentifier`, …), DataCite's
+//!   `affiliation=true` form, so identifiers survive the round trip;
+//! - `publisher` is a string, or an object when the XML has attributes;
+//! - a single `geoLocationPolygon` is a flat list of `{"polygonPoint": …}` /
+//!   `{"inPolygonPoint": …}` items, several polygons a list of such lists;
+//! - coordinates are JSON numbers when that keeps their text, strings otherwise;
+//! - a `<br/>` inside a description becomes the marker `<br>`, which the other
+//!   direction turns back into `<br/>`.
 
 use super::parse::{deep_text_of, text_of};
 use super::KERNEL4_NS;
@@ -280,8 +287,9 @@ fn related_item(n: Node<'_, '_>) -> Value {
         .collect();
     let titles: Vec<Value> = items(n, "titles", "title").map(title).collect();
     o = o.set("creators", creators).set("titles", titles);
+    // DataCite gives a related item's year as a string (unlike the record's own).
     if let Some(y) = child(n, "publicationYear") {
-        o = o.set("publicationYear", year(&text(y)));
+        o = o.set("publicationYear", text(y));
     }
     o = o.child_text("volume", n, "volume").child_text("issue", n, "issue");
     if let Some(num) = child(n, "number") {
@@ -397,4 +405,21 @@ fn funding_reference(n: Node<'_, '_>) -> Value {
         o = o.set("awardNumber", text(a)).attr("awardUri", a, "awardURI");
     }
     o.child_text("awardTitle", n, "awardTitle").done()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{coordinate, year};
+    use serde_json::{json, Value};
+
+    #[test]
+    fn numbers_only_when_lossless() {
+        assert_eq!(year("2020"), json!(2020));
+        assert_eq!(year("0999"), json!("0999"));
+        assert_eq!(year(" 2020x"), json!(" 2020x"));
+        assert_eq!(coordinate("-67.302".into()), json!(-67.302));
+        assert_eq!(coordinate("-71".into()), json!(-71));
+        assert_eq!(coordinate("1e2".into()), Value::String("1e2".into()));
+        assert_eq!(coordinate("+5".into()), Value::String("+5".into()));
+    }
 }

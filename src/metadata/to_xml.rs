@@ -441,3 +441,51 @@ fn related_item(x: &mut Xml, v: &Value) {
     });
     x.end("relatedItem");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resource;
+    use serde_json::json;
+
+    #[test]
+    fn escapes_and_accepts_lenient_shapes() {
+        let attrs = json!({
+            "titles": "Fish & <Chips>",
+            "publisher": "P \"Q\"",
+            "publicationYear": 2021,
+            "types": {"resourceTypeGeneral": "Text"},
+            "creators": [{"name": "A", "affiliation": "Some Uni"}],
+            "descriptions": [{"description": "one<br/>two", "descriptionType": "Abstract"}],
+            "geoLocations": [{"geoLocationPoint": {"pointLongitude": -67.302, "pointLatitude": "31.2"}}],
+        });
+        let xml = resource("10.5072/a&b", attrs.as_object().unwrap());
+        assert!(xml.contains("<identifier identifierType=\"DOI\">10.5072/a&amp;b</identifier>"));
+        assert!(xml.contains("<title>Fish &amp; &lt;Chips&gt;</title>"));
+        assert!(xml.contains("<publisher>P &quot;Q&quot;</publisher>"));
+        assert!(xml.contains("<publicationYear>2021</publicationYear>"));
+        assert!(xml.contains("<affiliation>Some Uni</affiliation>"));
+        assert!(xml.contains(">one<br/>two</description>"));
+        assert!(xml.contains("<pointLongitude>-67.302</pointLongitude>"));
+        assert!(super::super::validate(xml.as_bytes()).is_ok(), "{xml}");
+    }
+
+    #[test]
+    fn garbage_attributes_never_panic() {
+        for v in [json!(null), json!(1), json!("x"), json!([1, [2]]), json!({"a": {}})] {
+            let mut m = serde_json::Map::new();
+            for k in [
+                "creators",
+                "titles",
+                "publisher",
+                "types",
+                "geoLocations",
+                "relatedItems",
+                "fundingReferences",
+                "descriptions",
+            ] {
+                m.insert(k.into(), v.clone());
+            }
+            let _ = resource("", &m);
+        }
+    }
+}

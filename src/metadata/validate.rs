@@ -9,6 +9,10 @@ use roxmltree::{Document, Node};
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
+/// Reporting stops here: enough for a person to act on, and it bounds the work
+/// a record with thousands of faults can cause.
+pub(crate) const MAX_PROBLEMS: usize = 100;
+
 struct Walker<'d, 'i> {
     doc: &'d Document<'i>,
     problems: Vec<Problem>,
@@ -36,6 +40,9 @@ fn expected_list(names: &[&str]) -> String {
 
 impl Walker<'_, '_> {
     fn report(&mut self, node: Node<'_, '_>, property: Option<&str>, message: String) {
+        if self.problems.len() >= MAX_PROBLEMS {
+            return;
+        }
         self.problems.push(Problem {
             message,
             line: Some(line_of(self.doc, node)),
@@ -346,5 +353,76 @@ impl Walker<'_, '_> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{validate, MetadataError};
+
+    fn problems(body: &str) -> Vec<(String, Option<String>)> {
+        let xml = format!(
+            "<resource xmlns=\"http://datacite.org/schema/kernel-4\">\
+             <identifier identifierType=\"DOI\">10.5072/x</identifier>\
+             <creators><creator><creatorName>A</creatorName></creator></creators>\
+             <titles><title>T</title></titles><publisher>P</publisher>\
+             <publicationYear>2020</publicationYear>\
+             <resourceType resourceTypeGeneral=\"Dataset\"/>{body}</resource>"
+        );
+        match validate(xml.as_bytes()) {
+            Ok(()) => Vec::new(),
+            Err(MetadataError::Invalid(ps)) => ps.into_iter().map(|p| (p.message, p.property)).collect(),
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sequences_choices_and_all_groups() {
+        assert!(problems("").is_empty());
+        // Polygons need at least four points; geoLocation children come in any order.
+        let point = "<polygonPoint><pointLongitude>1</pointLongitude><pointLatitude>2</pointLatitude></polygonPoint>";
+        let four = format!("<geoLocations><geoLocation><geoLocationPlace>x</geoLocationPlace><geoLocationPolygon>{}</geoLocationPolygon><geoLocationPlace>y</geoLocationPlace></geoLocation></geoLocations>", point.repeat(4));
+        assert!(problems(&four).is_empty());
+        let three = four.replacen(point, "", 1);
+        let p = problems(&three);
+        assert_eq!(p[0].0, "Missing child element(s). Expected is ( polygonPoint ).");
+        assert_eq!(p[0].1.as_deref(), Some("geoLocations"));
+        // xs:all inside fundingReference: any order, funderName required.
+        assert!(problems("<fundingReferences><fundingReference><awardTitle>t</awardTitle><funderName>F</funderName></fundingReference></fundingReferences>").is_empty());
+        let p = problems(
+            "<fundingReferences><fundingReference><awardTitle>t</awardTitle></fundingReference></fundingReferences>",
+        );
+        assert_eq!(p[0].0, "Missing child element(s). Expected is ( funderName ).");
+        // Duplicated single-valued top-level element.
+        let p = problems("<version>1</version><version>2</version>");
+        assert!(
+            p[0].0.starts_with("Element 'version': This element is not expected."),
+            "{p:?}"
+        );
+        assert_eq!(p[0].1.as_deref(), Some("version"));
+    }
+
+    #[test]
+    fn many_faults_are_capped_and_fast() {
+        let many = "<subject foo=\"1\"/>\n".repeat(100_000);
+        let start = std::time::Instant::now();
+        let p = problems(&format!("<subjects>{many}</subjects>"));
+        assert_eq!(p.len(), super::MAX_PROBLEMS);
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
+    fn attributes_and_mixed_content() {
+        let p = problems("<dates><date>2020</date></dates>");
+        assert_eq!(p[0].0, "The attribute 'dateType' is required but missing.");
+        assert_eq!(p[0].1.as_deref(), Some("dates"));
+        let p = problems("<sizes><size foo=\"1\">1 MB</size></sizes>");
+        assert_eq!(p[0].0, "The attribute 'foo' is not allowed.");
+        assert!(problems("<descriptions><description descriptionType=\"Abstract\" xml:lang=\"en\">a<br/>b</description></descriptions>").is_empty());
+        assert!(!problems(
+            "<descriptions><description descriptionType=\"Abstract\">a<br> </br></description></descriptions>"
+        )
+        .is_empty());
+        assert!(!problems("<subjects>oops</subjects>").is_empty());
     }
 }

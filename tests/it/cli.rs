@@ -195,3 +195,49 @@ fn serve_prints_its_address_first_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful shutdown exits 0: {status}");
 }
+
+fn run_plain(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .args(args)
+        .output()
+        .expect("run tinydoi");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn validate_reports_each_file_and_fails_when_one_is_invalid() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "fixtures/kernel-4/example/datacite-example-dataset-v4.xml";
+    let bad = dir.path().join("bad.xml");
+    let record = std::fs::read_to_string(good).unwrap();
+    std::fs::write(
+        &bad,
+        record
+            .replace("<publisher", "<publisherX")
+            .replace("</publisher>", "</publisherX>"),
+    )
+    .unwrap();
+    let (ok, out) = run_plain(&["validate", good]);
+    assert!(ok, "{out}");
+    assert_eq!(out, format!("{good}: valid\n"));
+    let bad = bad.to_str().unwrap();
+    let (ok, out) = run_plain(&["validate", good, bad]);
+    assert!(!ok);
+    assert!(out.starts_with(&format!("{good}: valid\n{bad}: invalid\n")), "{out}");
+    assert!(out.contains("publisherX"), "the message names the element: {out}");
+}
+
+#[test]
+fn convert_round_trips_between_xml_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = "fixtures/kernel-4/example/datacite-example-full-v4.xml";
+    let (ok, json) = run_plain(&["convert", "--to", "json", record]);
+    assert!(ok);
+    let attributes: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(attributes["titles"][0]["title"], "Example Title");
+    let json_path = dir.path().join("record.json");
+    std::fs::write(&json_path, &json).unwrap();
+    let (ok, xml) = run_plain(&["convert", "--to", "xml", json_path.to_str().unwrap()]);
+    assert!(ok);
+    assert!(tinydoi::metadata::validate(xml.as_bytes()).is_ok(), "{xml}");
+}

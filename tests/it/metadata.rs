@@ -313,3 +313,12 @@ fn validated_json_equals_validate_then_convert() {
     }
     assert!(tinydoi::metadata::validated_json(MINIMAL.as_bytes()).is_err());
 }
+
+#[test]
+fn ascii_with_other_declared_encoding_is_read() {
+    let xml = String::from_utf8(full_example())
+        .unwrap()
+        .replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1);
+    assert!(xml.contains("ISO-8859-1"));
+    validate(xml.as_bytes()).unwrap();
+}

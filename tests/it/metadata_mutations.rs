@@ -398,6 +398,10 @@ fn differential_against_xmllint() {
     let mut invalid = 0;
     for ((name, xml), (file, xmllint_valid)) in docs.iter().zip(files.iter().zip(&theirs)) {
         let ours = validate(xml.as_bytes());
+        // Conversion must cope with every mutation too (no panics on any input).
+        if let Ok(json) = tinydoi::metadata::xml_to_json(xml.as_bytes()) {
+            let _ = tinydoi::metadata::json_to_xml("10.5072/x", &json);
+        }
         if ours.is_err() {
             invalid += 1;
         }
@@ -437,4 +441,58 @@ fn differential_against_xmllint() {
         dir.display(),
         disagreements.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
     );
+}
+
+/// The examples re-encoded (UTF-8 with BOM, UTF-16 LE/BE with BOM, ISO-8859-1
+/// where representable): xmllint and we must both read them.
+#[test]
+fn other_encodings_agree_with_xmllint() {
+    let mut docs: Vec<(String, Vec<u8>)> = Vec::new();
+    for path in examples() {
+        let text = std::fs::read_to_string(&path).expect("example");
+        let name = path.display().to_string();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend(text.as_bytes());
+        docs.push((format!("{name} utf-8 bom"), bom));
+        let utf16 = text.replacen("encoding=\"UTF-8\"", "encoding=\"UTF-16\"", 1);
+        let mut le = vec![0xFF, 0xFE];
+        le.extend(utf16.encode_utf16().flat_map(|u| u.to_le_bytes()));
+        docs.push((format!("{name} utf-16le"), le));
+        let mut be = vec![0xFE, 0xFF];
+        be.extend(utf16.encode_utf16().flat_map(|u| u.to_be_bytes()));
+        docs.push((format!("{name} utf-16be"), be));
+        if text.contains("encoding=\"UTF-8\"") && text.chars().all(|c| (c as u32) < 256) {
+            let latin = text.replacen("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"", 1);
+            docs.push((format!("{name} latin-1"), latin.chars().map(|c| c as u8).collect()));
+        }
+    }
+    if !xmllint_available() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tinydoi-encodings-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let files: Vec<PathBuf> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, bytes))| {
+            let p = dir.join(format!("e{i:04}.xml"));
+            std::fs::write(&p, bytes).expect("write");
+            p
+        })
+        .collect();
+    let theirs = xmllint_verdicts(&files);
+    let mut disagreements = Vec::new();
+    for ((name, bytes), xmllint_valid) in docs.iter().zip(&theirs) {
+        let ours = validate(bytes);
+        if ours.is_ok() != *xmllint_valid {
+            disagreements.push(format!("{name}: xmllint {xmllint_valid}, ours {ours:?}"));
+        }
+    }
+    println!(
+        "metadata encodings: {}/{} agree",
+        docs.len() - disagreements.len(),
+        docs.len()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
