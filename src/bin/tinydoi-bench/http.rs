@@ -28,6 +28,17 @@ pub struct Run {
     pub peak_rss_mib: Option<f64>,
 }
 
+impl Run {
+    /// Adds a later run of the same scenario (same server set-up) to this one.
+    pub fn merge(&mut self, other: Run) {
+        self.outcome.add(other.outcome);
+        self.peak_rss_mib = match (self.peak_rss_mib, other.peak_rss_mib) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+}
+
 pub fn basic(user: &str, password: &str) -> String {
     format!(
         "Basic {}",

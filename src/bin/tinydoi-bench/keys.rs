@@ -5,7 +5,7 @@
 use base64::Engine;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tinydoi::auth::{Attempt, Authenticator, Principal};
@@ -18,7 +18,7 @@ use crate::seed::{self, Reservoir, CLIENT};
 /// Distinct keys looked up per table size, drawn uniformly from the whole table.
 const SAMPLE: usize = 1000;
 /// Timed verifications per table size.
-const VERIFICATIONS: usize = 50_000;
+const VERIFICATIONS: usize = 20_000;
 
 pub struct Verification {
     pub keys: u64,
@@ -30,26 +30,21 @@ pub struct Verification {
     pub seed_seconds: f64,
 }
 
-/// Grows the key table through `sizes` and times verification at each size.
-pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, String> {
-    let conn = seed::database(db)?;
-    let mut sample = Reservoir::new(SAMPLE);
-    let mut have = 0u64;
-    let mut out = Vec::new();
+/// Verification rounds per table size; each size keeps its best round, as a microsecond
+/// timing on a shared machine is only ever slowed down by others.
+const ROUNDS: usize = 3;
+
+/// One database per size in `sizes` (the last is returned for the start-up measurement);
+/// the sizes are timed in turn, `ROUNDS` times over.
+pub fn verification(dir: &Path, sizes: &[u64]) -> Result<(Vec<Verification>, PathBuf), String> {
+    let mut tables = Vec::new();
     for &size in sizes {
+        let db = dir.join(format!("keys-{size}.db"));
+        let conn = seed::database(&db)?;
+        let mut sample = Reservoir::new(SAMPLE);
         let seeding = Instant::now();
-        seed::bulk_keys(&conn, CLIENT, size.saturating_sub(have), &mut sample)?;
-        have = have.max(size);
+        seed::bulk_keys(&conn, CLIENT, size, &mut sample)?;
         let seed_seconds = seeding.elapsed().as_secs_f64();
-        // A fresh connection, as a worker has: nothing cached but what the warm-up reads.
-        let worker = tinydoi::db::open(db)?;
-        let auth = Authenticator::new(Duration::from_secs(300));
-        // As in the server: a key use queues a throttled lastUsedAt write to this thread.
-        let recorder = Recorder::start(db)?;
-        let attempt = Attempt {
-            remote_addr: None,
-            recorder: &recorder,
-        };
         let headers: Vec<String> = sample
             .items
             .iter()
@@ -60,35 +55,58 @@ pub fn verification(db: &Path, sizes: &[u64]) -> Result<Vec<Verification>, Strin
                 )
             })
             .collect();
-        let now = tinydoi::time::now();
-        let verify = |header: &str| -> Result<(), String> {
-            match auth.authenticate(&worker, Some(header), now, &attempt) {
-                Ok(Principal::Client { .. }) => Ok(()),
-                other => Err(format!("key not accepted: {other:?}")),
-            }
-        };
-        for h in &headers {
-            verify(h)?;
-        }
-        let mut times = Vec::with_capacity(VERIFICATIONS);
-        let started = Instant::now();
-        for i in 0..VERIFICATIONS {
-            let t = Instant::now();
-            verify(&headers[i % headers.len()])?;
-            times.push(t.elapsed().as_nanos() as u64);
-        }
-        let total = started.elapsed();
-        recorder.shutdown();
-        times.sort_unstable();
-        out.push(Verification {
-            keys: size,
-            mean_us: total.as_secs_f64() * 1e6 / VERIFICATIONS as f64,
-            p50_us: times[VERIFICATIONS / 2] as f64 / 1000.0,
-            p99_us: times[VERIFICATIONS * 99 / 100] as f64 / 1000.0,
-            seed_seconds,
-        });
+        tables.push((size, db, headers, seed_seconds));
     }
-    Ok(out)
+    let mut best: Vec<Option<Verification>> = sizes.iter().map(|_| None).collect();
+    for _ in 0..ROUNDS {
+        for (n, (size, db, headers, seed_seconds)) in tables.iter().enumerate() {
+            let v = time_verifications(db, headers, *size, *seed_seconds)?;
+            if best[n].as_ref().is_none_or(|b| v.p50_us < b.p50_us) {
+                best[n] = Some(v);
+            }
+        }
+    }
+    let last = tables.last().map(|t| t.1.clone()).ok_or("no key table sizes")?;
+    Ok((best.into_iter().flatten().collect(), last))
+}
+
+fn time_verifications(db: &Path, headers: &[String], size: u64, seed_seconds: f64) -> Result<Verification, String> {
+    // A fresh connection, as a worker has: nothing cached but what the warm-up reads.
+    let worker = tinydoi::db::open(db)?;
+    let auth = Authenticator::new(Duration::from_secs(300));
+    // As in the server: a key use queues a throttled lastUsedAt write to this thread.
+    let recorder = Recorder::start(db)?;
+    let attempt = Attempt {
+        remote_addr: None,
+        recorder: &recorder,
+    };
+    let now = tinydoi::time::now();
+    let verify = |header: &str| -> Result<(), String> {
+        match auth.authenticate(&worker, Some(header), now, &attempt) {
+            Ok(Principal::Client { .. }) => Ok(()),
+            other => Err(format!("key not accepted: {other:?}")),
+        }
+    };
+    for h in headers {
+        verify(h)?;
+    }
+    let mut times = Vec::with_capacity(VERIFICATIONS);
+    let started = Instant::now();
+    for i in 0..VERIFICATIONS {
+        let t = Instant::now();
+        verify(&headers[i % headers.len()])?;
+        times.push(t.elapsed().as_nanos() as u64);
+    }
+    let total = started.elapsed();
+    recorder.shutdown();
+    times.sort_unstable();
+    Ok(Verification {
+        keys: size,
+        mean_us: total.as_secs_f64() * 1e6 / VERIFICATIONS as f64,
+        p50_us: times[VERIFICATIONS / 2] as f64 / 1000.0,
+        p99_us: times[VERIFICATIONS * 99 / 100] as f64 / 1000.0,
+        seed_seconds,
+    })
 }
 
 /// Milliseconds from calling `Server::start` on `db` to the first `200` from `/heartbeat`.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use crate::load::Outcome;
 use crate::seed::{self, Metadata, CLIENT, PREFIX};
 
-pub fn run(db: &Path, metadata: &Metadata, attributes: &str, duration: Duration) -> Result<Outcome, String> {
+/// `tag` keeps the DOIs of several runs on one database apart.
+pub fn run(db: &Path, tag: &str, metadata: &Metadata, attributes: &str, duration: Duration) -> Result<Outcome, String> {
     let conn = seed::database(db)?;
     let mut out = Outcome {
         seconds: duration.as_secs_f64(),
@@ -18,7 +19,7 @@ pub fn run(db: &Path, metadata: &Metadata, attributes: &str, duration: Duration)
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < duration {
-        let doi = format!("{PREFIX}/raw-{n}");
+        let doi = format!("{PREFIX}/raw-{tag}-{n}");
         let xml = metadata.for_doi(&doi);
         let t = Instant::now();
         let result = tinydoi::db::write(&conn, |tx| insert(tx, &doi, &xml, attributes));
