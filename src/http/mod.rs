@@ -45,7 +45,8 @@ impl HttpServer {
         M: Fn() -> Result<W, String> + Send + Sync + 'static,
         H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
     {
-        let server = tiny_http::Server::http(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let server = tiny_http::Server::from_listener(bind(listen)?, None)
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
@@ -105,6 +106,18 @@ impl HttpServer {
             let _ = worker.join();
         }
     }
+}
+
+/// Binds `listen` with TCP_NODELAY, which accepted connections inherit: tiny_http writes a
+/// response's headers and its body separately, and under Nagle's algorithm the body then
+/// waits for the client's delayed ACK of the headers, 40 ms for every response larger than
+/// tiny_http's 1 KiB write buffer (a DOI with its XML is tens of KiB).
+fn bind(listen: &str) -> Result<std::net::TcpListener, String> {
+    let listener = std::net::TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    if let Err(e) = socket2::SockRef::from(&listener).set_tcp_nodelay(true) {
+        log::warn!("cannot set TCP_NODELAY, large responses may be slow: {e}");
+    }
+    Ok(listener)
 }
 
 fn worker_loop<W>(
@@ -205,6 +218,9 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// Writes the reply. A body of known length is sent with `Content-Length`: tiny_http would
+/// chunk anything over 32 KiB, costing a chunk header per 8 KiB write and leaving clients
+/// without the size.
 fn respond(incoming: tiny_http::Request, reply: Reply) {
     let headers: Vec<tiny_http::Header> = reply
         .headers
@@ -222,18 +238,17 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
         )),
         Body::Bytes(bytes) => {
             let len = bytes.len();
-            incoming.respond(tiny_http::Response::new(
-                status,
-                headers,
-                std::io::Cursor::new(bytes),
-                Some(len),
-                None,
-            ))
+            incoming.respond(
+                tiny_http::Response::new(status, headers, std::io::Cursor::new(bytes), Some(len), None)
+                    .with_chunked_threshold(usize::MAX),
+            )
         }
         Body::File(path) => match std::fs::File::open(&path) {
             Ok(file) => {
                 let len = file.metadata().ok().map(|m| m.len() as usize);
-                incoming.respond(tiny_http::Response::new(status, headers, file, len, None))
+                incoming.respond(
+                    tiny_http::Response::new(status, headers, file, len, None).with_chunked_threshold(usize::MAX),
+                )
             }
             Err(e) => {
                 log::error!("cannot open {}: {e}", path.display());
@@ -249,5 +264,18 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
     };
     if let Err(e) = result {
         log::debug!("client went away: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_connections_do_not_wait_for_delayed_acks() {
+        let listener = bind("127.0.0.1:0").unwrap();
+        let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

@@ -15,3 +15,4 @@ mod openapi_regressions;
 mod ratelimit;
 mod reports;
 mod rest;
+mod transfer;
