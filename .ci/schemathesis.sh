@@ -22,7 +22,7 @@ fi
 # The document itself first: valid OpenAPI 3.1.
 "$VENV/bin/openapi-spec-validator" openapi.json
 
-cargo build --quiet
+cargo build --quiet --bin tinydoi
 key=$(python3 -c 'import json; print(json.load(open("fixtures/ci.json"))["apiKeys"][0]["key"])')
 
 work=$(mktemp -d)
@@ -73,8 +73,19 @@ run() {
         "$@"
 }
 status=0
-run 180 --header "Authorization: Bearer $key" || status=$?
-run 60 --auth DEMO.REPO:demo-password --include-path-regex '^/credentials/(api-keys|audit-events)' || status=$?
+run 180 --header "Authorization: Bearer $key" | tee -a "$work/report" || status=$?
+run 60 --auth DEMO.REPO:demo-password --include-path-regex '^/credentials/(api-keys|audit-events)' |
+    tee -a "$work/report" || status=$?
+# One closing line for both runs, from schemathesis' "N generated, M found K unique failures".
+awk '/^ +[0-9]+ generated, / {
+        found = 0; unique = 0
+        for (i = 1; i < NF; i++) {
+            if ($(i + 1) == "found") found = $i
+            if ($(i + 1) == "unique") unique = $i
+        }
+        passed += $1 - found; failed += unique
+    }
+    END { printf "schemathesis: %d passed, %d failed\n", passed, failed }' "$work/report"
 if [ "$status" -ne 0 ]; then
     echo "schemathesis failed ($status); server log:" >&2
     tail -n 50 "$work/stderr" >&2
