@@ -1,5 +1,5 @@
 //! Regression tests for what schemathesis found against `openapi.json` (see
-//! docs/readme/openapi.md): each test names the failure it guards against.
+//! README, "OpenAPI"): each test names the failure it guards against.
 
 use crate::support::*;
 use serde_json::{json, Value};
