@@ -4,6 +4,7 @@ pub mod datafile;
 pub mod keys;
 pub mod mds;
 pub mod members;
+pub mod openapi;
 pub mod payload;
 pub mod reports;
 pub mod rest_dois;
@@ -37,6 +38,7 @@ fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler
 pub fn routes() -> Vec<Route<Handler>> {
     vec![
         rest(Get, "/heartbeat", heartbeat),
+        rest(Get, "/openapi.json", openapi::document),
         rest(Get, "/clients/{symbol}", members::client),
         rest(Get, "/clients/{symbol}/prefixes", members::client_prefixes),
         rest(Get, "/providers/{symbol}", members::provider),

@@ -16,6 +16,7 @@ use crate::error::Error;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+const MMAP_SIZE: i64 = 256 * 1024 * 1024;
 
 /// The migrations of `schema.sql`, in order: (number, SQL).
 fn migrations() -> Vec<(u32, String)> {
@@ -58,6 +59,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // also survives power loss, which is what a credential store promises.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Reads through a memory map instead of a read() per page: an API key look-up in a
+    // table of a million keys touches pages no small page cache holds (BENCHMARKS.md).
+    // Address space only; pages stay shared in the OS page cache, not per connection.
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
@@ -113,6 +118,17 @@ pub fn read<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Error
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_read_through_a_memory_map() {
+        let dir = std::env::temp_dir().join(format!("tinydoi-mmap-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conn = open(&dir.join("t.db")).unwrap();
+        let size: i64 = conn.pragma_query_value(None, "mmap_size", |r| r.get(0)).unwrap();
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(size, MMAP_SIZE);
+    }
 
     #[test]
     fn schema_has_numbered_migrations_in_order() {

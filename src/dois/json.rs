@@ -110,6 +110,7 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
     let mut metadata = Map::new();
     for name in METADATA_PROPERTIES {
         if let Some(value) = attributes.get(*name) {
+            check_shape(name, value)?;
             metadata.insert(name.to_string(), value.clone());
         }
     }
@@ -123,6 +124,29 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
         xml,
         metadata,
     })
+}
+
+/// DataCite JSON's shape of a metadata property, checked even for drafts: a draft may lack
+/// properties, but one stored with the wrong shape would break every client reading it.
+/// `null` is allowed everywhere (the property is shown empty).
+fn check_shape(name: &str, value: &Value) -> Result<(), Error> {
+    let all = |test: fn(&Value) -> bool| value.as_array().is_some_and(|items| items.iter().all(test));
+    let (ok, expected) = match name {
+        _ if value.is_null() => (true, ""),
+        "formats" | "sizes" => (all(Value::is_string), "an array of strings"),
+        list if LIST_PROPERTIES.contains(&list) => (all(Value::is_object), "an array of objects"),
+        "types" => (value.is_object(), "an object"),
+        "publisher" => (value.is_string() || value.is_object(), "a string or an object"),
+        "publicationYear" => (value.is_string() || value.is_number(), "a number or a string"),
+        _ => (value.is_string(), "a string"),
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(Error::unprocessable(Problem::at_property(
+        format!("{name} must be {expected}"),
+        name,
+    )))
 }
 
 /// `xml` is Base64 (with or without padding, line breaks allowed); plain XML is taken as it is.

@@ -1,5 +1,5 @@
-//! The listening socket, set up so that every connection tiny_http accepts has read and
-//! write timeouts: a client that sends nothing, trickles its headers or idles on a
+//! The listening socket, set up so that every connection tiny_http accepts has TCP_NODELAY
+//! and read and write timeouts: a client that sends nothing, trickles its headers or idles on a
 //! keep-alive connection is dropped after `idle`, instead of holding a thread forever.
 //!
 //! tiny_http 0.12 has no timeouts of its own and accepts connections in its own thread,
@@ -37,6 +37,13 @@ pub fn bind(listen: &str, idle: Duration) -> Result<TcpListener, String> {
         .set_read_timeout(Some(idle))
         .and_then(|()| socket.set_write_timeout(Some(idle)))
         .map_err(|e| format!("cannot set connection timeouts on {listen}: {e}"))?;
+    // Also inherited: tiny_http writes a response's headers and its body separately, and
+    // under Nagle's algorithm the body then waits for the client's delayed ACK of the
+    // headers, 40 ms for every response larger than tiny_http's 1 KiB write buffer (a DOI
+    // with its XML is tens of KiB).
+    if let Err(e) = socket.set_tcp_nodelay(true) {
+        log::warn!("cannot set TCP_NODELAY, large responses may be slow: {e}");
+    }
     Ok(listener)
 }
 
@@ -124,6 +131,7 @@ mod tests {
             |d: Option<Duration>| d.is_some_and(|d| d.abs_diff(Duration::from_millis(50)) < Duration::from_millis(20));
         assert!(near(accepted.read_timeout().unwrap()));
         assert!(near(accepted.write_timeout().unwrap()));
+        assert!(accepted.nodelay().unwrap());
         let err = accepted.read(&mut [0u8; 1]).unwrap_err();
         assert!(matches!(
             err.kind(),

@@ -257,6 +257,9 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// Writes the reply. A body of known length is sent with `Content-Length`: tiny_http would
+/// chunk anything over 32 KiB, costing a chunk header per 8 KiB write and leaving clients
+/// without the size.
 fn respond(incoming: tiny_http::Request, reply: Reply) {
     let headers: Vec<tiny_http::Header> = reply
         .headers
@@ -274,18 +277,17 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
         )),
         Body::Bytes(bytes) => {
             let len = bytes.len();
-            incoming.respond(tiny_http::Response::new(
-                status,
-                headers,
-                std::io::Cursor::new(bytes),
-                Some(len),
-                None,
-            ))
+            incoming.respond(
+                tiny_http::Response::new(status, headers, std::io::Cursor::new(bytes), Some(len), None)
+                    .with_chunked_threshold(usize::MAX),
+            )
         }
         Body::File(path) => match std::fs::File::open(&path) {
             Ok(file) => {
                 let len = file.metadata().ok().map(|m| m.len() as usize);
-                incoming.respond(tiny_http::Response::new(status, headers, file, len, None))
+                incoming.respond(
+                    tiny_http::Response::new(status, headers, file, len, None).with_chunked_threshold(usize::MAX),
+                )
             }
             Err(e) => {
                 log::error!("cannot open {}: {e}", path.display());

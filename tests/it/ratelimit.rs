@@ -37,7 +37,7 @@ fn anonymous_tier_counts_down_then_429_with_retry_after() {
     let r = s.get("/heartbeat").send().expect(429);
     assert_eq!(num(&r, "x-ratelimit-limit"), 3);
     assert_eq!(num(&r, "x-ratelimit-remaining"), 0);
-    // Two-bucket approximation (docs/readme/rate-limits.md): the 3 requests of the bucket
+    // Two-bucket approximation (README, "Rate limits"): the 3 requests of the bucket
     // count as spread over it, so the first slides out a third into the next window.
     let retry = num(&r, "retry-after");
     assert!((395..=400).contains(&retry), "{retry}");
