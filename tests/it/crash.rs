@@ -53,17 +53,6 @@ fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     (child, addr)
 }
 
-fn record(doi: &str) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kernel-4/example/datacite-example-video-v4.xml"
-    );
-    std::fs::read_to_string(path).unwrap().replace(
-        "<identifier identifierType=\"DOI\">10.5072/1153992</identifier>",
-        &format!("<identifier identifierType=\"DOI\">{doi}</identifier>"),
-    )
-}
-
 #[derive(Default)]
 struct Acknowledged {
     dois: Vec<String>,
@@ -109,7 +98,7 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
                             .put(&format!("{base}/metadata/{doi}"))
                             .set("Authorization", auth)
                             .set("Content-Type", "application/xml")
-                            .send_string(&record(&doi));
+                            .send_string(&video_record(&doi));
                         if matches!(&result, Ok(r) if r.status() == 201) {
                             acked.lock().unwrap().dois.push(doi.to_ascii_lowercase());
                         }

@@ -39,17 +39,6 @@ fn refused(s: &TestServer, what: &str, r: Resp, started: Instant, limit: Duratio
     assert_still_serving(s);
 }
 
-fn example_record(doi: &str) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kernel-4/example/datacite-example-video-v4.xml"
-    );
-    std::fs::read_to_string(path).unwrap().replace(
-        "<identifier identifierType=\"DOI\">10.5072/1153992</identifier>",
-        &format!("<identifier identifierType=\"DOI\">{doi}</identifier>"),
-    )
-}
-
 // ---------------------------------------------------------------- slow and idle clients
 
 #[test]
@@ -182,7 +171,7 @@ fn an_enormous_content_length_does_not_crash_the_server() {
 fn a_ten_megabyte_xml_body_is_refused_quickly() {
     let s = TestServer::start();
     // Just under the 10 MiB body limit: the metadata parser refuses it by size.
-    let record = example_record("10.5072/BIG");
+    let record = video_record("10.5072/BIG");
     let padding = "x".repeat(10_000_000 - record.len());
     let big = record.replace("</resource>", &format!("<!-- {padding} --></resource>"));
     let started = Instant::now();
@@ -255,7 +244,7 @@ fn ten_thousand_deep_nesting_is_refused_quickly() {
 #[test]
 fn invalid_utf8_in_bodies_and_headers() {
     let s = TestServer::start();
-    let mut xml = example_record("10.5072/UTF").into_bytes();
+    let mut xml = video_record("10.5072/UTF").into_bytes();
     let at = xml.windows(14).position(|w| w == b"</creatorName>").unwrap();
     xml.splice(at..at, [0xff, 0xfe, 0xc3]);
     let started = Instant::now();
@@ -399,7 +388,7 @@ fn nul_bytes_in_symbols_and_dois() {
             s.put("/metadata/10.5072/A%00B")
                 .client_auth()
                 .header("Content-Type", "application/xml")
-                .body(example_record("10.5072/A\0B")),
+                .body(video_record("10.5072/A\0B")),
         ),
         (
             "NUL in REST DOI body",
@@ -452,7 +441,7 @@ fn thirty_two_concurrent_writers_get_no_5xx_and_no_lock_errors() {
                                 s.put(&format!("/metadata/{doi}"))
                                     .client_auth()
                                     .header("Content-Type", "application/xml")
-                                    .body(example_record(&doi))
+                                    .body(video_record(&doi))
                                     .send()
                             }
                             1 => s.post("/dois").client_auth().json(&serde_json::json!(

@@ -11,19 +11,6 @@ use crate::support::*;
 const XML: &str = "application/xml;charset=UTF-8";
 const TEXT: &str = "text/plain;charset=UTF-8";
 
-/// DataCite's official kernel-4 video example with its identifier replaced by `doi`.
-fn record(doi: &str) -> String {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fixtures/kernel-4/example/datacite-example-video-v4.xml"
-    );
-    let xml = std::fs::read_to_string(path).expect("example record");
-    xml.replace(
-        "<identifier identifierType=\"DOI\">10.5072/1153992</identifier>",
-        &format!("<identifier identifierType=\"DOI\">{doi}</identifier>"),
-    )
-}
-
 /// DataCite's official dataset example (identifier `10.5072/FK25H7QRS`... replaced).
 fn dataset_record(doi: &str) -> String {
     let path = concat!(
@@ -38,35 +25,6 @@ fn dataset_record(doi: &str) -> String {
         &xml[..start],
         &xml[end..]
     )
-}
-
-struct Row {
-    client: String,
-    state: String,
-    url: Option<String>,
-    xml: Option<Vec<u8>>,
-    attributes: Option<String>,
-    registered: Option<i64>,
-    updated_by: Option<String>,
-}
-
-fn row(db: &Connection, doi: &str) -> Option<Row> {
-    db.query_row(
-        "SELECT client, state, url, xml, attributes, registered, updated_by FROM dois WHERE doi = ?1",
-        [doi],
-        |r| {
-            Ok(Row {
-                client: r.get(0)?,
-                state: r.get(1)?,
-                url: r.get(2)?,
-                xml: r.get(3)?,
-                attributes: r.get(4)?,
-                registered: r.get(5)?,
-                updated_by: r.get(6)?,
-            })
-        },
-    )
-    .ok()
 }
 
 fn doi_count(db: &Connection) -> i64 {
@@ -90,12 +48,12 @@ fn expect_text(r: Resp, status: u16, body: &str) -> Resp {
     r
 }
 
-/// Uploads `record(doi)` as DEMO.REPO with its password.
+/// Uploads `video_record(doi)` as DEMO.REPO with its password.
 fn upload(s: &TestServer, doi: &str) {
     s.put(&format!("/metadata/{doi}"))
         .client_auth()
         .header("Content-Type", XML)
-        .body(record(doi))
+        .body(video_record(doi))
         .send()
         .expect(201);
 }
@@ -105,7 +63,7 @@ fn publish(s: &TestServer, doi: &str, user: &str, password: &str) {
     s.put(&format!("/metadata/{doi}"))
         .auth(user, password)
         .header("Content-Type", XML)
-        .body(record(doi))
+        .body(video_record(doi))
         .send()
         .expect(201);
     s.put(&format!("/doi/{doi}"))
@@ -122,7 +80,7 @@ fn life_cycle_with_an_api_key_as_basic_username() {
     let db = s.db();
     let key = insert_key(&db, CLIENT);
     let key_id = key_id(&db, &key);
-    let xml = record("10.5072/ABC");
+    let xml = video_record("10.5072/ABC");
 
     // Upload: a new draft.
     let r = s
@@ -137,7 +95,7 @@ fn life_cycle_with_an_api_key_as_basic_username() {
         format!("{}/metadata/10.5072/ABC", s.base)
     );
     assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
-    let stored = row(&db, "10.5072/abc").expect("stored lower case");
+    let stored = doi_row(&db, "10.5072/abc").expect("stored lower case");
     assert_eq!((stored.client.as_str(), stored.state.as_str()), (CLIENT, "draft"));
     assert_eq!(stored.xml.as_deref(), Some(xml.as_bytes()));
     let attributes: serde_json::Value = serde_json::from_str(stored.attributes.as_deref().unwrap()).unwrap();
@@ -164,7 +122,7 @@ fn life_cycle_with_an_api_key_as_basic_username() {
         .body("doi=10.5072/ABC\nurl=https://example.org/abc")
         .send();
     expect_text(r, 201, "OK");
-    let stored = row(&db, "10.5072/abc").unwrap();
+    let stored = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!(stored.state, "findable");
     assert_eq!(stored.url.as_deref(), Some("https://example.org/abc"));
     assert!(stored.registered.is_some());
@@ -210,11 +168,11 @@ fn life_cycle_with_an_api_key_as_basic_username() {
         "Method not allowed",
     );
     assert_eq!(r.header("allow"), Some("GET, PUT"));
-    assert!(row(&db, "10.5072/abc").is_some());
+    assert!(doi_row(&db, "10.5072/abc").is_some());
 
     // Hide it: registered; its client still reads it, others no longer.
     expect_text(s.delete("/metadata/10.5072/abc").auth(&key, "").send(), 200, "OK");
-    assert_eq!(row(&db, "10.5072/abc").unwrap().state, "registered");
+    assert_eq!(doi_row(&db, "10.5072/abc").unwrap().state, "registered");
     s.get("/metadata/10.5072/abc").auth(&key, "").send().expect(200);
     expect_text(
         s.get("/metadata/10.5072/abc").auth(OTHER_CLIENT, OTHER_PASSWORD).send(),
@@ -227,7 +185,7 @@ fn life_cycle_with_an_api_key_as_basic_username() {
         .body("doi=10.5072/abc\nurl=https://example.org/abc-moved")
         .send()
         .expect(201);
-    let stored = row(&db, "10.5072/abc").unwrap();
+    let stored = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!(
         (stored.state.as_str(), stored.url.as_deref()),
         ("registered", Some("https://example.org/abc-moved"))
@@ -237,12 +195,12 @@ fn life_cycle_with_an_api_key_as_basic_username() {
     s.put("/metadata/10.5072/draft-1")
         .auth(&key, "")
         .header("Content-Type", XML)
-        .body(record("10.5072/draft-1"))
+        .body(video_record("10.5072/draft-1"))
         .send()
         .expect(201);
     expect_text(s.get("/doi").auth(&key, "").send(), 200, "10.5072/ABC");
     expect_text(s.delete("/doi/10.5072/draft-1").auth(&key, "").send(), 200, "OK");
-    assert!(row(&db, "10.5072/draft-1").is_none());
+    assert!(doi_row(&db, "10.5072/draft-1").is_none());
     expect_text(
         s.get("/metadata/10.5072/draft-1").auth(&key, "").send(),
         404,
@@ -260,7 +218,7 @@ fn revoked_key_is_401_and_stores_nothing() {
         .put("/metadata/10.5072/abc")
         .auth(&key, "")
         .header("Content-Type", XML)
-        .body(record("10.5072/abc"))
+        .body(video_record("10.5072/abc"))
         .send();
     let r = expect_text(r, 401, "Bad credentials");
     assert_eq!(r.header("www-authenticate"), Some("Basic realm=\"tinydoi\""));
@@ -287,8 +245,11 @@ fn every_credential_form_works() {
             "10.5072/by-key-password",
             "10.5072/by-bearer",
         ][i];
-        call.header("Content-Type", XML).body(record(doi)).send().expect(201);
-        let by = row(&db, doi).unwrap().updated_by.unwrap();
+        call.header("Content-Type", XML)
+            .body(video_record(doi))
+            .send()
+            .expect(201);
+        let by = doi_row(&db, doi).unwrap().updated_by.unwrap();
         assert_eq!(by == "password", i == 0, "{doi}: {by}");
     }
     // A key of another client as the password of this one: 401.
@@ -297,26 +258,29 @@ fn every_credential_form_works() {
         s.put("/metadata/10.5072/x")
             .auth(CLIENT, &other_key)
             .header("Content-Type", XML)
-            .body(record("10.5072/x"))
+            .body(video_record("10.5072/x"))
             .send(),
         401,
         "Bad credentials",
     );
-    assert!(row(&db, "10.5072/x").is_none());
+    assert!(doi_row(&db, "10.5072/x").is_none());
 }
 
 #[test]
 fn python_client_crlf_and_text_plain_bodies() {
     let s = TestServer::start();
     let db = s.db();
-    let xml = record("10.5072/py-1").replace('\n', "\r\n");
+    let xml = video_record("10.5072/py-1").replace('\n', "\r\n");
     s.post("/metadata")
         .client_auth()
         .header("Content-Type", TEXT)
         .body(xml.clone())
         .send()
         .expect(201);
-    assert_eq!(row(&db, "10.5072/py-1").unwrap().xml.as_deref(), Some(xml.as_bytes()));
+    assert_eq!(
+        doi_row(&db, "10.5072/py-1").unwrap().xml.as_deref(),
+        Some(xml.as_bytes())
+    );
     let r = s
         .post("/doi")
         .client_auth()
@@ -324,7 +288,7 @@ fn python_client_crlf_and_text_plain_bodies() {
         .body("doi=10.5072/py-1\r\nurl=https://example.org/py-1\r\n")
         .send();
     expect_text(r, 201, "OK");
-    let stored = row(&db, "10.5072/py-1").unwrap();
+    let stored = doi_row(&db, "10.5072/py-1").unwrap();
     assert_eq!(
         (stored.state.as_str(), stored.url.as_deref()),
         ("findable", Some("https://example.org/py-1"))
@@ -332,7 +296,7 @@ fn python_client_crlf_and_text_plain_bodies() {
     // No Content-Type at all, and form parameters for /doi.
     s.put("/metadata/10.5072/py-2")
         .client_auth()
-        .body(record("10.5072/py-2"))
+        .body(video_record("10.5072/py-2"))
         .send()
         .expect(201);
     s.post("/doi")
@@ -342,7 +306,7 @@ fn python_client_crlf_and_text_plain_bodies() {
         .send()
         .expect(201);
     assert_eq!(
-        row(&db, "10.5072/py-2").unwrap().url.as_deref(),
+        doi_row(&db, "10.5072/py-2").unwrap().url.as_deref(),
         Some("https://example.org/py-2?a=b")
     );
 }
@@ -372,7 +336,7 @@ fn dataverse_challenge_and_expect_continue() {
     let s = TestServer::start();
     let db = s.db();
     let key = insert_key(&db, CLIENT);
-    let xml = record("10.5072/dv-1");
+    let xml = video_record("10.5072/dv-1");
     // First without credentials: 401 with a challenge, nothing stored.
     let r = s
         .put("/metadata/10.5072/dv-1")
@@ -393,14 +357,17 @@ fn dataverse_challenge_and_expect_continue() {
     let response = raw(&s, &head, xml.as_bytes(), true);
     assert!(response.starts_with("HTTP/1.1 201"), "{response}");
     assert!(response.ends_with("OK (10.5072/DV-1)"), "{response}");
-    assert_eq!(row(&db, "10.5072/dv-1").unwrap().xml.as_deref(), Some(xml.as_bytes()));
+    assert_eq!(
+        doi_row(&db, "10.5072/dv-1").unwrap().xml.as_deref(),
+        Some(xml.as_bytes())
+    );
     // Dataverse registers the URL with LF lines.
     s.put("/doi/10.5072/dv-1")
         .auth(&key, "")
         .body("doi=10.5072/dv-1\nurl=https://dataverse.example.org/dataset.xhtml?persistentId=doi:10.5072/dv-1")
         .send()
         .expect(201);
-    assert_eq!(row(&db, "10.5072/dv-1").unwrap().state, "findable");
+    assert_eq!(doi_row(&db, "10.5072/dv-1").unwrap().state, "findable");
 }
 
 #[test]
@@ -414,7 +381,7 @@ fn metadata_upload_errors() {
         }
         call.body(body.to_string()).send()
     };
-    let xml = record("10.5072/abc");
+    let xml = video_record("10.5072/abc");
     // 415: form-encoded (what `curl -d` sends by default) and bodies that are no XML.
     let r = put("/metadata/10.5072/abc", Some("application/x-www-form-urlencoded"), &xml).expect(415);
     assert!(r.text().contains("application/x-www-form-urlencoded"), "{}", r.text());
@@ -459,7 +426,7 @@ fn metadata_upload_errors() {
     assert!(r.text().contains("is no longer supported"), "{}", r.text());
     // 403: a prefix that is not the client's.
     expect_text(
-        put("/metadata/10.5073/abc", Some(XML), &record("10.5073/abc")),
+        put("/metadata/10.5073/abc", Some(XML), &video_record("10.5073/abc")),
         403,
         "Access is denied",
     );
@@ -561,14 +528,14 @@ fn doi_and_media_errors() {
     )
     .expect(422);
     assert!(r.text().starts_with("DOI 10.5072/no-metadata: "), "{}", r.text());
-    assert!(row(&db, "10.5072/no-metadata").is_none());
+    assert!(doi_row(&db, "10.5072/no-metadata").is_none());
     // 403 on a foreign prefix.
     expect_text(
         put_doi("/doi/10.5073/abc", "doi=10.5073/abc\nurl=https://example.org/"),
         403,
         "Access is denied",
     );
-    let stored = row(&db, "10.5072/abc").unwrap();
+    let stored = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!(
         (stored.state.as_str(), stored.url),
         ("draft", None),
@@ -639,7 +606,7 @@ fn urls_must_match_the_client_domains() {
         422,
         "DOI 10.5072/abc: URL https://example.org.evil.net/abc is not allowed by repository DEMO.REPO domain settings.",
     );
-    let stored = row(&db, "10.5072/abc").unwrap();
+    let stored = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!((stored.state.as_str(), stored.url), ("draft", None));
     for ok in ["https://example.org/abc", "ftp://data.example.org/abc"] {
         s.put("/doi/10.5072/abc")
@@ -647,7 +614,7 @@ fn urls_must_match_the_client_domains() {
             .body(format!("doi=10.5072/abc\nurl={ok}"))
             .send()
             .expect(201);
-        assert_eq!(row(&db, "10.5072/abc").unwrap().url.as_deref(), Some(ok));
+        assert_eq!(doi_row(&db, "10.5072/abc").unwrap().url.as_deref(), Some(ok));
     }
 }
 
@@ -659,7 +626,7 @@ fn inactive_client_may_read_not_write() {
         s.put("/metadata/10.5074/abc")
             .auth("SLEEP.REPO", "sleep-password")
             .header("Content-Type", XML)
-            .body(record("10.5074/abc"))
+            .body(video_record("10.5074/abc"))
             .send(),
         403,
         "Access is denied",
@@ -676,7 +643,7 @@ fn ownership() {
     s.put("/metadata/10.5073/draft")
         .auth(OTHER_CLIENT, OTHER_PASSWORD)
         .header("Content-Type", XML)
-        .body(record("10.5073/draft"))
+        .body(video_record("10.5073/draft"))
         .send()
         .expect(201);
     publish(&s, "10.5073/public", OTHER_CLIENT, OTHER_PASSWORD);
@@ -710,7 +677,7 @@ fn ownership() {
     );
     // Its findable DOI can be read, not changed.
     let r = s.get("/metadata/10.5073/public").client_auth().send().expect(200);
-    assert_eq!(r.body, record("10.5073/public").as_bytes());
+    assert_eq!(r.body, video_record("10.5073/public").as_bytes());
     expect_text(
         s.get("/doi/10.5073/public").client_auth().send(),
         200,
@@ -720,7 +687,7 @@ fn ownership() {
         s.put("/metadata/10.5073/public")
             .client_auth()
             .header("Content-Type", XML)
-            .body(record("10.5073/public"))
+            .body(video_record("10.5073/public"))
             .send(),
         403,
         "Access is denied",
@@ -754,13 +721,13 @@ fn ownership() {
         "10.5073/PUBLIC",
     );
 
-    let public = row(&db, "10.5073/public").unwrap();
+    let public = doi_row(&db, "10.5073/public").unwrap();
     assert_eq!(
         (public.state.as_str(), public.url.as_deref()),
         ("findable", Some("https://example.org/10.5073/public"))
     );
     assert_eq!(public.updated_by.as_deref(), Some("password"));
-    assert!(row(&db, "10.5073/draft").is_some());
+    assert!(doi_row(&db, "10.5073/draft").is_some());
     assert!(media_rows(&db, "10.5073/public").is_empty());
 }
 
@@ -769,9 +736,9 @@ fn failing_updates_store_nothing() {
     let s = TestServer::start();
     let db = s.db();
     publish(&s, "10.5072/abc", CLIENT, CLIENT_PASSWORD);
-    let before = row(&db, "10.5072/abc").unwrap();
+    let before = doi_row(&db, "10.5072/abc").unwrap();
     // An invalid record for a findable DOI: 422, the old record stays.
-    let broken = record("10.5072/abc").replace("<publicationYear>2013</publicationYear>", "");
+    let broken = video_record("10.5072/abc").replace("<publicationYear>2013</publicationYear>", "");
     let r = s
         .put("/metadata/10.5072/abc")
         .client_auth()
@@ -780,7 +747,7 @@ fn failing_updates_store_nothing() {
         .send()
         .expect(422);
     assert!(r.text().starts_with("DOI 10.5072/abc: "), "{}", r.text());
-    let after = row(&db, "10.5072/abc").unwrap();
+    let after = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!(after.xml, before.xml);
     assert_eq!(after.attributes, before.attributes);
     // A new valid record for it keeps the state and replaces the metadata.
@@ -791,7 +758,7 @@ fn failing_updates_store_nothing() {
         .body(other.clone())
         .send()
         .expect(201);
-    let after = row(&db, "10.5072/abc").unwrap();
+    let after = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!(after.state, "findable");
     assert_eq!(after.xml.as_deref(), Some(other.as_bytes()));
     assert_ne!(after.attributes, before.attributes);
@@ -805,7 +772,7 @@ fn a_bare_prefix_mints_a_doi() {
         .post("/metadata/10.5072")
         .client_auth()
         .header("Content-Type", XML)
-        .body(record("10.5072/placeholder"))
+        .body(video_record("10.5072/placeholder"))
         .send()
         .expect(201);
     let text = r.text();
@@ -821,7 +788,7 @@ fn a_bare_prefix_mints_a_doi() {
         "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(c)
     }));
     assert_eq!(r.header("location").unwrap(), format!("{}/metadata/{minted}", s.base));
-    let stored = row(&db, &minted.to_ascii_lowercase()).expect("minted DOI stored");
+    let stored = doi_row(&db, &minted.to_ascii_lowercase()).expect("minted DOI stored");
     assert_eq!(stored.state, "draft");
     // The stored record names the minted DOI and is valid.
     let xml = stored.xml.unwrap();
@@ -830,13 +797,13 @@ fn a_bare_prefix_mints_a_doi() {
         Some(minted.to_ascii_lowercase())
     );
     tinydoi::metadata::validate(&xml).unwrap();
-    assert!(row(&db, "10.5072/placeholder").is_none());
+    assert!(doi_row(&db, "10.5072/placeholder").is_none());
     // A foreign prefix cannot be minted on.
     expect_text(
         s.post("/metadata/10.5073")
             .client_auth()
             .header("Content-Type", XML)
-            .body(record("10.5073/x"))
+            .body(video_record("10.5073/x"))
             .send(),
         403,
         "Access is denied",
@@ -852,7 +819,7 @@ fn fixtures_with_dois(dois: &str) -> String {
 
 #[test]
 fn fixtures_seed_dois() {
-    let inline = serde_json::to_string(&record("10.5072/inline")).unwrap();
+    let inline = serde_json::to_string(&video_record("10.5072/inline")).unwrap();
     let fixtures = fixtures_with_dois(&format!(
         r#"[
           {{"doi": "10.5072/INLINE", "client": "demo.repo", "state": "findable", "url": "https://example.org/inline", "xml": {inline}}},
@@ -861,7 +828,11 @@ fn fixtures_seed_dois() {
     ));
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("records")).unwrap();
-    std::fs::write(dir.path().join("records/from-file.xml"), record("10.5072/from-file")).unwrap();
+    std::fs::write(
+        dir.path().join("records/from-file.xml"),
+        video_record("10.5072/from-file"),
+    )
+    .unwrap();
     let fixtures_path = dir.path().join("fixtures.json");
     std::fs::write(&fixtures_path, &fixtures).unwrap();
     let config = tinydoi::config::Config {
@@ -876,21 +847,24 @@ fn fixtures_seed_dois() {
     let db = s.db();
 
     let r = s.get("/metadata/10.5072/inline").client_auth().send().expect(200);
-    assert_eq!(r.body, record("10.5072/inline").as_bytes());
+    assert_eq!(r.body, video_record("10.5072/inline").as_bytes());
     expect_text(
         s.get("/doi/10.5072/inline").auth(OTHER_CLIENT, OTHER_PASSWORD).send(),
         200,
         "https://example.org/inline",
     );
-    let inline_row = row(&db, "10.5072/inline").unwrap();
+    let inline_row = doi_row(&db, "10.5072/inline").unwrap();
     assert_eq!(
         (inline_row.state.as_str(), inline_row.updated_by.as_deref()),
         ("findable", Some("fixtures"))
     );
     assert!(inline_row.registered.is_some() && inline_row.attributes.is_some());
-    let file_row = row(&db, "10.5072/from-file").unwrap();
+    let file_row = doi_row(&db, "10.5072/from-file").unwrap();
     assert_eq!(file_row.state, "draft");
-    assert_eq!(file_row.xml.as_deref(), Some(record("10.5072/from-file").as_bytes()));
+    assert_eq!(
+        file_row.xml.as_deref(),
+        Some(video_record("10.5072/from-file").as_bytes())
+    );
     // Drafts stay private to their client.
     expect_text(
         s.get("/metadata/10.5072/from-file")
@@ -917,7 +891,7 @@ fn fixtures_seed_dois() {
 
 #[test]
 fn bad_fixture_dois_store_nothing() {
-    let broken = serde_json::to_string(&record("10.5072/broken").replace("<publisher", "<publisherX")).unwrap();
+    let broken = serde_json::to_string(&video_record("10.5072/broken").replace("<publisher", "<publisherX")).unwrap();
     let cases = [
         // An invalid record.
         format!(r#"[{{"doi": "10.5072/broken", "client": "DEMO.REPO", "xml": {broken}}}]"#),
@@ -926,7 +900,7 @@ fn bad_fixture_dois_store_nothing() {
         // Findable without a URL.
         format!(
             r#"[{{"doi": "10.5072/ok", "client": "DEMO.REPO", "state": "findable", "xml": {}}}]"#,
-            serde_json::to_string(&record("10.5072/ok")).unwrap()
+            serde_json::to_string(&video_record("10.5072/ok")).unwrap()
         ),
     ];
     for dois in cases {
@@ -962,14 +936,14 @@ fn suffixes_with_slashes_and_punctuation() {
         .put("/metadata/10.5072/Data/Set;v(2):x~1")
         .client_auth()
         .header("Content-Type", XML)
-        .body(record(doi))
+        .body(video_record(doi))
         .send();
     let r = expect_text(r, 201, "OK (10.5072/DATA/SET;V(2):X~1)");
     assert_eq!(
         r.header("location").unwrap(),
         format!("{}/metadata/10.5072/DATA/SET;V(2):X~1", s.base)
     );
-    assert!(row(&db, "10.5072/data/set;v(2):x~1").is_some());
+    assert!(doi_row(&db, "10.5072/data/set;v(2):x~1").is_some());
     s.get("/metadata/10.5072%2Fdata%2Fset;v(2):x~1")
         .client_auth()
         .send()

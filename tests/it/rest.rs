@@ -48,36 +48,8 @@ fn xml_record(doi: &str, title: &str) -> String {
     )
 }
 
-#[derive(Debug)]
-struct Row {
-    client: String,
-    state: String,
-    url: Option<String>,
-    xml: Option<Vec<u8>>,
-    attributes: Option<String>,
-    registered: Option<i64>,
-    updated_by: Option<String>,
-}
-
-fn row(s: &TestServer, doi: &str) -> Option<Row> {
-    let db = s.db();
-    let mut stmt = db
-        .prepare("SELECT client, state, url, xml, attributes, registered, updated_by FROM dois WHERE doi = ?1")
-        .unwrap();
-    let mut rows = stmt
-        .query_map([doi], |r| {
-            Ok(Row {
-                client: r.get(0)?,
-                state: r.get(1)?,
-                url: r.get(2)?,
-                xml: r.get(3)?,
-                attributes: r.get(4)?,
-                registered: r.get(5)?,
-                updated_by: r.get(6)?,
-            })
-        })
-        .unwrap();
-    rows.next().map(|r| r.unwrap())
+fn row(s: &TestServer, doi: &str) -> Option<DoiRow> {
+    doi_row(&s.db(), doi)
 }
 
 fn create(s: &TestServer, attributes: Value) -> Value {

@@ -318,3 +318,48 @@ pub fn revoke_key(db: &Connection, key: &str) {
     )
     .expect("revoke key");
 }
+
+/// DataCite's official kernel-4 video example with its identifier replaced by `doi`.
+pub fn video_record(doi: &str) -> String {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/kernel-4/example/datacite-example-video-v4.xml"
+    );
+    let xml = std::fs::read_to_string(path).expect("example record");
+    xml.replace(
+        "<identifier identifierType=\"DOI\">10.5072/1153992</identifier>",
+        &format!("<identifier identifierType=\"DOI\">{doi}</identifier>"),
+    )
+}
+
+/// A stored DOI, as the `dois` table holds it.
+#[derive(Debug)]
+pub struct DoiRow {
+    pub client: String,
+    pub state: String,
+    pub url: Option<String>,
+    pub xml: Option<Vec<u8>>,
+    pub attributes: Option<String>,
+    pub registered: Option<i64>,
+    pub updated_by: Option<String>,
+}
+
+/// The stored row of `doi` (lower-case), if any.
+pub fn doi_row(db: &Connection, doi: &str) -> Option<DoiRow> {
+    db.query_row(
+        "SELECT client, state, url, xml, attributes, registered, updated_by FROM dois WHERE doi = ?1",
+        [doi],
+        |r| {
+            Ok(DoiRow {
+                client: r.get(0)?,
+                state: r.get(1)?,
+                url: r.get(2)?,
+                xml: r.get(3)?,
+                attributes: r.get(4)?,
+                registered: r.get(5)?,
+                updated_by: r.get(6)?,
+            })
+        },
+    )
+    .ok()
+}
