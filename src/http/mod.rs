@@ -39,7 +39,6 @@ pub struct Timeouts {
 
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
-    keeper: Option<listener::Keeper>,
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
@@ -62,14 +61,13 @@ impl HttpServer {
         M: Fn() -> Result<W, String> + Send + Sync + 'static,
         H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
     {
-        let socket = listener::bind(listen, timeouts.idle)?;
-        let server =
-            tiny_http::Server::from_listener(socket, None).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let socket = listener::bind(listen)?;
+        let server = tiny_http::Server::from_listener_with_timeouts(socket, None, Some(timeouts.idle))
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
             .ok_or_else(|| format!("{listen} is not an IP address"))?;
-        let keeper = listener::Keeper::start(addr, timeouts.idle)?;
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let make_worker = Arc::new(make_worker);
@@ -109,7 +107,6 @@ impl HttpServer {
         }
         Ok(HttpServer {
             server,
-            keeper: Some(keeper),
             addr,
             stop,
             workers: threads,
@@ -121,8 +118,7 @@ impl HttpServer {
     }
 
     /// Stops accepting, lets every worker finish the request it is serving, and waits for them.
-    pub fn shutdown(mut self) {
-        drop(self.keeper.take());
+    pub fn shutdown(self) {
         self.stop.store(true, Ordering::SeqCst);
         for _ in &self.workers {
             self.server.unblock();
@@ -152,7 +148,7 @@ fn worker_loop<W>(
             Ok(Some(r)) => r,
             Ok(None) => continue,
             Err(e) => {
-                // tiny_http's accept loop stops for good after reporting an error.
+                // The (patched) accept loop reports only an error it cannot retry, then stops.
                 log::error!("accepting connections failed, no new connections will be served: {e}");
                 continue;
             }

@@ -243,6 +243,19 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_timeouts(listener, ssl_config, None)
+    }
+
+    /// Like `from_listener`, with `timeout` (if any) as the read and write timeout of every
+    /// accepted connection, so that a client that sends nothing, trickles its request or
+    /// idles on a keep-alive connection is dropped instead of holding a thread forever.
+    ///
+    /// tinydoi patch: upstream 0.12 has no connection timeouts at all.
+    pub fn from_listener_with_timeouts<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        timeout: Option<Duration>,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -294,6 +307,11 @@ impl Server {
                 let new_client = match server.accept() {
                     Ok((sock, _)) => {
                         use util::RefinedTcpStream;
+                        // tinydoi patch: a connection that cannot get its timeouts is
+                        // closed rather than served without them.
+                        if sock.set_timeouts(timeout).is_err() {
+                            continue;
+                        }
                         let (read_closable, write_closable) = match ssl {
                             None => RefinedTcpStream::new(sock),
                             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -338,11 +356,18 @@ impl Server {
                         }));
                     }
 
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
-                    }
+                    // tinydoi patch: upstream stops accepting for good on any error, even
+                    // one about a single connection (a client that gave up before we took
+                    // it, a signal) or a passing shortage (a full file table).
+                    Err(e) => match accept_error(&e) {
+                        AcceptError::Retry => continue,
+                        AcceptError::RetrySoon => thread::sleep(Duration::from_millis(10)),
+                        AcceptError::Fatal => {
+                            log::error!("Error accepting new client: {}", e);
+                            inside_messages.push(e.into());
+                            break;
+                        }
+                    },
                 }
             }
             log::debug!("Terminating accept thread");
@@ -408,6 +433,30 @@ impl Server {
     /// This method allows graceful shutdown of server.
     pub fn unblock(&self) {
         self.messages.unblock();
+    }
+}
+
+/// tinydoi patch: what the accept loop does after `accept` failed.
+enum AcceptError {
+    /// The error concerned one connection only (or none): accept the next one at once.
+    Retry,
+    /// A shortage that lasts a while (file table, memory) or an error of the kind Linux
+    /// passes on from a pending connection: try again after a short sleep, not in a hot loop.
+    RetrySoon,
+    /// The socket is not a listening one (EINVAL): there is nothing to retry.
+    Fatal,
+}
+
+fn accept_error(e: &IoError) -> AcceptError {
+    match e.kind() {
+        IoErrorKind::Interrupted
+        | IoErrorKind::WouldBlock
+        | IoErrorKind::TimedOut
+        | IoErrorKind::ConnectionAborted
+        | IoErrorKind::ConnectionReset
+        | IoErrorKind::PermissionDenied => AcceptError::Retry,
+        IoErrorKind::InvalidInput => AcceptError::Fatal,
+        _ => AcceptError::RetrySoon,
     }
 }
 

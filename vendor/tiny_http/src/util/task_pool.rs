@@ -69,7 +69,11 @@ impl TaskPool {
     pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
         let mut queue = self.sharing.todo.lock().unwrap();
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // tinydoi patch: upstream queued the task whenever any thread was idle, so a burst of
+        // tasks all counted on the same idle thread(s) and all but the first waited for some
+        // later task to start or end. Queue it only if an idle thread is left over for it
+        // once those already queued are taken; `waiting_tasks` changes only under this lock.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             self.add_thread(Some(code));
         } else {
             queue.push_back(code);
@@ -133,5 +137,36 @@ impl Drop for TaskPool {
             .active_tasks
             .store(999_999_999, Ordering::Release);
         self.sharing.condvar.notify_all();
+    }
+}
+
+// tinydoi patch: the test of the burst fix in `spawn`.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn a_burst_of_long_tasks_runs_at_once_though_threads_are_idle() {
+        let pool = TaskPool::new();
+        while pool.sharing.waiting_tasks.load(Ordering::Acquire) < MIN_THREADS {
+            thread::yield_now();
+        }
+        let release = Arc::new((Mutex::new(false), Condvar::new()));
+        let (started, starts) = mpsc::channel();
+        let burst = 3 * MIN_THREADS;
+        for _ in 0..burst {
+            let (release, started) = (release.clone(), started.clone());
+            pool.spawn(Box::new(move || {
+                let _ = started.send(());
+                let (lock, condvar) = &*release;
+                drop(condvar.wait_while(lock.lock().unwrap(), |released| !*released));
+            }));
+        }
+        let all_started =
+            (0..burst).all(|_| starts.recv_timeout(Duration::from_secs(5)).is_ok());
+        *release.0.lock().unwrap() = true;
+        release.1.notify_all();
+        assert!(all_started, "some tasks of the burst waited in the queue");
     }
 }
