@@ -26,36 +26,59 @@ pub struct Doi {
 
 const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by";
 
+/// A stored DOI whose attributes are still their stored JSON text (`doi.attributes` is
+/// `None`): what a read that only shows them needs, without parsing them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unparsed {
+    pub doi: Doi,
+    pub attributes: Option<String>,
+}
+
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
-    let state: String = r.get(3)?;
-    let state = State::parse(&state).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("state {state}").into())
-    })?;
-    let attributes: Option<String> = r.get(6)?;
-    let attributes = match attributes {
+    let Unparsed { mut doi, attributes } = unparsed_from_row(r)?;
+    doi.attributes = match attributes {
         None => None,
         Some(text) => Some(
             serde_json::from_str(&text)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into()))?,
         ),
     };
-    Ok(Doi {
+    Ok(doi)
+}
+
+fn unparsed_from_row(r: &Row) -> rusqlite::Result<Unparsed> {
+    let state: String = r.get(3)?;
+    let state = State::parse(&state).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("state {state}").into())
+    })?;
+    let doi = Doi {
         doi: r.get(0)?,
         client: r.get(1)?,
         prefix: r.get(2)?,
         state,
         url: r.get(4)?,
         xml: r.get(5)?,
-        attributes,
+        attributes: None,
         created: r.get(7)?,
         updated: r.get(8)?,
         registered: r.get(9)?,
         updated_by: r.get(10)?,
+    };
+    Ok(Unparsed {
+        doi,
+        attributes: r.get(6)?,
     })
 }
 
-fn attributes_text(d: &Doi) -> Option<String> {
-    d.attributes.as_ref().map(|m| Value::Object(m.clone()).to_string())
+/// The text stored in `dois.attributes` for `d.attributes`.
+pub fn attributes_text(d: &Doi) -> Option<String> {
+    d.attributes.as_ref().map(json_text)
+}
+
+/// `attributes` as JSON text, without copying them into a `Value` first.
+pub fn json_text(attributes: &Map<String, Value>) -> String {
+    // Serialising a map with string keys cannot fail.
+    serde_json::to_string(attributes).unwrap_or_default()
 }
 
 pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
@@ -64,7 +87,19 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
         .optional()
 }
 
+/// Like [`get`], with the attributes left as their stored JSON text.
+pub fn get_unparsed(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Unparsed>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE doi = ?1"))?
+        .query_row([doi], unparsed_from_row)
+        .optional()
+}
+
 pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    insert_as(conn, d, attributes_text(d).as_deref())
+}
+
+/// [`insert`] with `d.attributes` already serialised (`attributes_text`).
+pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO dois ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -75,7 +110,7 @@ pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes_text(d),
+        attributes,
         d.created,
         d.updated,
         d.registered,
@@ -86,6 +121,11 @@ pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 
 /// Rewrites everything but the key and `created`.
 pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    update_as(conn, d, attributes_text(d).as_deref())
+}
+
+/// [`update`] with `d.attributes` already serialised (`attributes_text`).
+pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
          updated = ?8, registered = ?9, updated_by = ?10 WHERE doi = ?1",
@@ -97,7 +137,7 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes_text(d),
+        attributes,
         d.updated,
         d.registered,
         d.updated_by
@@ -301,6 +341,15 @@ mod tests {
         let mut d = doi("10.5072/a", "DEMO.REPO", State::Draft, 1, "Ocean 50% data");
         insert(&conn, &d).unwrap();
         assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
+        let unparsed = get_unparsed(&conn, "10.5072/a").unwrap().unwrap();
+        assert_eq!(unparsed.attributes, attributes_text(&d));
+        assert_eq!(
+            unparsed.doi,
+            Doi {
+                attributes: None,
+                ..d.clone()
+            }
+        );
         d.state = State::Findable;
         d.url = Some("https://example.org".into());
         update(&conn, &d).unwrap();

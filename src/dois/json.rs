@@ -2,7 +2,10 @@
 //! `dois` resources the way DataCite's REST API shows them.
 
 use base64::Engine;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use super::{doi, Changes, Doi, Event, State};
 use crate::error::{Error, Problem};
@@ -172,47 +175,145 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
         attributes: (!input.metadata.is_empty()).then_some(input.metadata),
         url: input.url.flatten(),
         event,
+        record: None,
     })
 }
 
-/// A `dois` resource object. `meta.updatedBy` only when `for_owner`.
-pub fn resource(d: &Doi, for_owner: bool) -> Value {
-    let empty = Map::new();
-    let metadata = d.attributes.as_ref().unwrap_or(&empty);
-    let mut a = Map::new();
-    a.insert("doi".into(), json!(d.doi));
-    a.insert("prefix".into(), json!(doi::prefix_of(&d.doi)));
-    a.insert("suffix".into(), json!(doi::suffix_of(&d.doi)));
+/// Where a resource's metadata properties come from.
+#[derive(Clone, Copy)]
+pub enum Metadata<'a> {
+    /// A parsed attributes map (just written).
+    Parsed(Option<&'a Map<String, Value>>),
+    /// The attributes JSON text as stored (`dbd::Unparsed`): a read splices its property
+    /// values into the response as they are, without building them as `Value`s.
+    Stored(Option<&'a str>),
+}
+
+/// One member value of a resource as JSON text.
+enum Piece<'a> {
+    Text(Cow<'a, str>),
+    /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
+    Base64(&'a [u8]),
+}
+
+/// The metadata properties of `metadata` that are present and not `null`, as JSON text.
+fn property_texts<'a>(metadata: Metadata<'a>) -> Result<BTreeMap<String, Cow<'a, str>>, Error> {
+    let mut texts = BTreeMap::new();
+    match metadata {
+        Metadata::Parsed(None) | Metadata::Stored(None) => {}
+        Metadata::Parsed(Some(map)) => {
+            for name in METADATA_PROPERTIES {
+                if let Some(v) = map.get(*name).filter(|v| !v.is_null()) {
+                    texts.insert(name.to_string(), Cow::Owned(v.to_string()));
+                }
+            }
+        }
+        Metadata::Stored(Some(text)) => {
+            // `null` members deserialize as `None` and are dropped, as `Parsed` drops them.
+            let stored: BTreeMap<String, Option<&'a RawValue>> = serde_json::from_str(text)
+                .map_err(|e| Error::Internal(format!("stored attributes are not a JSON object: {e}")))?;
+            for (name, value) in stored {
+                if let (Some(value), true) = (value, METADATA_PROPERTIES.contains(&name.as_str())) {
+                    texts.insert(name, Cow::Borrowed(value.get()));
+                }
+            }
+        }
+    }
+    Ok(texts)
+}
+
+fn string_text(s: &str) -> Cow<'static, str> {
+    Cow::Owned(Value::from(s).to_string())
+}
+
+fn optional_text(s: Option<&str>) -> Cow<'static, str> {
+    s.map_or(Cow::Borrowed("null"), string_text)
+}
+
+/// Writes `{"k":v,…}` with the keys in byte order, as a `serde_json::Map` (a BTreeMap)
+/// would, so the text is the one `Value` serialisation gave.
+fn write_object(out: &mut String, mut members: Vec<(&str, Piece)>) {
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push('{');
+    for (i, (key, piece)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(key);
+        out.push_str("\":");
+        match piece {
+            Piece::Text(text) => out.push_str(&text),
+            Piece::Base64(bytes) => {
+                out.push('"');
+                base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
+                out.push('"');
+            }
+        }
+    }
+    out.push('}');
+}
+
+/// Appends a `dois` resource object to `out`. `meta.updatedBy` only when `for_owner`.
+/// Written as text so that a read copies the stored metadata once instead of building
+/// and serialising a `Value` tree of it.
+pub fn write_resource(out: &mut String, d: &Doi, metadata: Metadata, for_owner: bool) -> Result<(), Error> {
+    let mut texts = property_texts(metadata)?;
+    let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 12);
+    a.push(("doi", Piece::Text(string_text(&d.doi))));
+    a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
+    a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
     for name in METADATA_PROPERTIES {
-        let value = match metadata.get(*name) {
-            Some(v) if !v.is_null() => v.clone(),
-            _ if LIST_PROPERTIES.contains(name) => json!([]),
-            _ => Value::Null,
+        let text = match texts.remove(*name) {
+            Some(text) => text,
+            None if LIST_PROPERTIES.contains(name) => Cow::Borrowed("[]"),
+            None => Cow::Borrowed("null"),
         };
-        a.insert(name.to_string(), value);
+        a.push((name, Piece::Text(text)));
     }
-    let xml = d
-        .xml
-        .as_ref()
-        .map(|x| base64::engine::general_purpose::STANDARD.encode(x));
-    a.insert("xml".into(), json!(xml));
-    a.insert("url".into(), json!(d.url));
-    a.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
-    a.insert("state".into(), json!(d.state.as_str()));
-    a.insert("isActive".into(), json!(d.state == State::Findable));
-    a.insert("created".into(), json!(rfc3339(d.created)));
-    a.insert("registered".into(), json!(d.registered.map(rfc3339)));
-    a.insert("updated".into(), json!(rfc3339(d.updated)));
-    let mut resource = json!({
-        "id": d.doi,
-        "type": "dois",
-        "attributes": a,
-        "relationships": {"client": {"data": {"id": d.client, "type": "clients"}}},
-    });
+    a.push((
+        "xml",
+        match &d.xml {
+            Some(x) => Piece::Base64(x),
+            None => Piece::Text(Cow::Borrowed("null")),
+        },
+    ));
+    a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
+    a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
+    a.push(("state", Piece::Text(string_text(d.state.as_str()))));
+    let active = if d.state == State::Findable { "true" } else { "false" };
+    a.push(("isActive", Piece::Text(Cow::Borrowed(active))));
+    a.push(("created", Piece::Text(string_text(&rfc3339(d.created)))));
+    let registered = d.registered.map(rfc3339);
+    a.push(("registered", Piece::Text(optional_text(registered.as_deref()))));
+    a.push(("updated", Piece::Text(string_text(&rfc3339(d.updated)))));
+    let mut attributes = String::with_capacity(d.xml.as_ref().map_or(0, |x| x.len() * 4 / 3) + 1024);
+    write_object(&mut attributes, a);
+    let client = json!({"data": {"id": d.client, "type": "clients"}}).to_string();
+    let mut resource: Vec<(&str, Piece)> = vec![
+        ("id", Piece::Text(string_text(&d.doi))),
+        ("type", Piece::Text(Cow::Borrowed("\"dois\""))),
+        ("attributes", Piece::Text(Cow::Owned(attributes))),
+        (
+            "relationships",
+            Piece::Text(Cow::Owned(format!("{{\"client\":{client}}}"))),
+        ),
+    ];
     if for_owner {
-        resource["meta"] = json!({"updatedBy": d.updated_by});
+        let meta = json!({"updatedBy": d.updated_by}).to_string();
+        resource.push(("meta", Piece::Text(Cow::Owned(meta))));
     }
-    resource
+    write_object(out, resource);
+    Ok(())
+}
+
+/// A JSON:API document whose `data` is one resource.
+pub fn document(d: &Doi, metadata: Metadata, for_owner: bool) -> Result<String, Error> {
+    let mut out = String::with_capacity(d.xml.as_ref().map_or(0, |x| x.len() * 4 / 3) + 2048);
+    out.push_str("{\"data\":");
+    write_resource(&mut out, d, metadata, for_owner)?;
+    out.push('}');
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -310,7 +411,11 @@ mod tests {
             registered: None,
             updated_by: Some("password".into()),
         };
-        let r = resource(&d, false);
+        let resource = |for_owner| -> Value {
+            let text = document(&d, Metadata::Stored(None), for_owner).unwrap();
+            serde_json::from_str::<Value>(&text).unwrap()["data"].clone()
+        };
+        let r = resource(false);
         assert_eq!(r["id"], "10.5072/abc");
         assert_eq!(r["attributes"]["suffix"], "abc");
         assert_eq!(r["attributes"]["creators"], json!([]));
@@ -319,6 +424,115 @@ mod tests {
         assert_eq!(r["attributes"]["isActive"], false);
         assert_eq!(r["relationships"]["client"]["data"]["id"], "DEMO.REPO");
         assert!(r.get("meta").is_none());
-        assert_eq!(resource(&d, true)["meta"]["updatedBy"], "password");
+        assert_eq!(resource(true)["meta"]["updatedBy"], "password");
+    }
+
+    /// The text a `Value` tree of the resource serialises to, as `resource` was built before
+    /// it was written as text: the stored and the parsed paths must both give it exactly.
+    fn as_value_tree(d: &Doi, metadata: &Map<String, Value>, for_owner: bool) -> String {
+        let mut a = Map::new();
+        a.insert("doi".into(), json!(d.doi));
+        a.insert("prefix".into(), json!(doi::prefix_of(&d.doi)));
+        a.insert("suffix".into(), json!(doi::suffix_of(&d.doi)));
+        for name in METADATA_PROPERTIES {
+            let value = match metadata.get(*name) {
+                Some(v) if !v.is_null() => v.clone(),
+                _ if LIST_PROPERTIES.contains(name) => json!([]),
+                _ => Value::Null,
+            };
+            a.insert(name.to_string(), value);
+        }
+        let xml = d
+            .xml
+            .as_ref()
+            .map(|x| base64::engine::general_purpose::STANDARD.encode(x));
+        a.insert("xml".into(), json!(xml));
+        a.insert("url".into(), json!(d.url));
+        a.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
+        a.insert("state".into(), json!(d.state.as_str()));
+        a.insert("isActive".into(), json!(d.state == State::Findable));
+        a.insert("created".into(), json!(rfc3339(d.created)));
+        a.insert("registered".into(), json!(d.registered.map(rfc3339)));
+        a.insert("updated".into(), json!(rfc3339(d.updated)));
+        let mut resource = json!({
+            "id": d.doi,
+            "type": "dois",
+            "attributes": a,
+            "relationships": {"client": {"data": {"id": d.client, "type": "clients"}}},
+        });
+        if for_owner {
+            resource["meta"] = json!({"updatedBy": d.updated_by});
+        }
+        json!({ "data": resource }).to_string()
+    }
+
+    #[test]
+    fn text_resource_is_the_value_tree_byte_for_byte() {
+        let metadata = json!({
+            "titles": [{"title": "Ünïcode \"quoted\" \\ title", "lang": "en"}],
+            "creators": [{"name": "A", "nameIdentifiers": [], "affiliation": [{"name": "X"}]}],
+            "publicationYear": "2024",
+            "language": null,
+            "subjects": null,
+            "version": 1.5,
+            "sizes": ["1 MB"],
+            "notAProperty": {"ignored": true},
+        });
+        let metadata = metadata.as_object().unwrap().clone();
+        let stored = Value::Object(metadata.clone()).to_string();
+        let mut d = Doi {
+            doi: "10.5072/a\"b".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Findable,
+            url: Some("https://example.org/?a=\"1\"".into()),
+            xml: Some("<resource>é</resource>".as_bytes().to_vec()),
+            attributes: None,
+            created: 1_700_000_000,
+            updated: 1_700_000_100,
+            registered: Some(1_700_000_050),
+            updated_by: Some("apiKey:k1".into()),
+        };
+        for for_owner in [false, true] {
+            let expected = as_value_tree(&d, &metadata, for_owner);
+            assert_eq!(
+                document(&d, Metadata::Stored(Some(&stored)), for_owner).unwrap(),
+                expected
+            );
+            assert_eq!(
+                document(&d, Metadata::Parsed(Some(&metadata)), for_owner).unwrap(),
+                expected
+            );
+        }
+        d.xml = None;
+        d.url = None;
+        d.registered = None;
+        d.updated_by = None;
+        let empty = Map::new();
+        let expected = as_value_tree(&d, &empty, true);
+        assert_eq!(document(&d, Metadata::Stored(None), true).unwrap(), expected);
+        assert_eq!(document(&d, Metadata::Stored(Some("{}")), true).unwrap(), expected);
+        assert_eq!(document(&d, Metadata::Parsed(None), true).unwrap(), expected);
+    }
+
+    #[test]
+    fn stored_attributes_that_are_not_an_object_are_an_internal_error() {
+        let d = Doi {
+            doi: "10.5072/a".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Draft,
+            url: None,
+            xml: None,
+            attributes: None,
+            created: 0,
+            updated: 0,
+            registered: None,
+            updated_by: None,
+        };
+        assert!(matches!(
+            document(&d, Metadata::Stored(Some("[1]")), false),
+            Err(Error::Internal(_))
+        ));
     }
 }
