@@ -24,13 +24,23 @@ fn location(request: &Request, doi: &str) -> String {
     format!("{}/dois/{doi}", request.base_url())
 }
 
-fn one(ctx: &Ctx, d: &Doi, metadata: Metadata, status: u16) -> Result<Reply, Error> {
+fn one(ctx: &Ctx, d: &Doi, xml: Option<&[u8]>, metadata: Metadata, status: u16) -> Result<Reply, Error> {
     let for_owner = ctx.principal.client() == Some(d.client.as_str());
-    Ok(Reply::new(status, JSON_API, doc::document(d, metadata, for_owner)?))
+    Ok(Reply::new(
+        status,
+        JSON_API,
+        doc::document(d, xml, metadata, for_owner)?,
+    ))
 }
 
 fn written(ctx: &Ctx, d: &Doi, status: u16) -> Result<Reply, Error> {
-    one(ctx, d, Metadata::Parsed(d.attributes.as_ref()), status)
+    one(
+        ctx,
+        d,
+        d.xml.as_deref(),
+        Metadata::Parsed(d.attributes.as_ref()),
+        status,
+    )
 }
 
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
@@ -93,8 +103,9 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
 
 /// `GET /dois/{doi}`: findable DOIs for anyone, others for their client only.
 pub fn show(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    let found = dois::get_unparsed(ctx.db, &ctx.principal, params.get("doi"))?;
-    one(ctx, &found.doi, Metadata::Stored(found.attributes.as_deref()), 200)
+    dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
+        one(ctx, &row.doi, row.xml, Metadata::Stored(row.attributes), 200)
+    })
 }
 
 /// `DELETE /dois/{doi}`: drafts only.
@@ -182,7 +193,8 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
             data.push(',');
         }
         let for_owner = ctx.principal.client() == Some(d.client.as_str());
-        doc::write_resource(&mut data, d, Metadata::Parsed(d.attributes.as_ref()), for_owner)?;
+        let metadata = Metadata::Parsed(d.attributes.as_ref());
+        doc::write_resource(&mut data, d, d.xml.as_deref(), metadata, for_owner)?;
     }
     data.push(']');
     let mut meta = json!({"total": total, "totalPages": total_pages});

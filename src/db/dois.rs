@@ -26,47 +26,47 @@ pub struct Doi {
 
 const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by";
 
-/// A stored DOI whose attributes are still their stored JSON text (`doi.attributes` is
-/// `None`): what a read that only shows them needs, without parsing them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Unparsed {
+/// A stored DOI as SQLite holds it: `xml` and the attributes JSON text borrowed from the
+/// row (`doi.xml` and `doi.attributes` are `None`), for showing it without copying or
+/// parsing them.
+#[derive(Debug)]
+pub struct InRow<'a> {
     pub doi: Doi,
-    pub attributes: Option<String>,
+    pub xml: Option<&'a [u8]>,
+    pub attributes: Option<&'a str>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
-    let Unparsed { mut doi, attributes } = unparsed_from_row(r)?;
-    doi.attributes = match attributes {
+    let mut doi = scalars_from_row(r)?;
+    doi.xml = r.get(5)?;
+    doi.attributes = match r.get_ref(6)?.as_str_or_null()? {
         None => None,
         Some(text) => Some(
-            serde_json::from_str(&text)
+            serde_json::from_str(text)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into()))?,
         ),
     };
     Ok(doi)
 }
 
-fn unparsed_from_row(r: &Row) -> rusqlite::Result<Unparsed> {
+/// Every column but `xml` and `attributes`.
+fn scalars_from_row(r: &Row) -> rusqlite::Result<Doi> {
     let state: String = r.get(3)?;
     let state = State::parse(&state).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("state {state}").into())
     })?;
-    let doi = Doi {
+    Ok(Doi {
         doi: r.get(0)?,
         client: r.get(1)?,
         prefix: r.get(2)?,
         state,
         url: r.get(4)?,
-        xml: r.get(5)?,
+        xml: None,
         attributes: None,
         created: r.get(7)?,
         updated: r.get(8)?,
         registered: r.get(9)?,
         updated_by: r.get(10)?,
-    };
-    Ok(Unparsed {
-        doi,
-        attributes: r.get(6)?,
     })
 }
 
@@ -87,10 +87,16 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
         .optional()
 }
 
-/// Like [`get`], with the attributes left as their stored JSON text.
-pub fn get_unparsed(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Unparsed>> {
+/// Runs `f` on DOI `doi` as it is in its row (`None` when there is none).
+pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE doi = ?1"))?
-        .query_row([doi], unparsed_from_row)
+        .query_row([doi], |r| {
+            Ok(f(InRow {
+                doi: scalars_from_row(r)?,
+                xml: r.get_ref(5)?.as_blob_or_null()?,
+                attributes: r.get_ref(6)?.as_str_or_null()?,
+            }))
+        })
         .optional()
 }
 
@@ -341,15 +347,21 @@ mod tests {
         let mut d = doi("10.5072/a", "DEMO.REPO", State::Draft, 1, "Ocean 50% data");
         insert(&conn, &d).unwrap();
         assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
-        let unparsed = get_unparsed(&conn, "10.5072/a").unwrap().unwrap();
-        assert_eq!(unparsed.attributes, attributes_text(&d));
+        let (scalars, xml, attributes) = with_in_row(&conn, "10.5072/a", |r| {
+            (r.doi, r.xml.map(<[u8]>::to_vec), r.attributes.map(str::to_string))
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(
-            unparsed.doi,
+            scalars,
             Doi {
+                xml: None,
                 attributes: None,
                 ..d.clone()
             }
         );
+        assert_eq!((xml, attributes), (d.xml.clone(), attributes_text(&d)));
+        assert!(with_in_row(&conn, "10.5072/none", |_| ()).unwrap().is_none());
         d.state = State::Findable;
         d.url = Some("https://example.org".into());
         update(&conn, &d).unwrap();

@@ -254,10 +254,16 @@ fn write_object(out: &mut String, mut members: Vec<(&str, Piece)>) {
     out.push('}');
 }
 
-/// Appends a `dois` resource object to `out`. `meta.updatedBy` only when `for_owner`.
-/// Written as text so that a read copies the stored metadata once instead of building
-/// and serialising a `Value` tree of it.
-pub fn write_resource(out: &mut String, d: &Doi, metadata: Metadata, for_owner: bool) -> Result<(), Error> {
+/// Appends a `dois` resource object to `out`, `xml` being `d`'s record. `meta.updatedBy`
+/// only when `for_owner`. Written as text so that a read copies the stored metadata once
+/// instead of building and serialising a `Value` tree of it.
+pub fn write_resource(
+    out: &mut String,
+    d: &Doi,
+    xml: Option<&[u8]>,
+    metadata: Metadata,
+    for_owner: bool,
+) -> Result<(), Error> {
     let mut texts = property_texts(metadata)?;
     let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 12);
     a.push(("doi", Piece::Text(string_text(&d.doi))));
@@ -273,7 +279,7 @@ pub fn write_resource(out: &mut String, d: &Doi, metadata: Metadata, for_owner: 
     }
     a.push((
         "xml",
-        match &d.xml {
+        match xml {
             Some(x) => Piece::Base64(x),
             None => Piece::Text(Cow::Borrowed("null")),
         },
@@ -287,31 +293,37 @@ pub fn write_resource(out: &mut String, d: &Doi, metadata: Metadata, for_owner: 
     let registered = d.registered.map(rfc3339);
     a.push(("registered", Piece::Text(optional_text(registered.as_deref()))));
     a.push(("updated", Piece::Text(string_text(&rfc3339(d.updated)))));
-    let mut attributes = String::with_capacity(d.xml.as_ref().map_or(0, |x| x.len() * 4 / 3) + 1024);
-    write_object(&mut attributes, a);
-    let client = json!({"data": {"id": d.client, "type": "clients"}}).to_string();
-    let mut resource: Vec<(&str, Piece)> = vec![
-        ("id", Piece::Text(string_text(&d.doi))),
-        ("type", Piece::Text(Cow::Borrowed("\"dois\""))),
-        ("attributes", Piece::Text(Cow::Owned(attributes))),
-        (
-            "relationships",
-            Piece::Text(Cow::Owned(format!("{{\"client\":{client}}}"))),
-        ),
-    ];
+    // The resource's own keys in byte order, as in `write_object`.
+    out.push_str("{\"attributes\":");
+    write_object(out, a);
+    out.push_str(",\"id\":");
+    out.push_str(&string_text(&d.doi));
     if for_owner {
-        let meta = json!({"updatedBy": d.updated_by}).to_string();
-        resource.push(("meta", Piece::Text(Cow::Owned(meta))));
+        out.push_str(",\"meta\":");
+        out.push_str(&json!({"updatedBy": d.updated_by}).to_string());
     }
-    write_object(out, resource);
+    out.push_str(",\"relationships\":{\"client\":");
+    out.push_str(&json!({"data": {"id": d.client, "type": "clients"}}).to_string());
+    out.push_str("},\"type\":\"dois\"}");
     Ok(())
 }
 
+/// Room for a resource whose XML has `xml_len` bytes and attributes text `text_len`: the
+/// document is written into one allocation, not grown through copies.
+fn capacity(xml_len: usize, text_len: usize) -> usize {
+    xml_len.div_ceil(3) * 4 + text_len + 2048
+}
+
 /// A JSON:API document whose `data` is one resource.
-pub fn document(d: &Doi, metadata: Metadata, for_owner: bool) -> Result<String, Error> {
-    let mut out = String::with_capacity(d.xml.as_ref().map_or(0, |x| x.len() * 4 / 3) + 2048);
+pub fn document(d: &Doi, xml: Option<&[u8]>, metadata: Metadata, for_owner: bool) -> Result<String, Error> {
+    let text_len = match metadata {
+        Metadata::Stored(text) => text.map_or(0, str::len),
+        // Serialised values are about as long as the stored text would be.
+        Metadata::Parsed(_) => 0,
+    };
+    let mut out = String::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
     out.push_str("{\"data\":");
-    write_resource(&mut out, d, metadata, for_owner)?;
+    write_resource(&mut out, d, xml, metadata, for_owner)?;
     out.push('}');
     Ok(out)
 }
@@ -412,7 +424,7 @@ mod tests {
             updated_by: Some("password".into()),
         };
         let resource = |for_owner| -> Value {
-            let text = document(&d, Metadata::Stored(None), for_owner).unwrap();
+            let text = document(&d, d.xml.as_deref(), Metadata::Stored(None), for_owner).unwrap();
             serde_json::from_str::<Value>(&text).unwrap()["data"].clone()
         };
         let r = resource(false);
@@ -496,11 +508,11 @@ mod tests {
         for for_owner in [false, true] {
             let expected = as_value_tree(&d, &metadata, for_owner);
             assert_eq!(
-                document(&d, Metadata::Stored(Some(&stored)), for_owner).unwrap(),
+                document(&d, d.xml.as_deref(), Metadata::Stored(Some(&stored)), for_owner).unwrap(),
                 expected
             );
             assert_eq!(
-                document(&d, Metadata::Parsed(Some(&metadata)), for_owner).unwrap(),
+                document(&d, d.xml.as_deref(), Metadata::Parsed(Some(&metadata)), for_owner).unwrap(),
                 expected
             );
         }
@@ -510,9 +522,18 @@ mod tests {
         d.updated_by = None;
         let empty = Map::new();
         let expected = as_value_tree(&d, &empty, true);
-        assert_eq!(document(&d, Metadata::Stored(None), true).unwrap(), expected);
-        assert_eq!(document(&d, Metadata::Stored(Some("{}")), true).unwrap(), expected);
-        assert_eq!(document(&d, Metadata::Parsed(None), true).unwrap(), expected);
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Stored(None), true).unwrap(),
+            expected
+        );
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some("{}")), true).unwrap(),
+            expected
+        );
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Parsed(None), true).unwrap(),
+            expected
+        );
     }
 
     #[test]
@@ -531,7 +552,7 @@ mod tests {
             updated_by: None,
         };
         assert!(matches!(
-            document(&d, Metadata::Stored(Some("[1]")), false),
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some("[1]")), false),
             Err(Error::Internal(_))
         ));
     }

@@ -112,12 +112,22 @@ pub fn get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Doi, E
     find_visible(conn, principal, doi)?.ok_or_else(Error::not_found)
 }
 
-/// Like [`get`], with the attributes left as their stored JSON text (for showing them).
-pub fn get_unparsed(conn: &Connection, principal: &Principal, doi: &str) -> Result<dbd::Unparsed, Error> {
-    match dbd::get_unparsed(conn, &doi.to_ascii_lowercase())? {
-        Some(u) if readable(conn, principal, &u.doi)? => Ok(u),
-        _ => Err(Error::not_found()),
-    }
+/// Like [`get`], but runs `f` on the DOI as it is in its row, its XML and attributes
+/// text borrowed from SQLite rather than copied and parsed (for showing them).
+pub fn with_in_row<T>(
+    conn: &Connection,
+    principal: &Principal,
+    doi: &str,
+    f: impl FnOnce(dbd::InRow) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let found = dbd::with_in_row(conn, &doi.to_ascii_lowercase(), |row| {
+        if readable(conn, principal, &row.doi)? {
+            f(row)
+        } else {
+            Err(Error::not_found())
+        }
+    })?;
+    found.unwrap_or_else(|| Err(Error::not_found()))
 }
 
 fn find_visible(conn: &Connection, principal: &Principal, doi: &str) -> Result<Option<Doi>, Error> {
