@@ -187,16 +187,15 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     } else {
         None
     };
-    let mut data = String::from("[");
+    let mut body = b"{\"data\":[".to_vec();
     for (i, d) in found.iter().enumerate() {
         if i > 0 {
-            data.push(',');
+            body.push(b',');
         }
         let for_owner = ctx.principal.client() == Some(d.client.as_str());
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        doc::write_resource(&mut data, d, d.xml.as_deref(), metadata, for_owner)?;
+        doc::write_resource(&mut body, d, d.xml.as_deref(), metadata, for_owner)?;
     }
-    data.push(']');
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {
         meta["page"] = json!(number);
@@ -206,11 +205,8 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         links["next"] = json!(next);
     }
     // The keys in byte order, as a `Value` object would write them.
-    Ok(Reply::new(
-        200,
-        JSON_API,
-        format!(r#"{{"data":{data},"links":{links},"meta":{meta}}}"#),
-    ))
+    body.extend_from_slice(format!(r#"],"links":{links},"meta":{meta}}}"#).as_bytes());
+    Ok(Reply::new(200, JSON_API, body))
 }
 
 /// The request's own target (`/dois?…`), for `links.self`.

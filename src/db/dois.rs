@@ -33,7 +33,8 @@ const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created
 pub struct InRow<'a> {
     pub doi: Doi,
     pub xml: Option<&'a [u8]>,
-    pub attributes: Option<&'a str>,
+    /// The attributes JSON text (not checked to be UTF-8: it is only ever copied out).
+    pub attributes: Option<&'a [u8]>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
@@ -94,7 +95,7 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
             Ok(f(InRow {
                 doi: scalars_from_row(r)?,
                 xml: r.get_ref(5)?.as_blob_or_null()?,
-                attributes: r.get_ref(6)?.as_str_or_null()?,
+                attributes: r.get_ref(6)?.as_bytes_or_null()?,
             }))
         })
         .optional()
@@ -348,7 +349,7 @@ mod tests {
         insert(&conn, &d).unwrap();
         assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
         let (scalars, xml, attributes) = with_in_row(&conn, "10.5072/a", |r| {
-            (r.doi, r.xml.map(<[u8]>::to_vec), r.attributes.map(str::to_string))
+            (r.doi, r.xml.map(<[u8]>::to_vec), r.attributes.map(<[u8]>::to_vec))
         })
         .unwrap()
         .unwrap();
@@ -360,7 +361,10 @@ mod tests {
                 ..d.clone()
             }
         );
-        assert_eq!((xml, attributes), (d.xml.clone(), attributes_text(&d)));
+        assert_eq!(
+            (xml, attributes),
+            (d.xml.clone(), attributes_text(&d).map(String::into_bytes))
+        );
         assert!(with_in_row(&conn, "10.5072/none", |_| ()).unwrap().is_none());
         d.state = State::Findable;
         d.url = Some("https://example.org".into());

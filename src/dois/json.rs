@@ -2,12 +2,10 @@
 //! `dois` resources the way DataCite's REST API shows them.
 
 use base64::Engine;
-use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
-use super::{doi, Changes, Doi, Event, State};
+use super::{doi, members, Changes, Doi, Event, State};
 use crate::error::{Error, Problem};
 use crate::time::rfc3339;
 
@@ -184,37 +182,40 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
 pub enum Metadata<'a> {
     /// A parsed attributes map (just written).
     Parsed(Option<&'a Map<String, Value>>),
-    /// The attributes JSON text as stored (`dbd::Unparsed`): a read splices its property
+    /// The attributes JSON text as stored (`dbd::InRow`): a read splices its property
     /// values into the response as they are, without building them as `Value`s.
-    Stored(Option<&'a str>),
+    Stored(Option<&'a [u8]>),
 }
 
 /// One member value of a resource as JSON text.
 enum Piece<'a> {
-    Text(Cow<'a, str>),
+    Text(Cow<'a, [u8]>),
     /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
     Base64(&'a [u8]),
 }
 
-/// The metadata properties of `metadata` that are present and not `null`, as JSON text.
-fn property_texts<'a>(metadata: Metadata<'a>) -> Result<BTreeMap<String, Cow<'a, str>>, Error> {
-    let mut texts = BTreeMap::new();
+/// The JSON text of each of `METADATA_PROPERTIES` (same positions) that `metadata` has
+/// and is not `null`.
+fn property_texts(metadata: Metadata<'_>) -> Result<Vec<Option<Cow<'_, [u8]>>>, Error> {
+    let mut texts: Vec<Option<Cow<[u8]>>> = vec![None; METADATA_PROPERTIES.len()];
     match metadata {
         Metadata::Parsed(None) | Metadata::Stored(None) => {}
         Metadata::Parsed(Some(map)) => {
-            for name in METADATA_PROPERTIES {
+            for (text, name) in texts.iter_mut().zip(METADATA_PROPERTIES) {
                 if let Some(v) = map.get(*name).filter(|v| !v.is_null()) {
-                    texts.insert(name.to_string(), Cow::Owned(v.to_string()));
+                    *text = Some(Cow::Owned(v.to_string().into_bytes()));
                 }
             }
         }
-        Metadata::Stored(Some(text)) => {
-            // `null` members deserialize as `None` and are dropped, as `Parsed` drops them.
-            let stored: BTreeMap<String, Option<&'a RawValue>> = serde_json::from_str(text)
-                .map_err(|e| Error::Internal(format!("stored attributes are not a JSON object: {e}")))?;
-            for (name, value) in stored {
-                if let (Some(value), true) = (value, METADATA_PROPERTIES.contains(&name.as_str())) {
-                    texts.insert(name, Cow::Borrowed(value.get()));
+        Metadata::Stored(Some(stored)) => {
+            let found = members::members(stored)
+                .ok_or_else(|| Error::Internal("stored attributes are not a JSON object".into()))?;
+            // A property name is never written escaped, so its raw key is the name; of
+            // duplicate keys the last counts, as when parsed.
+            for (key, value) in found {
+                let at = METADATA_PROPERTIES.iter().position(|name| name.as_bytes() == key);
+                if let Some(at) = at {
+                    texts[at] = (value != b"null").then_some(Cow::Borrowed(value));
                 }
             }
         }
@@ -222,58 +223,72 @@ fn property_texts<'a>(metadata: Metadata<'a>) -> Result<BTreeMap<String, Cow<'a,
     Ok(texts)
 }
 
-fn string_text(s: &str) -> Cow<'static, str> {
-    Cow::Owned(Value::from(s).to_string())
+fn string_text(s: &str) -> Cow<'static, [u8]> {
+    Cow::Owned(Value::from(s).to_string().into_bytes())
 }
 
-fn optional_text(s: Option<&str>) -> Cow<'static, str> {
-    s.map_or(Cow::Borrowed("null"), string_text)
+fn optional_text(s: Option<&str>) -> Cow<'static, [u8]> {
+    s.map_or(Cow::Borrowed(b"null"), string_text)
+}
+
+/// Appends the Base64 of `bytes` to `out` in place.
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Error> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let len = base64::encoded_len(bytes.len(), true).ok_or_else(|| Error::Internal("XML too large".into()))?;
+    let start = out.len();
+    out.resize(start + len, 0);
+    let written = engine
+        .encode_slice(bytes, &mut out[start..])
+        .map_err(|e| Error::Internal(format!("base64: {e}")))?;
+    out.truncate(start + written);
+    Ok(())
 }
 
 /// Writes `{"k":v,…}` with the keys in byte order, as a `serde_json::Map` (a BTreeMap)
 /// would, so the text is the one `Value` serialisation gave.
-fn write_object(out: &mut String, mut members: Vec<(&str, Piece)>) {
+fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<(), Error> {
     members.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    out.push('{');
+    out.push(b'{');
     for (i, (key, piece)) in members.into_iter().enumerate() {
         if i > 0 {
-            out.push(',');
+            out.push(b',');
         }
-        out.push('"');
-        out.push_str(key);
-        out.push_str("\":");
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
         match piece {
-            Piece::Text(text) => out.push_str(&text),
+            Piece::Text(text) => out.extend_from_slice(&text),
             Piece::Base64(bytes) => {
-                out.push('"');
-                base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
-                out.push('"');
+                out.push(b'"');
+                push_base64(out, bytes)?;
+                out.push(b'"');
             }
         }
     }
-    out.push('}');
+    out.push(b'}');
+    Ok(())
 }
 
 /// Appends a `dois` resource object to `out`, `xml` being `d`'s record. `meta.updatedBy`
 /// only when `for_owner`. Written as text so that a read copies the stored metadata once
 /// instead of building and serialising a `Value` tree of it.
 pub fn write_resource(
-    out: &mut String,
+    out: &mut Vec<u8>,
     d: &Doi,
     xml: Option<&[u8]>,
     metadata: Metadata,
     for_owner: bool,
 ) -> Result<(), Error> {
-    let mut texts = property_texts(metadata)?;
+    let texts = property_texts(metadata)?;
     let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 12);
     a.push(("doi", Piece::Text(string_text(&d.doi))));
     a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
     a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
-    for name in METADATA_PROPERTIES {
-        let text = match texts.remove(*name) {
+    for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
+        let text = match text {
             Some(text) => text,
-            None if LIST_PROPERTIES.contains(name) => Cow::Borrowed("[]"),
-            None => Cow::Borrowed("null"),
+            None if LIST_PROPERTIES.contains(name) => Cow::Borrowed(&b"[]"[..]),
+            None => Cow::Borrowed(&b"null"[..]),
         };
         a.push((name, Piece::Text(text)));
     }
@@ -281,30 +296,34 @@ pub fn write_resource(
         "xml",
         match xml {
             Some(x) => Piece::Base64(x),
-            None => Piece::Text(Cow::Borrowed("null")),
+            None => Piece::Text(Cow::Borrowed(b"null")),
         },
     ));
     a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
     a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
     a.push(("state", Piece::Text(string_text(d.state.as_str()))));
-    let active = if d.state == State::Findable { "true" } else { "false" };
+    let active: &[u8] = if d.state == State::Findable { b"true" } else { b"false" };
     a.push(("isActive", Piece::Text(Cow::Borrowed(active))));
     a.push(("created", Piece::Text(string_text(&rfc3339(d.created)))));
     let registered = d.registered.map(rfc3339);
     a.push(("registered", Piece::Text(optional_text(registered.as_deref()))));
     a.push(("updated", Piece::Text(string_text(&rfc3339(d.updated)))));
     // The resource's own keys in byte order, as in `write_object`.
-    out.push_str("{\"attributes\":");
-    write_object(out, a);
-    out.push_str(",\"id\":");
-    out.push_str(&string_text(&d.doi));
+    out.extend_from_slice(b"{\"attributes\":");
+    write_object(out, a)?;
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(&string_text(&d.doi));
     if for_owner {
-        out.push_str(",\"meta\":");
-        out.push_str(&json!({"updatedBy": d.updated_by}).to_string());
+        out.extend_from_slice(b",\"meta\":");
+        out.extend_from_slice(json!({"updatedBy": d.updated_by}).to_string().as_bytes());
     }
-    out.push_str(",\"relationships\":{\"client\":");
-    out.push_str(&json!({"data": {"id": d.client, "type": "clients"}}).to_string());
-    out.push_str("},\"type\":\"dois\"}");
+    out.extend_from_slice(b",\"relationships\":{\"client\":");
+    out.extend_from_slice(
+        json!({"data": {"id": d.client, "type": "clients"}})
+            .to_string()
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"},\"type\":\"dois\"}");
     Ok(())
 }
 
@@ -315,16 +334,16 @@ fn capacity(xml_len: usize, text_len: usize) -> usize {
 }
 
 /// A JSON:API document whose `data` is one resource.
-pub fn document(d: &Doi, xml: Option<&[u8]>, metadata: Metadata, for_owner: bool) -> Result<String, Error> {
+pub fn document(d: &Doi, xml: Option<&[u8]>, metadata: Metadata, for_owner: bool) -> Result<Vec<u8>, Error> {
     let text_len = match metadata {
-        Metadata::Stored(text) => text.map_or(0, str::len),
+        Metadata::Stored(text) => text.map_or(0, <[u8]>::len),
         // Serialised values are about as long as the stored text would be.
         Metadata::Parsed(_) => 0,
     };
-    let mut out = String::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
-    out.push_str("{\"data\":");
+    let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
+    out.extend_from_slice(b"{\"data\":");
     write_resource(&mut out, d, xml, metadata, for_owner)?;
-    out.push('}');
+    out.push(b'}');
     Ok(out)
 }
 
@@ -425,7 +444,7 @@ mod tests {
         };
         let resource = |for_owner| -> Value {
             let text = document(&d, d.xml.as_deref(), Metadata::Stored(None), for_owner).unwrap();
-            serde_json::from_str::<Value>(&text).unwrap()["data"].clone()
+            serde_json::from_slice::<Value>(&text).unwrap()["data"].clone()
         };
         let r = resource(false);
         assert_eq!(r["id"], "10.5072/abc");
@@ -506,9 +525,15 @@ mod tests {
             updated_by: Some("apiKey:k1".into()),
         };
         for for_owner in [false, true] {
-            let expected = as_value_tree(&d, &metadata, for_owner);
+            let expected = as_value_tree(&d, &metadata, for_owner).into_bytes();
             assert_eq!(
-                document(&d, d.xml.as_deref(), Metadata::Stored(Some(&stored)), for_owner).unwrap(),
+                document(
+                    &d,
+                    d.xml.as_deref(),
+                    Metadata::Stored(Some(stored.as_bytes())),
+                    for_owner
+                )
+                .unwrap(),
                 expected
             );
             assert_eq!(
@@ -521,13 +546,13 @@ mod tests {
         d.registered = None;
         d.updated_by = None;
         let empty = Map::new();
-        let expected = as_value_tree(&d, &empty, true);
+        let expected = as_value_tree(&d, &empty, true).into_bytes();
         assert_eq!(
             document(&d, d.xml.as_deref(), Metadata::Stored(None), true).unwrap(),
             expected
         );
         assert_eq!(
-            document(&d, d.xml.as_deref(), Metadata::Stored(Some("{}")), true).unwrap(),
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some(b"{}")), true).unwrap(),
             expected
         );
         assert_eq!(
@@ -552,7 +577,7 @@ mod tests {
             updated_by: None,
         };
         assert!(matches!(
-            document(&d, d.xml.as_deref(), Metadata::Stored(Some("[1]")), false),
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some(b"[1]")), false),
             Err(Error::Internal(_))
         ));
     }

@@ -15,6 +15,7 @@
 
 pub mod doi;
 pub mod json;
+pub mod members;
 pub mod seed;
 pub mod state;
 pub mod url;
