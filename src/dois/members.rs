@@ -43,10 +43,20 @@ fn skip_space(text: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Strings shorter than this (most names and codes) are scanned inline: a `memchr` call
+/// costs more than looking at a few bytes.
+const SHORT: usize = 24;
+
 /// Just past the closing quote of the string opening at `start`. Strings are most of the
-/// text, so they are skipped with `memchr` rather than byte by byte.
+/// text, so long ones are skipped with `memchr` rather than byte by byte.
 fn string_end(text: &[u8], start: usize) -> Option<usize> {
     let mut i = start + 1;
+    let head = text.get(i..text.len().min(i + SHORT))?;
+    match head.iter().position(|b| matches!(b, b'"' | b'\\')) {
+        Some(at) if head[at] == b'"' => return Some(i + at + 1),
+        Some(at) => i += at,
+        None => i += head.len(),
+    }
     loop {
         i += memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
         if text[i] == b'"' {
@@ -137,6 +147,16 @@ mod tests {
             Some(vec![("a".into(), "[ 1 , 2 ]".into()), ("b".into(), "2".into())])
         );
         assert_eq!(pairs(r#"{"k\"ey":1}"#), Some(vec![(r#"k\"ey"#.into(), "1".into())]));
+        // Escapes before, at and after the inline scan's end.
+        for at in [0, SHORT - 2, SHORT - 1, SHORT, SHORT + 5] {
+            let long = format!("{}\\\"{}", "x".repeat(at), "y".repeat(40));
+            let text = format!(r#"{{"a":"{long}","b":1}}"#);
+            assert_eq!(
+                pairs(&text),
+                Some(vec![("a".into(), format!("\"{long}\"")), ("b".into(), "1".into())]),
+                "{at}"
+            );
+        }
     }
 
     #[test]
