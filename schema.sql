@@ -63,6 +63,9 @@ CREATE TABLE api_keys (
     rotated_from TEXT
 );
 CREATE INDEX api_keys_client ON api_keys (client, created);
+-- Covers the key look-up of every request authenticated by key (hash → what it
+-- needs), so a verification reads index pages only, however many keys there are.
+CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, revoked_at, expires_at);
 
 CREATE TABLE audit_events (
     id          INTEGER PRIMARY KEY,

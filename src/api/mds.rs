@@ -58,7 +58,9 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     }
     let xml = &request.body;
     let path = params.get("doi");
-    let in_record = metadata::doi_of(xml).map_err(|e| upload_error(&doi::parse(path).unwrap_or_default(), e))?;
+    // One parse gives the record's DOI, its problems and its attributes.
+    let record = metadata::read_record(xml).map_err(|e| upload_error(&doi::parse(path).unwrap_or_default(), e))?;
+    let in_record = record.doi.clone();
     enum Target {
         Given(String),
         Mint(String),
@@ -79,11 +81,14 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
         Target::Given(d) => d.clone(),
         Target::Mint(_) => in_record.clone().unwrap_or_default().to_ascii_lowercase(),
     };
-    metadata::validate(xml).map_err(|e| upload_error(&shown, e))?;
+    if !record.problems.is_empty() {
+        return Err(upload_error(&shown, MetadataError::Invalid(record.problems)));
+    }
     let saved = match target {
         Target::Given(d) => {
             let changes = Changes {
                 xml: Some(xml.clone()),
+                record: Some(record),
                 ..Changes::default()
             };
             dois::save(ctx, &d, changes, Mode::Upsert)
@@ -91,9 +96,8 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
         // The record names some other DOI (or none): the minted DOI gets the record's
         // metadata with its own identifier, so the stored XML is regenerated.
         Target::Mint(prefix) => {
-            let attributes = metadata::xml_to_json(xml).map_err(|e| upload_error("", e))?;
             let changes = Changes {
-                attributes: Some(attributes),
+                attributes: Some(record.attributes),
                 ..Changes::default()
             };
             dois::save(ctx, &doi::mint(&prefix)?, changes, Mode::Create)

@@ -1,11 +1,13 @@
 //! REST DOIs (CONTRACT §7): JSON:API `/dois` — create, update, read, list, delete — over
 //! the shared DOI operations of `crate::dois`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::app::Ctx;
-use crate::dois::{self, doi, json as doc, Doi, Filter, Mode, State};
+use crate::dois::json::{self as doc, Metadata};
+use crate::dois::{self, doi, Doi, Filter, Mode, State};
 use crate::error::{Error, Problem};
+use crate::http::reply::JSON_API;
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
 
@@ -22,9 +24,23 @@ fn location(request: &Request, doi: &str) -> String {
     format!("{}/dois/{doi}", request.base_url())
 }
 
-fn one(ctx: &Ctx, d: &Doi, status: u16) -> Reply {
+fn one(ctx: &Ctx, d: &Doi, xml: Option<&[u8]>, metadata: Metadata, status: u16) -> Result<Reply, Error> {
     let for_owner = ctx.principal.client() == Some(d.client.as_str());
-    Reply::json(status, &json!({"data": doc::resource(d, for_owner)}))
+    Ok(Reply::new(
+        status,
+        JSON_API,
+        doc::document(d, xml, metadata, for_owner)?,
+    ))
+}
+
+fn written(ctx: &Ctx, d: &Doi, status: u16) -> Result<Reply, Error> {
+    one(
+        ctx,
+        d,
+        d.xml.as_deref(),
+        Metadata::Parsed(d.attributes.as_ref()),
+        status,
+    )
 }
 
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
@@ -64,7 +80,7 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
             }
         }
     };
-    Ok(one(ctx, &saved.doi, 201).with_header("Location", location(request, &saved.doi.doi)))
+    Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
 }
 
 fn invalid_doi(name: &str) -> Error {
@@ -79,16 +95,17 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let changes = doc::changes(doc::parse_input(&request.body)?)?;
     let saved = dois::save(ctx, &name, changes, Mode::Upsert)?;
     if saved.created {
-        Ok(one(ctx, &saved.doi, 201).with_header("Location", location(request, &saved.doi.doi)))
+        Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
-        Ok(one(ctx, &saved.doi, 200))
+        written(ctx, &saved.doi, 200)
     }
 }
 
 /// `GET /dois/{doi}`: findable DOIs for anyone, others for their client only.
 pub fn show(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    let d = dois::get(ctx.db, &ctx.principal, params.get("doi"))?;
-    Ok(one(ctx, &d, 200))
+    dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
+        one(ctx, &row.doi, row.xml, Metadata::Stored(row.attributes), 200)
+    })
 }
 
 /// `DELETE /dois/{doi}`: drafts only.
@@ -170,10 +187,15 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     } else {
         None
     };
-    let data: Vec<Value> = found
-        .iter()
-        .map(|d| doc::resource(d, ctx.principal.client() == Some(d.client.as_str())))
-        .collect();
+    let mut body = b"{\"data\":[".to_vec();
+    for (i, d) in found.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        let for_owner = ctx.principal.client() == Some(d.client.as_str());
+        let metadata = Metadata::Parsed(d.attributes.as_ref());
+        doc::write_resource(&mut body, d, d.xml.as_deref(), metadata, for_owner)?;
+    }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {
         meta["page"] = json!(number);
@@ -182,7 +204,9 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     if let Some(next) = next {
         links["next"] = json!(next);
     }
-    Ok(Reply::json(200, &json!({"data": data, "meta": meta, "links": links})))
+    // The keys in byte order, as a `Value` object would write them.
+    body.extend_from_slice(format!(r#"],"links":{links},"meta":{meta}}}"#).as_bytes());
+    Ok(Reply::new(200, JSON_API, body))
 }
 
 /// The request's own target (`/dois?…`), for `links.self`.

@@ -26,27 +26,44 @@ pub struct Doi {
 
 const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by";
 
+/// A stored DOI as SQLite holds it: `xml` and the attributes JSON text borrowed from the
+/// row (`doi.xml` and `doi.attributes` are `None`), for showing it without copying or
+/// parsing them.
+#[derive(Debug)]
+pub struct InRow<'a> {
+    pub doi: Doi,
+    pub xml: Option<&'a [u8]>,
+    /// The attributes JSON text (not checked to be UTF-8: it is only ever copied out).
+    pub attributes: Option<&'a [u8]>,
+}
+
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
+    let mut doi = scalars_from_row(r)?;
+    doi.xml = r.get(5)?;
+    doi.attributes = match r.get_ref(6)?.as_str_or_null()? {
+        None => None,
+        Some(text) => Some(
+            serde_json::from_str(text)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into()))?,
+        ),
+    };
+    Ok(doi)
+}
+
+/// Every column but `xml` and `attributes`.
+fn scalars_from_row(r: &Row) -> rusqlite::Result<Doi> {
     let state: String = r.get(3)?;
     let state = State::parse(&state).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, format!("state {state}").into())
     })?;
-    let attributes: Option<String> = r.get(6)?;
-    let attributes = match attributes {
-        None => None,
-        Some(text) => Some(
-            serde_json::from_str(&text)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(6, rusqlite::types::Type::Text, e.into()))?,
-        ),
-    };
     Ok(Doi {
         doi: r.get(0)?,
         client: r.get(1)?,
         prefix: r.get(2)?,
         state,
         url: r.get(4)?,
-        xml: r.get(5)?,
-        attributes,
+        xml: None,
+        attributes: None,
         created: r.get(7)?,
         updated: r.get(8)?,
         registered: r.get(9)?,
@@ -54,8 +71,15 @@ fn from_row(r: &Row) -> rusqlite::Result<Doi> {
     })
 }
 
-fn attributes_text(d: &Doi) -> Option<String> {
-    d.attributes.as_ref().map(|m| Value::Object(m.clone()).to_string())
+/// The text stored in `dois.attributes` for `d.attributes`.
+pub fn attributes_text(d: &Doi) -> Option<String> {
+    d.attributes.as_ref().map(json_text)
+}
+
+/// `attributes` as JSON text, without copying them into a `Value` first.
+pub fn json_text(attributes: &Map<String, Value>) -> String {
+    // Serialising a map with string keys cannot fail.
+    serde_json::to_string(attributes).unwrap_or_default()
 }
 
 pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
@@ -64,7 +88,29 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
         .optional()
 }
 
+/// Runs `f` on DOI `doi` as it is in its row (`None` when there is none).
+pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
+    // Spelled out rather than formatted: this runs on every read.
+    const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
+                       updated_by FROM dois WHERE doi = ?1";
+    debug_assert!(SQL.contains(COLUMNS));
+    conn.prepare_cached(SQL)?
+        .query_row([doi], |r| {
+            Ok(f(InRow {
+                doi: scalars_from_row(r)?,
+                xml: r.get_ref(5)?.as_blob_or_null()?,
+                attributes: r.get_ref(6)?.as_bytes_or_null()?,
+            }))
+        })
+        .optional()
+}
+
 pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    insert_as(conn, d, attributes_text(d).as_deref())
+}
+
+/// [`insert`] with `d.attributes` already serialised (`attributes_text`).
+pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
         "INSERT INTO dois ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
     ))?
@@ -75,7 +121,7 @@ pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes_text(d),
+        attributes,
         d.created,
         d.updated,
         d.registered,
@@ -86,6 +132,11 @@ pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 
 /// Rewrites everything but the key and `created`.
 pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    update_as(conn, d, attributes_text(d).as_deref())
+}
+
+/// [`update`] with `d.attributes` already serialised (`attributes_text`).
+pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
          updated = ?8, registered = ?9, updated_by = ?10 WHERE doi = ?1",
@@ -97,7 +148,7 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes_text(d),
+        attributes,
         d.updated,
         d.registered,
         d.updated_by
@@ -301,6 +352,24 @@ mod tests {
         let mut d = doi("10.5072/a", "DEMO.REPO", State::Draft, 1, "Ocean 50% data");
         insert(&conn, &d).unwrap();
         assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
+        let (scalars, xml, attributes) = with_in_row(&conn, "10.5072/a", |r| {
+            (r.doi, r.xml.map(<[u8]>::to_vec), r.attributes.map(<[u8]>::to_vec))
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            scalars,
+            Doi {
+                xml: None,
+                attributes: None,
+                ..d.clone()
+            }
+        );
+        assert_eq!(
+            (xml, attributes),
+            (d.xml.clone(), attributes_text(&d).map(String::into_bytes))
+        );
+        assert!(with_in_row(&conn, "10.5072/none", |_| ()).unwrap().is_none());
         d.state = State::Findable;
         d.url = Some("https://example.org".into());
         update(&conn, &d).unwrap();

@@ -13,17 +13,21 @@ pub struct KeyAuth {
 }
 
 pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<KeyAuth>> {
-    conn.prepare_cached("SELECT id, client, key_prefix, revoked_at, expires_at FROM api_keys WHERE key_hash = ?1")?
-        .query_row([hash], |r| {
-            Ok(KeyAuth {
-                id: r.get(0)?,
-                client: r.get(1)?,
-                key_prefix: r.get(2)?,
-                revoked_at: r.get(3)?,
-                expires_at: r.get(4)?,
-            })
+    // The planner would take the narrower UNIQUE index and then read the row too.
+    conn.prepare_cached(
+        "SELECT id, client, key_prefix, revoked_at, expires_at FROM api_keys INDEXED BY api_keys_by_hash
+         WHERE key_hash = ?1",
+    )?
+    .query_row([hash], |r| {
+        Ok(KeyAuth {
+            id: r.get(0)?,
+            client: r.get(1)?,
+            key_prefix: r.get(2)?,
+            revoked_at: r.get(3)?,
+            expires_at: r.get(4)?,
         })
-        .optional()
+    })
+    .optional()
 }
 
 /// A stored key as lists show it (never the key itself).

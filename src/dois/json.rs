@@ -3,8 +3,9 @@
 
 use base64::Engine;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 
-use super::{doi, Changes, Doi, Event, State};
+use super::{doi, members, Changes, Doi, Event, State};
 use crate::error::{Error, Problem};
 use crate::time::rfc3339;
 
@@ -196,47 +197,178 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
         attributes: (!input.metadata.is_empty()).then_some(input.metadata),
         url: input.url.flatten(),
         event,
+        record: None,
     })
 }
 
-/// A `dois` resource object. `meta.updatedBy` only when `for_owner`.
-pub fn resource(d: &Doi, for_owner: bool) -> Value {
-    let empty = Map::new();
-    let metadata = d.attributes.as_ref().unwrap_or(&empty);
-    let mut a = Map::new();
-    a.insert("doi".into(), json!(d.doi));
-    a.insert("prefix".into(), json!(doi::prefix_of(&d.doi)));
-    a.insert("suffix".into(), json!(doi::suffix_of(&d.doi)));
-    for name in METADATA_PROPERTIES {
-        let value = match metadata.get(*name) {
-            Some(v) if !v.is_null() => v.clone(),
-            _ if LIST_PROPERTIES.contains(name) => json!([]),
-            _ => Value::Null,
+/// Where a resource's metadata properties come from.
+#[derive(Clone, Copy)]
+pub enum Metadata<'a> {
+    /// A parsed attributes map (just written).
+    Parsed(Option<&'a Map<String, Value>>),
+    /// The attributes JSON text as stored (`dbd::InRow`): a read splices its property
+    /// values into the response as they are, without building them as `Value`s.
+    Stored(Option<&'a [u8]>),
+}
+
+/// One member value of a resource as JSON text.
+enum Piece<'a> {
+    Text(Cow<'a, [u8]>),
+    /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
+    Base64(&'a [u8]),
+}
+
+/// The JSON text of each of `METADATA_PROPERTIES` (same positions) that `metadata` has
+/// and is not `null`.
+fn property_texts(metadata: Metadata<'_>) -> Result<Vec<Option<Cow<'_, [u8]>>>, Error> {
+    let mut texts: Vec<Option<Cow<[u8]>>> = vec![None; METADATA_PROPERTIES.len()];
+    match metadata {
+        Metadata::Parsed(None) | Metadata::Stored(None) => {}
+        Metadata::Parsed(Some(map)) => {
+            for (text, name) in texts.iter_mut().zip(METADATA_PROPERTIES) {
+                if let Some(v) = map.get(*name).filter(|v| !v.is_null()) {
+                    *text = Some(Cow::Owned(v.to_string().into_bytes()));
+                }
+            }
+        }
+        Metadata::Stored(Some(stored)) => {
+            let found = members::members(stored)
+                .ok_or_else(|| Error::Internal("stored attributes are not a JSON object".into()))?;
+            // A property name is never written escaped, so its raw key is the name; of
+            // duplicate keys the last counts, as when parsed.
+            for (key, value) in found {
+                let at = METADATA_PROPERTIES.iter().position(|name| name.as_bytes() == key);
+                if let Some(at) = at {
+                    texts[at] = (value != b"null").then_some(Cow::Borrowed(value));
+                }
+            }
+        }
+    }
+    Ok(texts)
+}
+
+fn string_text(s: &str) -> Cow<'static, [u8]> {
+    Cow::Owned(Value::from(s).to_string().into_bytes())
+}
+
+fn optional_text(s: Option<&str>) -> Cow<'static, [u8]> {
+    s.map_or(Cow::Borrowed(b"null"), string_text)
+}
+
+/// Appends the Base64 of `bytes` to `out` in place.
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Error> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let len = base64::encoded_len(bytes.len(), true).ok_or_else(|| Error::Internal("XML too large".into()))?;
+    let start = out.len();
+    out.resize(start + len, 0);
+    let written = engine
+        .encode_slice(bytes, &mut out[start..])
+        .map_err(|e| Error::Internal(format!("base64: {e}")))?;
+    out.truncate(start + written);
+    Ok(())
+}
+
+/// Writes `{"k":v,…}` with the keys in byte order, as a `serde_json::Map` (a BTreeMap)
+/// would, so the text is the one `Value` serialisation gave.
+fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<(), Error> {
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (key, piece)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        match piece {
+            Piece::Text(text) => out.extend_from_slice(&text),
+            Piece::Base64(bytes) => {
+                out.push(b'"');
+                push_base64(out, bytes)?;
+                out.push(b'"');
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Appends a `dois` resource object to `out`, `xml` being `d`'s record. `meta.updatedBy`
+/// only when `for_owner`. Written as text so that a read copies the stored metadata once
+/// instead of building and serialising a `Value` tree of it.
+pub fn write_resource(
+    out: &mut Vec<u8>,
+    d: &Doi,
+    xml: Option<&[u8]>,
+    metadata: Metadata,
+    for_owner: bool,
+) -> Result<(), Error> {
+    let texts = property_texts(metadata)?;
+    let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 12);
+    a.push(("doi", Piece::Text(string_text(&d.doi))));
+    a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
+    a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
+    for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
+        let text = match text {
+            Some(text) => text,
+            None if LIST_PROPERTIES.contains(name) => Cow::Borrowed(&b"[]"[..]),
+            None => Cow::Borrowed(&b"null"[..]),
         };
-        a.insert(name.to_string(), value);
+        a.push((name, Piece::Text(text)));
     }
-    let xml = d
-        .xml
-        .as_ref()
-        .map(|x| base64::engine::general_purpose::STANDARD.encode(x));
-    a.insert("xml".into(), json!(xml));
-    a.insert("url".into(), json!(d.url));
-    a.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
-    a.insert("state".into(), json!(d.state.as_str()));
-    a.insert("isActive".into(), json!(d.state == State::Findable));
-    a.insert("created".into(), json!(rfc3339(d.created)));
-    a.insert("registered".into(), json!(d.registered.map(rfc3339)));
-    a.insert("updated".into(), json!(rfc3339(d.updated)));
-    let mut resource = json!({
-        "id": d.doi,
-        "type": "dois",
-        "attributes": a,
-        "relationships": {"client": {"data": {"id": d.client, "type": "clients"}}},
-    });
+    a.push((
+        "xml",
+        match xml {
+            Some(x) => Piece::Base64(x),
+            None => Piece::Text(Cow::Borrowed(b"null")),
+        },
+    ));
+    a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
+    a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
+    a.push(("state", Piece::Text(string_text(d.state.as_str()))));
+    let active: &[u8] = if d.state == State::Findable { b"true" } else { b"false" };
+    a.push(("isActive", Piece::Text(Cow::Borrowed(active))));
+    a.push(("created", Piece::Text(string_text(&rfc3339(d.created)))));
+    let registered = d.registered.map(rfc3339);
+    a.push(("registered", Piece::Text(optional_text(registered.as_deref()))));
+    a.push(("updated", Piece::Text(string_text(&rfc3339(d.updated)))));
+    // The resource's own keys in byte order, as in `write_object`.
+    out.extend_from_slice(b"{\"attributes\":");
+    write_object(out, a)?;
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(&string_text(&d.doi));
     if for_owner {
-        resource["meta"] = json!({"updatedBy": d.updated_by});
+        out.extend_from_slice(b",\"meta\":");
+        out.extend_from_slice(json!({"updatedBy": d.updated_by}).to_string().as_bytes());
     }
-    resource
+    out.extend_from_slice(b",\"relationships\":{\"client\":");
+    out.extend_from_slice(
+        json!({"data": {"id": d.client, "type": "clients"}})
+            .to_string()
+            .as_bytes(),
+    );
+    out.extend_from_slice(b"},\"type\":\"dois\"}");
+    Ok(())
+}
+
+/// Room for a resource whose XML has `xml_len` bytes and attributes text `text_len`: the
+/// document is written into one allocation, not grown through copies.
+fn capacity(xml_len: usize, text_len: usize) -> usize {
+    xml_len.div_ceil(3) * 4 + text_len + 2048
+}
+
+/// A JSON:API document whose `data` is one resource.
+pub fn document(d: &Doi, xml: Option<&[u8]>, metadata: Metadata, for_owner: bool) -> Result<Vec<u8>, Error> {
+    let text_len = match metadata {
+        Metadata::Stored(text) => text.map_or(0, <[u8]>::len),
+        // Serialised values are about as long as the stored text would be.
+        Metadata::Parsed(_) => 0,
+    };
+    let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
+    out.extend_from_slice(b"{\"data\":");
+    write_resource(&mut out, d, xml, metadata, for_owner)?;
+    out.push(b'}');
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -334,7 +466,11 @@ mod tests {
             registered: None,
             updated_by: Some("password".into()),
         };
-        let r = resource(&d, false);
+        let resource = |for_owner| -> Value {
+            let text = document(&d, d.xml.as_deref(), Metadata::Stored(None), for_owner).unwrap();
+            serde_json::from_slice::<Value>(&text).unwrap()["data"].clone()
+        };
+        let r = resource(false);
         assert_eq!(r["id"], "10.5072/abc");
         assert_eq!(r["attributes"]["suffix"], "abc");
         assert_eq!(r["attributes"]["creators"], json!([]));
@@ -343,6 +479,130 @@ mod tests {
         assert_eq!(r["attributes"]["isActive"], false);
         assert_eq!(r["relationships"]["client"]["data"]["id"], "DEMO.REPO");
         assert!(r.get("meta").is_none());
-        assert_eq!(resource(&d, true)["meta"]["updatedBy"], "password");
+        assert_eq!(resource(true)["meta"]["updatedBy"], "password");
+    }
+
+    /// The text a `Value` tree of the resource serialises to, as `resource` was built before
+    /// it was written as text: the stored and the parsed paths must both give it exactly.
+    fn as_value_tree(d: &Doi, metadata: &Map<String, Value>, for_owner: bool) -> String {
+        let mut a = Map::new();
+        a.insert("doi".into(), json!(d.doi));
+        a.insert("prefix".into(), json!(doi::prefix_of(&d.doi)));
+        a.insert("suffix".into(), json!(doi::suffix_of(&d.doi)));
+        for name in METADATA_PROPERTIES {
+            let value = match metadata.get(*name) {
+                Some(v) if !v.is_null() => v.clone(),
+                _ if LIST_PROPERTIES.contains(name) => json!([]),
+                _ => Value::Null,
+            };
+            a.insert(name.to_string(), value);
+        }
+        let xml = d
+            .xml
+            .as_ref()
+            .map(|x| base64::engine::general_purpose::STANDARD.encode(x));
+        a.insert("xml".into(), json!(xml));
+        a.insert("url".into(), json!(d.url));
+        a.insert("schemaVersion".into(), json!(SCHEMA_VERSION));
+        a.insert("state".into(), json!(d.state.as_str()));
+        a.insert("isActive".into(), json!(d.state == State::Findable));
+        a.insert("created".into(), json!(rfc3339(d.created)));
+        a.insert("registered".into(), json!(d.registered.map(rfc3339)));
+        a.insert("updated".into(), json!(rfc3339(d.updated)));
+        let mut resource = json!({
+            "id": d.doi,
+            "type": "dois",
+            "attributes": a,
+            "relationships": {"client": {"data": {"id": d.client, "type": "clients"}}},
+        });
+        if for_owner {
+            resource["meta"] = json!({"updatedBy": d.updated_by});
+        }
+        json!({ "data": resource }).to_string()
+    }
+
+    #[test]
+    fn text_resource_is_the_value_tree_byte_for_byte() {
+        let metadata = json!({
+            "titles": [{"title": "Ünïcode \"quoted\" \\ title", "lang": "en"}],
+            "creators": [{"name": "A", "nameIdentifiers": [], "affiliation": [{"name": "X"}]}],
+            "publicationYear": "2024",
+            "language": null,
+            "subjects": null,
+            "version": 1.5,
+            "sizes": ["1 MB"],
+            "notAProperty": {"ignored": true},
+        });
+        let metadata = metadata.as_object().unwrap().clone();
+        let stored = Value::Object(metadata.clone()).to_string();
+        let mut d = Doi {
+            doi: "10.5072/a\"b".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Findable,
+            url: Some("https://example.org/?a=\"1\"".into()),
+            xml: Some("<resource>é</resource>".as_bytes().to_vec()),
+            attributes: None,
+            created: 1_700_000_000,
+            updated: 1_700_000_100,
+            registered: Some(1_700_000_050),
+            updated_by: Some("apiKey:k1".into()),
+        };
+        for for_owner in [false, true] {
+            let expected = as_value_tree(&d, &metadata, for_owner).into_bytes();
+            assert_eq!(
+                document(
+                    &d,
+                    d.xml.as_deref(),
+                    Metadata::Stored(Some(stored.as_bytes())),
+                    for_owner
+                )
+                .unwrap(),
+                expected
+            );
+            assert_eq!(
+                document(&d, d.xml.as_deref(), Metadata::Parsed(Some(&metadata)), for_owner).unwrap(),
+                expected
+            );
+        }
+        d.xml = None;
+        d.url = None;
+        d.registered = None;
+        d.updated_by = None;
+        let empty = Map::new();
+        let expected = as_value_tree(&d, &empty, true).into_bytes();
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Stored(None), true).unwrap(),
+            expected
+        );
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some(b"{}")), true).unwrap(),
+            expected
+        );
+        assert_eq!(
+            document(&d, d.xml.as_deref(), Metadata::Parsed(None), true).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn stored_attributes_that_are_not_an_object_are_an_internal_error() {
+        let d = Doi {
+            doi: "10.5072/a".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Draft,
+            url: None,
+            xml: None,
+            attributes: None,
+            created: 0,
+            updated: 0,
+            registered: None,
+            updated_by: None,
+        };
+        assert!(matches!(
+            document(&d, d.xml.as_deref(), Metadata::Stored(Some(b"[1]")), false),
+            Err(Error::Internal(_))
+        ));
     }
 }

@@ -15,6 +15,7 @@
 
 pub mod doi;
 pub mod json;
+pub mod members;
 pub mod seed;
 pub mod state;
 pub mod url;
@@ -47,6 +48,38 @@ pub struct Changes {
     pub attributes: Option<Map<String, Value>>,
     pub url: Option<String>,
     pub event: Option<Event>,
+    /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
+    /// record before saving), so that it is not parsed again.
+    pub record: Option<metadata::Record>,
+}
+
+/// An XML change made ready before the write transaction: parsing and serialising happen
+/// while other writers may hold the lock, not while holding it.
+struct PreparedXml {
+    attributes: Map<String, Value>,
+    /// `attributes` as the JSON text stored in `dois.attributes`.
+    text: String,
+    problems: Vec<metadata::Problem>,
+}
+
+/// Reads `xml` (unless the caller did) and checks it names `doi`, if it names any (400).
+fn prepare_xml(doi: &str, xml: &[u8], record: Option<metadata::Record>) -> Result<PreparedXml, Error> {
+    let record = match record {
+        Some(record) => record,
+        None => metadata::read_record(xml).map_err(|e| metadata_error(doi, e))?,
+    };
+    if record
+        .doi
+        .as_ref()
+        .is_some_and(|found| !found.eq_ignore_ascii_case(doi))
+    {
+        return Err(Error::BadRequest(DOI_MISMATCH.into()));
+    }
+    Ok(PreparedXml {
+        text: dbd::json_text(&record.attributes),
+        attributes: record.attributes,
+        problems: record.problems,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +111,24 @@ pub fn readable(conn: &Connection, principal: &Principal, d: &Doi) -> Result<boo
 /// The DOI (a parsed, lower-case name) if the caller may see it; 404 (`NotFound(None)`) otherwise.
 pub fn get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Doi, Error> {
     find_visible(conn, principal, doi)?.ok_or_else(Error::not_found)
+}
+
+/// Like [`get`], but runs `f` on the DOI as it is in its row, its XML and attributes
+/// text borrowed from SQLite rather than copied and parsed (for showing them).
+pub fn with_in_row<T>(
+    conn: &Connection,
+    principal: &Principal,
+    doi: &str,
+    f: impl FnOnce(dbd::InRow) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let found = dbd::with_in_row(conn, &doi.to_ascii_lowercase(), |row| {
+        if readable(conn, principal, &row.doi)? {
+            f(row)
+        } else {
+            Err(Error::not_found())
+        }
+    })?;
+    found.unwrap_or_else(|| Err(Error::not_found()))
 }
 
 fn find_visible(conn: &Connection, principal: &Principal, doi: &str) -> Result<Option<Doi>, Error> {
@@ -131,10 +182,16 @@ fn url_problem(doi: &str, title: String) -> Error {
 /// (DataCite's rule). A registered or findable result needs a valid URL allowed by the
 /// client's `domains` and valid metadata (422 otherwise). `updated_by` records the caller's
 /// credential; `registered` is set when the DOI first leaves the draft state.
-pub fn save(ctx: &Ctx, doi: &str, changes: Changes, mode: Mode) -> Result<Saved, Error> {
+pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
     let client = ctx.writing_client()?.to_string();
     let doi = doi.to_ascii_lowercase();
     let prefix = doi::prefix_of(&doi).to_string();
+    // Its errors are raised inside, where they were found when it was read there, so that
+    // ownership and existence errors keep coming first.
+    let prepared = changes
+        .xml
+        .as_ref()
+        .map(|xml| prepare_xml(&doi, xml, changes.record.take()));
     db::write(ctx.db, |tx| {
         let existing = dbd::get(tx, &doi)?;
         if mode == Mode::Update && find_visible(tx, &ctx.principal, &doi)?.is_none() {
@@ -164,15 +221,13 @@ pub fn save(ctx: &Ctx, doi: &str, changes: Changes, mode: Mode) -> Result<Saved,
         let before = d.state;
         let mut metadata_from_json = false;
         let metadata_changed = changes.xml.is_some() || changes.attributes.is_some();
-        if let Some(xml) = changes.xml {
-            match metadata::doi_of(&xml) {
-                Ok(Some(found)) if !found.eq_ignore_ascii_case(&doi) => {
-                    return Err(Error::BadRequest(DOI_MISMATCH.into()))
-                }
-                Ok(_) => {}
-                Err(e) => return Err(metadata_error(&doi, e)),
-            }
-            d.attributes = Some(metadata::xml_to_json(&xml).map_err(|e| metadata_error(&doi, e))?);
+        let mut attributes_text = None;
+        let mut xml_problems = None;
+        if let (Some(xml), Some(prepared)) = (changes.xml, prepared) {
+            let prepared = prepared?;
+            d.attributes = Some(prepared.attributes);
+            attributes_text = Some(prepared.text);
+            xml_problems = Some(prepared.problems);
             d.xml = Some(xml);
         }
         if let Some(attributes) = changes.attributes {
@@ -180,6 +235,7 @@ pub fn save(ctx: &Ctx, doi: &str, changes: Changes, mode: Mode) -> Result<Saved,
             merged.extend(attributes);
             d.xml = Some(metadata::json_to_xml(&doi, &merged).into_bytes());
             d.attributes = Some(merged);
+            attributes_text = None;
             metadata_from_json = true;
         }
         let url_changed = changes.url.is_some();
@@ -197,16 +253,17 @@ pub fn save(ctx: &Ctx, doi: &str, changes: Changes, mode: Mode) -> Result<Saved,
                 check_url_for_client(tx, &doi, &client, d.url.as_deref())?;
             }
             if metadata_changed || d.state != before {
-                check_metadata(&d, metadata_from_json)?;
+                check_metadata(&d, metadata_from_json, xml_problems)?;
             }
             d.registered.get_or_insert(ctx.now);
         }
         d.updated = ctx.now;
         d.updated_by = Some(ctx.principal.changed_by());
+        let attributes_text = attributes_text.or_else(|| dbd::attributes_text(&d));
         if created {
-            dbd::insert(tx, &d)?;
+            dbd::insert_as(tx, &d, attributes_text.as_deref())?;
         } else {
-            dbd::update(tx, &d)?;
+            dbd::update_as(tx, &d, attributes_text.as_deref())?;
         }
         Ok(Saved { doi: d, created })
     })
@@ -227,8 +284,13 @@ fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&s
 }
 
 /// Valid kernel-4 metadata: judged on the XML (with line numbers) unless it came from JSON.
-fn check_metadata(d: &Doi, from_json: bool) -> Result<(), Error> {
+/// `xml_problems` are those of `d.xml` when it was just read.
+fn check_metadata(d: &Doi, from_json: bool, xml_problems: Option<Vec<metadata::Problem>>) -> Result<(), Error> {
     let result = match (&d.xml, &d.attributes) {
+        _ if !from_json && xml_problems.is_some() => match xml_problems {
+            Some(problems) if !problems.is_empty() => Err(MetadataError::Invalid(problems)),
+            _ => Ok(()),
+        },
         (Some(xml), _) if !from_json => metadata::validate(xml),
         (_, Some(attributes)) => metadata::validate_json(&d.doi, attributes),
         _ => metadata::validate_json(&d.doi, &Map::new()),

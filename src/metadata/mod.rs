@@ -111,13 +111,7 @@ pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
-    let doi = root
-        .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "identifier")
-        .filter(|n| n.attribute("identifierType") == Some("DOI"))
-        .map(|n| parse::text_of(n).trim().to_string())
-        .filter(|s| !s.is_empty());
-    Ok(doi)
+    Ok(doi_in(root))
 }
 
 /// Converts a kernel-4 record to DataCite REST attributes. Does not validate:
@@ -127,6 +121,36 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
     Ok(to_json::resource(root))
+}
+
+/// What one parse of a record tells: [`doi_of`], [`validate`]'s problems and [`xml_to_json`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub doi: Option<String>,
+    /// Schema violations; empty when the record is valid kernel-4.
+    pub problems: Vec<Problem>,
+    pub attributes: Map<String, Value>,
+}
+
+/// [`doi_of`], [`validate`] and [`xml_to_json`] with a single parse. Fails as they all
+/// would (not XML, not kernel-4); a record that is merely invalid is `Ok` with problems.
+pub fn read_record(xml: &[u8]) -> Result<Record, MetadataError> {
+    let text = parse::decode(xml)?;
+    let doc = parse::parse(&text)?;
+    let root = parse::kernel4_root(&doc)?;
+    Ok(Record {
+        doi: doi_in(root),
+        problems: validate::validate_root(&doc, root),
+        attributes: to_json::resource(root),
+    })
+}
+
+fn doi_in(root: roxmltree::Node<'_, '_>) -> Option<String> {
+    root.children()
+        .find(|n| n.is_element() && n.tag_name().name() == "identifier")
+        .filter(|n| n.attribute("identifierType") == Some("DOI"))
+        .map(|n| parse::text_of(n).trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// [`validate`] and [`xml_to_json`] with a single parse: what an MDS upload needs.
@@ -158,5 +182,28 @@ pub fn validate_json(doi: &str, attributes: &Map<String, Value>) -> Result<(), M
             problems.into_iter().map(|p| Problem { line: None, ..p }).collect(),
         )),
         Err(other) => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_record_agrees_with_the_single_purpose_functions() {
+        let full = include_bytes!("../../fixtures/kernel-4/example/datacite-example-full-v4.xml");
+        let invalid = br#"<resource xmlns="http://datacite.org/schema/kernel-4"><identifier identifierType="DOI">10.5072/X</identifier></resource>"#;
+        for xml in [&full[..], &invalid[..]] {
+            let record = read_record(xml).unwrap();
+            assert_eq!(record.doi, doi_of(xml).unwrap());
+            assert_eq!(record.attributes, xml_to_json(xml).unwrap());
+            match validate(xml) {
+                Ok(()) => assert!(record.problems.is_empty()),
+                Err(MetadataError::Invalid(problems)) => assert_eq!(record.problems, problems),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert!(!read_record(invalid).unwrap().problems.is_empty());
+        assert!(matches!(read_record(b"not xml"), Err(MetadataError::NotXml(_))));
     }
 }

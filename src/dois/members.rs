@@ -1,0 +1,179 @@
+//! The top-level members of a JSON object text that tinydoi wrote itself (the stored
+//! `dois.attributes`), found without parsing the values: a read splices them as they are.
+
+/// `(key, value)` byte ranges of the object's members in order, the key without its quotes
+/// and still escaped. `None` when `text` is not a JSON object. Values are delimited, not
+/// validated: the text is trusted to be what `serde_json` wrote.
+pub fn members(text: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
+    let mut found = Vec::new();
+    let mut i = skip_space(text, 0);
+    if text.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_space(text, i + 1);
+    if text.get(i) == Some(&b'}') {
+        return (skip_space(text, i + 1) == text.len()).then_some(found);
+    }
+    loop {
+        if text.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(text, i)?;
+        let key = &text[i + 1..key_end - 1];
+        i = skip_space(text, key_end);
+        if text.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_space(text, i + 1);
+        let end = value_end(text, start)?;
+        found.push((key, &text[start..end]));
+        i = skip_space(text, end);
+        match text.get(i) {
+            Some(b',') => i = skip_space(text, i + 1),
+            Some(b'}') if skip_space(text, i + 1) == text.len() => return Some(found),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_space(text: &[u8], mut i: usize) -> usize {
+    while text.get(i).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Strings shorter than this (most names and codes) are scanned inline: a `memchr` call
+/// costs more than looking at a few bytes.
+const SHORT: usize = 24;
+
+/// Just past the closing quote of the string opening at `start`. Strings are most of the
+/// text, so long ones are skipped with `memchr` rather than byte by byte.
+fn string_end(text: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    let head = text.get(i..text.len().min(i + SHORT))?;
+    match head.iter().position(|b| matches!(b, b'"' | b'\\')) {
+        Some(at) if head[at] == b'"' => return Some(i + at + 1),
+        Some(at) => i += at,
+        None => i += head.len(),
+    }
+    loop {
+        i += memchr::memchr2(b'"', b'\\', text.get(i..)?)?;
+        if text[i] == b'"' {
+            return Some(i + 1);
+        }
+        i += 2;
+    }
+}
+
+/// Just past the value starting at `start`.
+fn value_end(text: &[u8], start: usize) -> Option<usize> {
+    match text.get(start)? {
+        b'"' => string_end(text, start),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = start;
+            loop {
+                match text.get(i)? {
+                    b'"' => {
+                        i = string_end(text, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let rest = &text[start..];
+            let len = rest
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(rest.len());
+            (len > 0).then_some(start + len)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(text: &str) -> Option<Vec<(String, String)>> {
+        let found = members(text.as_bytes())?;
+        Some(
+            found
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        String::from_utf8(k.to_vec()).unwrap(),
+                        String::from_utf8(v.to_vec()).unwrap(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn splits_members_of_every_kind() {
+        let text = r#"{"a":[{"t":"x]}\"\\","u":[1,{}]}],"b":"s\"}","c":null,"d":-1.5e3,"e":true,"f":{}}"#;
+        let got = pairs(text).unwrap();
+        let keys: Vec<&str> = got.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(got[0].1, r#"[{"t":"x]}\"\\","u":[1,{}]}]"#);
+        assert_eq!(got[1].1, r#""s\"}""#);
+        assert_eq!(got[2].1, "null");
+        assert_eq!(got[3].1, "-1.5e3");
+        assert_eq!(got[5].1, "{}");
+        // Every value is exactly the text serde_json reads as that member.
+        let parsed: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).unwrap();
+        for (k, v) in &got {
+            assert_eq!(parsed[k], serde_json::from_str::<serde_json::Value>(v).unwrap());
+        }
+    }
+
+    #[test]
+    fn spaces_and_empty_objects() {
+        assert_eq!(pairs(" { } "), Some(vec![]));
+        assert_eq!(
+            pairs("{ \"a\" : [ 1 , 2 ] ,\n\"b\":2 }"),
+            Some(vec![("a".into(), "[ 1 , 2 ]".into()), ("b".into(), "2".into())])
+        );
+        assert_eq!(pairs(r#"{"k\"ey":1}"#), Some(vec![(r#"k\"ey"#.into(), "1".into())]));
+        // Escapes before, at and after the inline scan's end.
+        for at in [0, SHORT - 2, SHORT - 1, SHORT, SHORT + 5] {
+            let long = format!("{}\\\"{}", "x".repeat(at), "y".repeat(40));
+            let text = format!(r#"{{"a":"{long}","b":1}}"#);
+            assert_eq!(
+                pairs(&text),
+                Some(vec![("a".into(), format!("\"{long}\"")), ("b".into(), "1".into())]),
+                "{at}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_is_not_an_object_is_none() {
+        for text in [
+            "",
+            "[1]",
+            "{",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1"#,
+            r#"{"a":"x}"#,
+            r#"{"a":[1}"#,
+            r#"{"a":1}x"#,
+            r#"{"a":1,}"#,
+        ] {
+            assert_eq!(pairs(text), None, "{text}");
+        }
+    }
+}
