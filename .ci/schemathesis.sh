@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 SCHEMATHESIS_VERSION=4.32.5
 VALIDATOR_VERSION=0.9.0
-VENV="${SCHEMATHESIS_VENV:-target/schemathesis-venv}"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+VENV="${SCHEMATHESIS_VENV:-$TARGET_DIR/schemathesis-venv}"
 MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-30}"
 SEED="${SCHEMATHESIS_SEED:-20261128}"
 
@@ -26,7 +27,7 @@ cargo build --quiet --bin tinydoi
 key=$(python3 -c 'import json; print(json.load(open("fixtures/ci.json"))["apiKeys"][0]["key"])')
 
 work=$(mktemp -d)
-./target/debug/tinydoi --db :memory: --pbkdf2-iterations 1000 \
+"$TARGET_DIR/debug/tinydoi" --db :memory: --pbkdf2-iterations 1000 \
     serve --listen 127.0.0.1:0 --fixtures fixtures/ci.json \
     --rate-limit-authenticated 1000000 --rate-limit-identified 1000000 --rate-limit-anonymous 1000000 \
     >"$work/stdout" 2>"$work/stderr" &
