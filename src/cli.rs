@@ -98,7 +98,7 @@ pub enum DatafileCommand {
     },
 }
 
-#[derive(Args, Default)]
+#[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = config::DEFAULT_LISTEN)]
@@ -110,7 +110,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
     /// Largest request body in bytes (larger: 413).
-    #[arg(long, default_value_t = 10 * 1024 * 1024)]
+    #[arg(long, default_value_t = config::DEFAULT_BODY_LIMIT)]
     pub body_limit: usize,
     /// Rate-limit sliding window, e.g. `5m` (default 5 minutes).
     #[arg(long)]
@@ -223,17 +223,14 @@ fn read_password() -> Result<String, String> {
 
 /// Runs the command line and returns the process exit code.
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.command.is_none() {
+        // `serve` is the default: parse again with it, so every serve option keeps the
+        // defaults clap declares instead of a second copy of them here.
+        cli = Cli::parse_from(std::env::args_os().chain(["serve".into()]));
+    }
     let result = match cli.command {
-        None => serve(
-            &cli.db,
-            cli.pbkdf2_iterations,
-            ServeArgs {
-                listen: config::DEFAULT_LISTEN.into(),
-                body_limit: 10 * 1024 * 1024,
-                ..ServeArgs::default()
-            },
-        ),
+        None => Err("no command".to_string()),
         Some(Command::Serve(args)) => serve(&cli.db, cli.pbkdf2_iterations, args),
         Some(Command::Validate { files }) => {
             let mut out = std::io::stdout().lock();

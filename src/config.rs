@@ -9,6 +9,7 @@ pub use crate::ratelimit::RateLimitConfig;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
+pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,7 +43,7 @@ impl Default for Config {
             fixtures: None,
             seed_demo: true,
             pbkdf2_iterations: DEFAULT_PBKDF2_ITERATIONS,
-            body_limit: 10 * 1024 * 1024,
+            body_limit: DEFAULT_BODY_LIMIT,
             auth_cache_ttl: Duration::from_secs(300),
             auth_throttle: ThrottlePolicy::default(),
             idle_timeout: Duration::from_secs(20),
