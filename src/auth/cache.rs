@@ -67,11 +67,6 @@ impl VerifiedCache {
         }
         entries.insert(key, (stored_hash.to_vec(), Instant::now()));
     }
-
-    /// Forgets every entry (used when this process changes a password).
-    pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
 }
 
 /// Compares without an early exit, so timing does not tell how much of a secret matched.

@@ -142,11 +142,6 @@ impl Authenticator {
         self.key_lookups.load(Ordering::Relaxed)
     }
 
-    /// Forget cached verifications, e.g. after a password changed in this process.
-    pub fn forget_passwords(&self) {
-        self.cache.clear();
-    }
-
     pub fn authenticate(
         &self,
         conn: &Connection,
