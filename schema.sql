@@ -130,3 +130,18 @@ CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+
+-- migration 2
+-- Limits of an API key (issue 19), each a space-separated list; NULL = no limit of that
+-- kind, which is every key created before: scopes (`dois:read dois:write …`), DOI
+-- prefixes, allowed networks (CIDR). Audit events about a key record its limits as they were.
+ALTER TABLE api_keys ADD COLUMN scopes TEXT;
+ALTER TABLE api_keys ADD COLUMN prefixes TEXT;
+ALTER TABLE api_keys ADD COLUMN allowed_networks TEXT;
+ALTER TABLE audit_events ADD COLUMN scopes TEXT;
+ALTER TABLE audit_events ADD COLUMN prefixes TEXT;
+ALTER TABLE audit_events ADD COLUMN allowed_networks TEXT;
+-- The per-request look-up needs the limits too: the covering index takes them in.
+DROP INDEX api_keys_by_hash;
+CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, revoked_at, expires_at,
+                                           scopes, prefixes, allowed_networks);

@@ -108,7 +108,7 @@ impl App {
             return finish(error_reply(&refused, family, request), &principal, rate.as_ref());
         }
         let result = match found {
-            Match::Found(route, params) => {
+            Match::Found(route, params) => key_may_call(&principal, route).and_then(|()| {
                 let ctx = Ctx {
                     app: self,
                     db,
@@ -119,7 +119,7 @@ impl App {
                     Ok(result) => result,
                     Err(panic) => Err(Error::Internal(format!("handler panicked: {}", panic_message(&panic)))),
                 }
-            }
+            }),
             Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
             Match::NotFound(_) => Err(Error::NotFound(None)),
         };
@@ -140,6 +140,15 @@ impl App {
             request.query("mailto"),
         );
         Some(limiter.check(&caller, ratelimit::now_ms()))
+    }
+}
+
+/// 403 when the caller's API key lacks the scope the route needs: the one place scopes
+/// are enforced (prefixes are the DOI operations' business).
+fn key_may_call(principal: &Principal, route: &Route<Handler>) -> Result<(), Error> {
+    match crate::api::scope_needed(route.method, route.pattern) {
+        Some(scope) => principal.require(scope),
+        None => Ok(()),
     }
 }
 

@@ -78,6 +78,16 @@ pub enum KeyCommand {
         /// Lifetime such as `90d` (default: never expires).
         #[arg(long)]
         expires_in: Option<String>,
+        /// Comma list of scopes: dois:read, dois:write, reports:write, datafile:read
+        /// (default: everything the client may do).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+        /// Comma list of the client's prefixes the key may use (default: all, including later ones).
+        #[arg(long, value_delimiter = ',')]
+        prefixes: Option<Vec<String>>,
+        /// Comma list of networks (CIDR) the key may be used from (default: anywhere).
+        #[arg(long, value_delimiter = ',')]
+        allowed_networks: Option<Vec<String>>,
     },
     /// List a client's keys, revoked and expired ones included.
     List {

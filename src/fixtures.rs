@@ -67,6 +67,13 @@ pub struct KeyFixture {
     pub key: String,
     #[serde(default)]
     pub expires_at: Option<String>,
+    /// Limits of a new key (issue 19); a key already stored keeps its own.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub prefixes: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for KeyFixture {
@@ -76,6 +83,9 @@ impl std::fmt::Debug for KeyFixture {
             .field("client", &self.client)
             .field("name", &self.name)
             .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .field("prefixes", &self.prefixes)
+            .field("allowed_networks", &self.allowed_networks)
             .finish_non_exhaustive()
     }
 }
@@ -115,12 +125,20 @@ fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i
         }
         match db::keys::get_by_hash(tx, &crate::keys::format::hash(&k.key))? {
             None => {
+                let requested = crate::keys::manage::Requested {
+                    scopes: f.scopes.clone(),
+                    prefixes: f.prefixes.clone(),
+                    allowed_networks: f.allowed_networks.clone(),
+                };
+                let limits = crate::keys::manage::check_limits(tx, &k.client, &requested)
+                    .map_err(|e| at(&crate::keys::manage::describe(&e)))?;
                 let new = crate::keys::manage::NewKey {
                     client: &k.client,
                     name: &k.name,
                     key: &k.key,
                     expires_at: k.expires_at,
                     rotated_from: None,
+                    limits,
                 };
                 crate::keys::manage::store(tx, &new, None, t)?;
             }

@@ -9,7 +9,8 @@ use crate::db::{self, accounts as dba, keys::KeyRow, keys::Scope};
 use crate::error::{Error, Problem};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
-use crate::keys::manage;
+use crate::keys::limits::Limits;
+use crate::keys::manage::{self, Requested};
 use crate::time::{parse_rfc3339, rfc3339};
 
 pub const KEYS_CANNOT_MANAGE: &str = "API keys cannot manage credentials; use the repository password.";
@@ -58,6 +59,25 @@ fn time_or_null(t: Option<i64>) -> Value {
     t.map_or(Value::Null, |t| json!(rfc3339(t)))
 }
 
+/// A key's limits as attributes: the scopes in effect, and its prefixes and networks
+/// (`null`: all the client's prefixes, including later ones; any network).
+fn limits_json(limits: &Limits) -> [(&'static str, Value); 3] {
+    [
+        (
+            "scopes",
+            json!(limits.effective_scopes().iter().map(|s| s.name()).collect::<Vec<_>>()),
+        ),
+        ("prefixes", json!(limits.prefixes)),
+        (
+            "allowedNetworks",
+            json!(limits
+                .networks
+                .as_ref()
+                .map(|n| n.iter().map(ToString::to_string).collect::<Vec<_>>())),
+        ),
+    ]
+}
+
 /// A key as JSON:API; `plain` only in the responses that create one.
 fn key_json(key: &KeyRow, plain: Option<&str>) -> Value {
     let mut attributes = json!({
@@ -69,6 +89,9 @@ fn key_json(key: &KeyRow, plain: Option<&str>) -> Value {
         "revokedAt": time_or_null(key.revoked_at),
         "expiresAt": time_or_null(key.expires_at),
     });
+    for (name, value) in limits_json(&key.limits) {
+        attributes[name] = value;
+    }
     if let Some(plain) = plain {
         attributes["key"] = json!(plain);
     }
@@ -119,6 +142,33 @@ fn expiry(payload: &Value, now: i64) -> Result<Option<i64>, Error> {
     Ok(Some(expires_at))
 }
 
+/// Attribute `name` as a list of strings; absent or `null`: `None`.
+fn string_list(payload: &Value, name: &str) -> Result<Option<Vec<String>>, Error> {
+    let invalid = || problem(&format!("{name} must be a list of strings"), name);
+    match crate::api::payload::attribute(payload, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) if items.len() <= crate::keys::limits::MAX_ENTRIES => items
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        Some(Value::Array(_)) => Err(problem(
+            &format!("{name} must list at most {} entries", crate::keys::limits::MAX_ENTRIES),
+            name,
+        )),
+        Some(_) => Err(invalid()),
+    }
+}
+
+/// The optional `scopes`, `prefixes` and `allowedNetworks` of a new key.
+fn requested_limits(payload: &Value) -> Result<Requested, Error> {
+    Ok(Requested {
+        scopes: string_list(payload, "scopes")?,
+        prefixes: string_list(payload, "prefixes")?,
+        allowed_networks: string_list(payload, "allowedNetworks")?,
+    })
+}
+
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let client = match scope(ctx, request)? {
         Scope::Client(client) => client,
@@ -132,7 +182,17 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
         .ok_or_else(|| Error::BadRequest(crate::api::payload::NOT_JSONAPI.into()))?;
     let name = manage::check_name(crate::api::payload::attribute(&payload, "name").and_then(Value::as_str))?;
     let expires_at = expiry(&payload, ctx.now)?;
-    let (key, plain) = manage::create(ctx.db, &client, &name, expires_at, remote(request).as_deref(), ctx.now)?;
+    let requested = requested_limits(&payload)?;
+    let remote = remote(request);
+    let (key, plain) = manage::create(
+        ctx.db,
+        &client,
+        &name,
+        expires_at,
+        &requested,
+        remote.as_deref(),
+        ctx.now,
+    )?;
     Ok(created(&key, &plain))
 }
 
@@ -200,16 +260,20 @@ pub fn audit_events(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, E
         .iter()
         .map(|r| {
             let e = &r.event;
+            let mut attributes = json!({
+                "action": e.action,
+                "apiKeyId": e.api_key_id,
+                "keyPrefix": e.key_prefix,
+                "remoteAddr": e.remote_addr,
+                "created": rfc3339(r.created),
+            });
+            for (name, value) in limits_json(e.limits.as_ref().unwrap_or(&Limits::default())) {
+                attributes[name] = if e.limits.is_some() { value } else { Value::Null };
+            }
             json!({
                 "id": r.id.to_string(),
                 "type": "auditEvents",
-                "attributes": {
-                    "action": e.action,
-                    "apiKeyId": e.api_key_id,
-                    "keyPrefix": e.key_prefix,
-                    "remoteAddr": e.remote_addr,
-                    "created": rfc3339(r.created),
-                },
+                "attributes": attributes,
                 "relationships": {"client": {"data": e.client.as_ref().map(|c| json!({"id": c, "type": "clients"}))}},
             })
         })

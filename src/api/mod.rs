@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::http::request::Method::{self, *};
 use crate::http::router::{Family, Params, Route};
 use crate::http::{Reply, Request};
+use crate::keys::limits::Scope;
 
 fn rest(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
@@ -76,6 +77,49 @@ pub fn routes() -> Vec<Route<Handler>> {
     ]
 }
 
+/// The scope an API key needs for a route (issue 19), judged from the route itself so that
+/// no handler can forget it: reading DOIs (REST and MDS) `dois:read`, changing them
+/// `dois:write`, changing usage reports `reports:write`, the data file link
+/// `datafile:read`. `None`: any key (public reads; key management, which keys may not do).
+pub fn scope_needed(method: Method, pattern: &str) -> Option<Scope> {
+    let area = pattern.trim_start_matches('/').split('/').next().unwrap_or("");
+    let reading = matches!(method, Get | Head);
+    match area {
+        "dois" | "metadata" | "doi" | "media" if reading => Some(Scope::DoisRead),
+        "dois" | "metadata" | "doi" | "media" => Some(Scope::DoisWrite),
+        "reports" if !reading => Some(Scope::ReportsWrite),
+        _ if pattern == "/credentials/datafile" => Some(Scope::DatafileRead),
+        _ => None,
+    }
+}
+
 fn heartbeat(_: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
     Ok(Reply::text(200, "OK"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route that changes something needs a scope, except key management (which API
+    /// keys cannot do at all) and the leaked-key endpoints (which take no credentials).
+    #[test]
+    fn every_write_route_needs_a_scope() {
+        for route in routes() {
+            let exempt =
+                route.pattern.starts_with("/credentials/api-keys") || route.pattern.starts_with("/credentials/secret");
+            if !matches!(route.method, Get | Head) && !exempt {
+                assert!(
+                    scope_needed(route.method, route.pattern).is_some(),
+                    "{} {}",
+                    route.method.as_str(),
+                    route.pattern
+                );
+            }
+        }
+        assert_eq!(scope_needed(Get, "/dois/{doi*}"), Some(Scope::DoisRead));
+        assert_eq!(scope_needed(Get, "/reports"), None);
+        assert_eq!(scope_needed(Get, "/datafile/{name}"), None);
+        assert_eq!(scope_needed(Get, "/credentials/datafile"), Some(Scope::DatafileRead));
+    }
 }

@@ -9,12 +9,14 @@ pub mod throttle;
 use rusqlite::Connection;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::accounts::{role_of, Role};
 use crate::db;
 use crate::error::Error;
 use crate::keys::format as key_format;
+use crate::keys::limits::{Limits, Scope};
 use crate::keys::recorder::Recorder;
 use cache::VerifiedCache;
 use header::Claim;
@@ -23,7 +25,12 @@ use header::Claim;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Credential {
     Password,
-    ApiKey { id: String, key_prefix: String },
+    ApiKey {
+        id: String,
+        key_prefix: String,
+        /// What the key may do, when less than its client (issue 19); `None` = unlimited.
+        limits: Option<Arc<Limits>>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +80,43 @@ impl Principal {
         )
     }
 
+    /// The limits of the API key the caller used, if it has any.
+    pub fn key_limits(&self) -> Option<&Limits> {
+        match self {
+            Principal::Client {
+                credential: Credential::ApiKey { limits, .. },
+                ..
+            } => limits.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// 403 naming `scope` when the caller's API key lacks it; passwords (and anonymous
+    /// callers, whom the route refuses its own way) have every scope.
+    pub fn require(&self, scope: Scope) -> Result<(), Error> {
+        match self.key_limits() {
+            Some(limits) if !limits.allows(scope) => {
+                Err(Error::Forbidden(Some(format!("This API key lacks the scope {scope}."))))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the caller's API key (if limited to some prefixes) may touch DOIs of `prefix`.
+    pub fn may_use_prefix(&self, prefix: &str) -> bool {
+        self.key_limits().is_none_or(|l| l.allows_prefix(prefix))
+    }
+
+    /// 403 naming `prefix` when the caller's API key is limited to other prefixes.
+    pub fn require_prefix(&self, prefix: &str) -> Result<(), Error> {
+        if self.may_use_prefix(prefix) {
+            return Ok(());
+        }
+        Err(Error::Forbidden(Some(format!(
+            "This API key lacks the prefix {prefix}."
+        ))))
+    }
+
     /// Whether the caller may read what belongs to `client` (its own, its provider's, staff).
     pub fn may_read_client(&self, client: &str, client_provider: &str) -> bool {
         match self {
@@ -118,6 +162,7 @@ impl Attempt<'_> {
             api_key_id: key.map(|k| k.id.clone()),
             key_prefix: key.map(|k| k.key_prefix.clone()),
             remote_addr: self.remote_addr.map(|a| a.to_string()),
+            limits: key.map(|k| k.limits.clone()),
         };
         self.recorder.audit(event, now);
     }
@@ -224,8 +269,13 @@ impl Authenticator {
             attempt.audit(&stored.client, "key.expired_use", Some(&stored), now);
             return Err(Error::BadCredentials);
         }
+        if !stored.limits.allows_address(attempt.remote_addr) {
+            attempt.audit(&stored.client, "key.network_refused", Some(&stored), now);
+            return Err(Error::BadCredentials);
+        }
         let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
         attempt.recorder.key_used(&stored.id, now);
+        let limits = (!stored.limits.is_unlimited()).then(|| Arc::new(stored.limits));
         Ok(Principal::Client {
             symbol: account.symbol,
             provider: account.provider.unwrap_or_default(),
@@ -233,6 +283,7 @@ impl Authenticator {
             credential: Credential::ApiKey {
                 id: stored.id,
                 key_prefix: stored.key_prefix,
+                limits,
             },
         })
     }

@@ -2,6 +2,8 @@
 
 use rusqlite::{params, Connection};
 
+use crate::keys::limits::Limits;
+
 #[derive(Debug, Clone, Default)]
 pub struct Event {
     pub client: Option<String>,
@@ -9,6 +11,8 @@ pub struct Event {
     pub api_key_id: Option<String>,
     pub key_prefix: Option<String>,
     pub remote_addr: Option<String>,
+    /// The limits of the key the event is about, as they were (`None` for events without one).
+    pub limits: Option<Limits>,
 }
 
 impl Event {
@@ -22,9 +26,11 @@ impl Event {
 }
 
 pub fn record(conn: &Connection, e: &Event, now: i64) -> rusqlite::Result<()> {
+    let [scopes, prefixes, networks] = e.limits.as_ref().map(Limits::to_columns).unwrap_or_default();
     conn.prepare_cached(
-        "INSERT INTO audit_events (client, action, api_key_id, key_prefix, remote_addr, created)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO audit_events (client, action, api_key_id, key_prefix, remote_addr, created,
+                                   scopes, prefixes, allowed_networks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
         e.client,
@@ -32,7 +38,10 @@ pub fn record(conn: &Connection, e: &Event, now: i64) -> rusqlite::Result<()> {
         e.api_key_id,
         e.key_prefix,
         e.remote_addr,
-        now
+        now,
+        scopes,
+        prefixes,
+        networks
     ])?;
     Ok(())
 }
@@ -70,7 +79,8 @@ pub fn list(
         .prepare_cached(&format!("SELECT count(*) FROM audit_events WHERE {SCOPE_FILTER}"))?
         .query_row(params![kind, symbol], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, client, action, api_key_id, key_prefix, remote_addr, created FROM audit_events
+        "SELECT id, client, action, api_key_id, key_prefix, remote_addr, created, scopes, prefixes, allowed_networks
+         FROM audit_events
          WHERE {SCOPE_FILTER} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt.query_map(params![kind, symbol, limit, offset], |r| {
@@ -82,6 +92,17 @@ pub fn list(
                 api_key_id: r.get(3)?,
                 key_prefix: r.get(4)?,
                 remote_addr: r.get(5)?,
+                // Key events record the key's limits; others have none.
+                limits: r
+                    .get::<_, Option<String>>(3)?
+                    .map(|_| -> rusqlite::Result<Limits> {
+                        Ok(Limits::from_columns(
+                            r.get::<_, Option<String>>(7)?.as_deref(),
+                            r.get::<_, Option<String>>(8)?.as_deref(),
+                            r.get::<_, Option<String>>(9)?.as_deref(),
+                        ))
+                    })
+                    .transpose()?,
             },
             created: r.get(6)?,
         })

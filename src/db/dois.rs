@@ -170,6 +170,8 @@ pub enum Visible {
     Findable,
     /// Findable ones and every DOI of this client.
     FindableOrClient(String),
+    /// Findable ones and the DOIs of this client under these prefixes (a key limited to them).
+    FindableOrClientPrefixes(String, Vec<String>),
     /// Findable ones and every DOI of this provider's clients.
     FindableOrProvider(String),
 }
@@ -224,6 +226,14 @@ fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
         Visible::FindableOrClient(c) => {
             let p = arg(&mut args, Box::new(c.clone()));
             clauses.push(format!("(state = 'findable' OR client = {p})"));
+        }
+        Visible::FindableOrClientPrefixes(c, prefixes) => {
+            let c = arg(&mut args, Box::new(c.clone()));
+            let list: Vec<String> = prefixes.iter().map(|p| arg(&mut args, Box::new(p.clone()))).collect();
+            clauses.push(format!(
+                "(state = 'findable' OR (client = {c} AND prefix IN ({})))",
+                list.join(", ")
+            ));
         }
         Visible::FindableOrProvider(p) => {
             let p = arg(&mut args, Box::new(p.clone()));

@@ -2,6 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::keys::limits::Limits;
+
 /// What authentication needs of a stored key.
 #[derive(Debug, Clone)]
 pub struct KeyAuth {
@@ -10,13 +12,20 @@ pub struct KeyAuth {
     pub key_prefix: String,
     pub revoked_at: Option<i64>,
     pub expires_at: Option<i64>,
+    pub limits: Limits,
+}
+
+/// The limits stored in columns `first`, `first + 1` and `first + 2` of `r`.
+fn limits_at(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Limits> {
+    let text = |i: usize| r.get_ref(first + i).map(|v| v.as_str_or_null().ok().flatten());
+    Ok(Limits::from_columns(text(0)?, text(1)?, text(2)?))
 }
 
 pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<KeyAuth>> {
     // The planner would take the narrower UNIQUE index and then read the row too.
     conn.prepare_cached(
-        "SELECT id, client, key_prefix, revoked_at, expires_at FROM api_keys INDEXED BY api_keys_by_hash
-         WHERE key_hash = ?1",
+        "SELECT id, client, key_prefix, revoked_at, expires_at, scopes, prefixes, allowed_networks
+         FROM api_keys INDEXED BY api_keys_by_hash WHERE key_hash = ?1",
     )?
     .query_row([hash], |r| {
         Ok(KeyAuth {
@@ -25,6 +34,7 @@ pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<K
             key_prefix: r.get(2)?,
             revoked_at: r.get(3)?,
             expires_at: r.get(4)?,
+            limits: limits_at(r, 5)?,
         })
     })
     .optional()
@@ -43,6 +53,7 @@ pub struct KeyRow {
     pub revoked_at: Option<i64>,
     pub expires_at: Option<i64>,
     pub rotated_from: Option<String>,
+    pub limits: Limits,
 }
 
 impl KeyRow {
@@ -62,7 +73,8 @@ pub enum Scope {
 }
 
 const KEY_COLUMNS: &str =
-    "k.id, k.client, k.name, k.key_prefix, k.created, k.updated, k.last_used_at, k.revoked_at, k.expires_at, k.rotated_from";
+    "k.id, k.client, k.name, k.key_prefix, k.created, k.updated, k.last_used_at, k.revoked_at, k.expires_at, k.rotated_from,
+     k.scopes, k.prefixes, k.allowed_networks";
 
 fn key_row(r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
     Ok(KeyRow {
@@ -76,6 +88,7 @@ fn key_row(r: &rusqlite::Row) -> rusqlite::Result<KeyRow> {
         revoked_at: r.get(7)?,
         expires_at: r.get(8)?,
         rotated_from: r.get(9)?,
+        limits: limits_at(r, 10)?,
     })
 }
 
@@ -93,9 +106,11 @@ fn scope_params(scope: &Scope) -> (&'static str, &str) {
 }
 
 pub fn insert(conn: &Connection, k: &KeyRow, hash: &[u8]) -> rusqlite::Result<()> {
+    let [scopes, prefixes, networks] = k.limits.to_columns();
     conn.prepare_cached(
-        "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated, last_used_at, revoked_at, expires_at, rotated_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated, last_used_at, revoked_at,
+                               expires_at, rotated_from, scopes, prefixes, allowed_networks)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(rusqlite::params![
         k.id,
@@ -108,7 +123,10 @@ pub fn insert(conn: &Connection, k: &KeyRow, hash: &[u8]) -> rusqlite::Result<()
         k.last_used_at,
         k.revoked_at,
         k.expires_at,
-        k.rotated_from
+        k.rotated_from,
+        scopes,
+        prefixes,
+        networks
     ])?;
     Ok(())
 }

@@ -101,8 +101,12 @@ pub struct Saved {
 /// Whether `principal` may see `d`: findable ones anyone, others only their client, its
 /// provider and staff.
 pub fn readable(conn: &Connection, principal: &Principal, d: &Doi) -> Result<bool, Error> {
-    if d.state == State::Findable || principal.client() == Some(d.client.as_str()) {
+    if d.state == State::Findable {
         return Ok(true);
+    }
+    if principal.client() == Some(d.client.as_str()) {
+        // A key limited to other prefixes sees the client's other DOIs as another client would.
+        return Ok(principal.may_use_prefix(&d.prefix));
     }
     let provider = dba::client(conn, &d.client)?.map(|c| c.provider).unwrap_or_default();
     Ok(principal.may_read_client(&d.client, &provider))
@@ -198,6 +202,7 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
             return Err(Error::not_found());
         }
         check_prefix(tx, &client, &prefix)?;
+        ctx.principal.require_prefix(&prefix)?;
         if existing.as_ref().is_some_and(|d| d.client != client) {
             return Err(Error::forbidden());
         }
@@ -360,7 +365,10 @@ pub fn visibility(principal: &Principal) -> Visible {
         Principal::Anonymous => Visible::Findable,
         Principal::Staff => Visible::All,
         Principal::Provider { symbol } => Visible::FindableOrProvider(symbol.clone()),
-        Principal::Client { symbol, .. } => Visible::FindableOrClient(symbol.clone()),
+        Principal::Client { symbol, .. } => match principal.key_limits().and_then(|l| l.prefixes.clone()) {
+            Some(prefixes) => Visible::FindableOrClientPrefixes(symbol.clone(), prefixes),
+            None => Visible::FindableOrClient(symbol.clone()),
+        },
     }
 }
 
@@ -371,11 +379,14 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
     db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
 }
 
-/// The calling client's registered and findable DOI names, oldest first (MDS `GET /doi`
+/// The calling client's registered and findable DOI names (under the prefixes its key may
+/// use), oldest first (MDS `GET /doi`
 /// lists minted DOIs, not drafts).
 pub fn minted_names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
     let client = ctx.client()?;
-    Ok(dbd::minted_names_of_client(ctx.db, client)?)
+    let mut names = dbd::minted_names_of_client(ctx.db, client)?;
+    names.retain(|name| ctx.principal.may_use_prefix(doi::prefix_of(name)));
+    Ok(names)
 }
 
 /// An opaque `page[cursor]` pointing just after `d`.

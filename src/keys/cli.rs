@@ -2,6 +2,7 @@
 
 use rusqlite::Connection;
 
+use super::limits::Limits;
 use super::manage::{self, describe};
 use crate::accounts::check_client_symbol;
 use crate::cli::KeyCommand;
@@ -17,6 +18,9 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
             client,
             name,
             expires_in,
+            scopes,
+            prefixes,
+            allowed_networks,
         } => {
             let client = check_client_symbol(&client)?;
             let expires_at = match expires_in {
@@ -27,15 +31,22 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
                     Some(t.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
                 }
             };
-            let (row, key) = manage::create(conn, &client, &name, expires_at, None, t).map_err(|e| describe(&e))?;
+            let requested = manage::Requested {
+                scopes,
+                prefixes,
+                allowed_networks,
+            };
+            let (row, key) =
+                manage::create(conn, &client, &name, expires_at, &requested, None, t).map_err(|e| describe(&e))?;
             eprintln!(
-                "created key {} ({}) for {}{}; it is shown only this once:",
+                "created key {} ({}) for {}{}, {}; it is shown only this once:",
                 row.id,
                 row.key_prefix,
                 row.client,
                 row.expires_at
                     .map(|at| format!(", expires {}", rfc3339(at)))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                describe_limits(&row.limits)
             );
             Ok(key)
         }
@@ -58,12 +69,13 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
                         .last_used_at
                         .map_or("never used".to_string(), |at| format!("used {}", rfc3339(at)));
                     format!(
-                        "{}  {}  created {}  {}  {}  {}",
+                        "{}  {}  created {}  {}  {}  {}  {}",
                         k.id,
                         k.key_prefix,
                         rfc3339(k.created),
                         used,
                         state,
+                        describe_limits(&k.limits),
                         k.name
                     )
                 })
@@ -75,4 +87,25 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
             Ok(format!("key {} ({}) of {} revoked", row.id, row.key_prefix, row.client))
         }
     }
+}
+
+/// `scopes=… prefixes=… networks=…` for the operator; `all` where the key has no limit.
+fn describe_limits(limits: &Limits) -> String {
+    let or_all = |list: Option<Vec<String>>| list.map_or("all".to_string(), |l| l.join(","));
+    format!(
+        "scopes={} prefixes={} networks={}",
+        limits
+            .effective_scopes()
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(","),
+        or_all(limits.prefixes.clone()),
+        or_all(
+            limits
+                .networks
+                .as_ref()
+                .map(|n| n.iter().map(ToString::to_string).collect())
+        ),
+    )
 }

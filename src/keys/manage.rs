@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 
 use super::format;
+use super::limits::{self, Limits, Network, Scope as KeyScope, Scopes};
 use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope};
 use crate::error::{Error, Problem};
 
@@ -38,7 +39,77 @@ fn event(key: &KeyRow, action: &str, remote_addr: Option<&str>) -> audit::Event 
         api_key_id: Some(key.id.clone()),
         key_prefix: Some(key.key_prefix.clone()),
         remote_addr: remote_addr.map(str::to_string),
+        limits: Some(key.limits.clone()),
     }
+}
+
+/// Limits as a caller asked for them (API attributes, CLI options, fixtures), before they
+/// are checked; `None` = no limit of that kind.
+#[derive(Debug, Default, Clone)]
+pub struct Requested {
+    pub scopes: Option<Vec<String>>,
+    pub prefixes: Option<Vec<String>>,
+    pub allowed_networks: Option<Vec<String>>,
+}
+
+fn limit_problem(title: String, attribute: &str) -> Error {
+    Error::unprocessable(Problem::at_pointer(title, format!("/data/attributes/{attribute}")))
+}
+
+/// `list`, each entry checked by `parse`: 422 naming the attribute when it is empty, too
+/// long or has an entry `parse` refuses.
+fn checked_list<T>(
+    list: &[String],
+    attribute: &str,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<T>, Error> {
+    if list.is_empty() || list.len() > limits::MAX_ENTRIES {
+        let title = format!("{attribute} must list 1 to {} {what}", limits::MAX_ENTRIES);
+        return Err(limit_problem(title, attribute));
+    }
+    list.iter()
+        .map(|s| parse(s.trim()).ok_or_else(|| limit_problem(format!("{s} is not {what}"), attribute)))
+        .collect()
+}
+
+/// The limits of a new key of `client`: known scopes, prefixes the client owns, CIDR
+/// networks (422 otherwise). Runs in the caller's transaction.
+pub fn check_limits(tx: &Connection, client: &str, requested: &Requested) -> Result<Limits, Error> {
+    let scopes = match &requested.scopes {
+        None => None,
+        Some(list) => Some(Scopes::of(checked_list(
+            list,
+            "scopes",
+            "a scope (dois:read, dois:write, reports:write, datafile:read)",
+            KeyScope::parse,
+        )?)),
+    };
+    let prefixes = match &requested.prefixes {
+        None => None,
+        Some(list) => {
+            let owned: Vec<String> = dba::prefixes_of(tx, client)?.into_iter().map(|(p, _)| p).collect();
+            let mut prefixes = checked_list(list, "prefixes", &format!("a prefix of {client}"), |p| {
+                owned.iter().find(|o| o.eq_ignore_ascii_case(p)).cloned()
+            })?;
+            prefixes.dedup();
+            Some(prefixes)
+        }
+    };
+    let networks = match &requested.allowed_networks {
+        None => None,
+        Some(list) => Some(checked_list(
+            list,
+            "allowedNetworks",
+            "a network in CIDR form (10.0.0.0/8, 2001:db8::/32)",
+            Network::parse,
+        )?),
+    };
+    Ok(Limits {
+        scopes,
+        prefixes,
+        networks,
+    })
 }
 
 /// A key about to be stored.
@@ -49,6 +120,7 @@ pub struct NewKey<'a> {
     pub key: &'a str,
     pub expires_at: Option<i64>,
     pub rotated_from: Option<&'a str>,
+    pub limits: Limits,
 }
 
 /// Inserts a key and records `key.created`; runs inside the caller's transaction.
@@ -64,6 +136,7 @@ pub fn store(tx: &Connection, new: &NewKey, remote_addr: Option<&str>, now: i64)
         revoked_at: None,
         expires_at: new.expires_at,
         rotated_from: new.rotated_from.map(str::to_string),
+        limits: new.limits.clone(),
     };
     db::keys::insert(tx, &row, &format::hash(new.key))?;
     audit::record(tx, &event(&row, "key.created", remote_addr), now)?;
@@ -82,12 +155,14 @@ fn writable_client(tx: &Connection, client: &str) -> Result<(), Error> {
     }
 }
 
-/// Creates a key for `client`; returns its row and the plain key, which nobody sees again.
+/// Creates a key for `client` with the `requested` limits; returns its row and the plain
+/// key, which nobody sees again.
 pub fn create(
     conn: &Connection,
     client: &str,
     name: &str,
     expires_at: Option<i64>,
+    requested: &Requested,
     remote_addr: Option<&str>,
     now: i64,
 ) -> Result<(KeyRow, String), Error> {
@@ -107,6 +182,7 @@ pub fn create(
             key: &key,
             expires_at,
             rotated_from: None,
+            limits: check_limits(tx, client, requested)?,
         };
         Ok::<_, Error>(store(tx, &new, remote_addr, now)?)
     })?;
@@ -131,8 +207,8 @@ pub fn revoke(
     })
 }
 
-/// Replaces the key `id` by a new one with the same name (and the same lifetime, when it
-/// had one). The old key stops working now, or after `grace_secs`.
+/// Replaces the key `id` by a new one with the same name and limits (and the same
+/// lifetime, when it had one). The old key stops working now, or after `grace_secs`.
 pub fn rotate(
     conn: &Connection,
     scope: &Scope,
@@ -164,6 +240,7 @@ pub fn rotate(
             key: &key,
             expires_at: lifetime.map(|l| now + l.max(1)),
             rotated_from: Some(&old.id),
+            limits: old.limits.clone(),
         };
         let new = store(tx, &replacement, remote_addr, now)?;
         if grace_secs == 0 {

@@ -2,5 +2,6 @@
 
 pub mod cli;
 pub mod format;
+pub mod limits;
 pub mod manage;
 pub mod recorder;

@@ -113,7 +113,13 @@ fn create_with_password_and_a_json_body_labelled_as_form() {
         data["relationships"],
         json!({"client": {"data": {"id": "DEMO.REPO", "type": "clients"}}})
     );
-    assert_eq!(a.as_object().unwrap().len(), 8);
+    // Unlimited, as every key created without limits (issue 19).
+    assert_eq!(
+        a["scopes"],
+        json!(["dois:read", "dois:write", "reports:write", "datafile:read"])
+    );
+    assert_eq!((&a["prefixes"], &a["allowedNetworks"]), (&Value::Null, &Value::Null));
+    assert_eq!(a.as_object().unwrap().len(), 11);
 
     let db = s.db();
     let (client, name, prefix, hash, revoked, expires, rotated, used) = key_state(&db, id).unwrap();
@@ -1020,7 +1026,7 @@ fn a_server_does_not_start_with_a_bad_fixture_key() {
     assert_eq!(clients, 0);
 }
 
-fn tinydoi_cli(db: &std::path::Path, args: &[&str]) -> std::process::Output {
+pub fn tinydoi_cli(db: &std::path::Path, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_tinydoi"))
         .arg("--db")
         .arg(db)
