@@ -30,6 +30,7 @@ work=$(mktemp -d)
 "$TARGET_DIR/debug/tinydoi" --db :memory: --pbkdf2-iterations 1000 \
     serve --listen 127.0.0.1:0 --fixtures fixtures/ci.json \
     --rate-limit-authenticated 1000000 --rate-limit-identified 1000000 --rate-limit-anonymous 1000000 \
+    --leak-reports 1000000 \
     >"$work/stdout" 2>"$work/stderr" &
 server=$!
 cleanup() {

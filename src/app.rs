@@ -54,6 +54,8 @@ pub struct App {
     /// Request counting per caller (CONTRACT §9); `None` when rate limiting is off.
     pub rate_limiter: Option<RateLimiter>,
     pub throttle: Throttle,
+    /// Leaked-key reports per address (`config.leak_reports` per 5 minutes).
+    pub leak_limiter: RateLimiter,
 }
 
 impl App {
@@ -68,6 +70,10 @@ impl App {
         let mut routes = crate::api::routes();
         routes.extend(extra);
         let rate_limiter = config.rate_limit.clone().map(RateLimiter::new);
+        let leak_limiter = RateLimiter::new(ratelimit::RateLimitConfig {
+            anonymous: config.leak_reports,
+            ..ratelimit::RateLimitConfig::default()
+        });
         App {
             config,
             auth,
@@ -75,6 +81,7 @@ impl App {
             recorder: crate::keys::recorder::Recorder::disabled(),
             rate_limiter,
             throttle,
+            leak_limiter,
         }
     }
 

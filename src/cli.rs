@@ -134,6 +134,13 @@ pub struct ServeArgs {
     /// Requests per window for anonymous callers, per address (default 500).
     #[arg(long)]
     pub rate_limit_anonymous: Option<u32>,
+    /// Leaked-key reports accepted per address per 5 minutes.
+    #[arg(long, default_value_t = config::DEFAULT_LEAK_REPORTS)]
+    pub leak_reports: u32,
+    /// GitHub's secret scanning public keys (the JSON of api.github.com/meta/public_keys/secret_scanning),
+    /// which turns on POST /credentials/secret-scanning.
+    #[arg(long)]
+    pub secret_scanning_keys: Option<PathBuf>,
     /// Turn rate limiting off (e.g. for benchmarks).
     #[arg(long)]
     pub no_rate_limit: bool,
@@ -388,6 +395,8 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         pbkdf2_iterations: iterations,
         body_limit: args.body_limit,
         rate_limit,
+        leak_reports: args.leak_reports,
+        secret_scanning_keys: args.secret_scanning_keys,
         idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
         body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
         ..Config::default()

@@ -10,6 +10,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Leaked-key reports (`POST /credentials/api-keys/revoke-leaked`) per address per 5 minutes.
+pub const DEFAULT_LEAK_REPORTS: u32 = 30;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +34,12 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
+    /// Leaked-key reports accepted per address per 5 minutes (each names up to 100 keys).
+    pub leak_reports: u32,
+    /// GitHub's secret scanning public keys (its key-list JSON), which turn on
+    /// `POST /credentials/secret-scanning`; read at every message, so the operator can
+    /// replace the file when GitHub rotates its keys.
+    pub secret_scanning_keys: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -49,6 +57,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(60),
             rate_limit: Some(RateLimitConfig::default()),
+            leak_reports: DEFAULT_LEAK_REPORTS,
+            secret_scanning_keys: None,
         }
     }
 }

@@ -74,6 +74,17 @@ impl Server {
         if !is_loopback(&config.listen) {
             refuse_demo_passwords(&conn, &config.listen)?;
         }
+        if let Some(path) = &config.secret_scanning_keys {
+            // Read again at every message; checked now so a bad file stops the start.
+            let keys = crate::keys::scanning::read_key_file(path)
+                .and_then(|bytes| crate::keys::scanning::parse_key_list(&bytes))
+                .map_err(|e| e.to_string())?;
+            log::info!(
+                "secret scanning: {} GitHub public keys in {}",
+                keys.len(),
+                path.display()
+            );
+        }
         drop(conn);
 
         let mut app = App::with_routes(config.clone(), extra);

@@ -2,6 +2,7 @@
 
 pub mod datafile;
 pub mod keys;
+pub mod leaked;
 pub mod mds;
 pub mod members;
 pub mod openapi;
@@ -48,6 +49,8 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Get, "/credentials/api-keys", keys::list),
         rest(Delete, "/credentials/api-keys/{id}", keys::revoke),
         rest(Post, "/credentials/api-keys/{id}/rotate", keys::rotate),
+        rest(Post, "/credentials/api-keys/revoke-leaked", leaked::revoke_leaked),
+        rest(Post, "/credentials/secret-scanning", leaked::secret_scanning),
         rest(Get, "/credentials/audit-events", keys::audit_events),
         mds(Put, "/metadata/{doi*}", mds::put_metadata),
         mds(Post, "/metadata/{doi*}", mds::put_metadata),

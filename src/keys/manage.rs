@@ -256,6 +256,44 @@ pub fn rotate(
     Ok((row, key))
 }
 
+/// Most keys one leaked-key report may name.
+pub const MAX_LEAKED: usize = 100;
+
+/// Revokes every stored, unrevoked key among `values` (whoever holds a key may kill it),
+/// each with an audit event `key.revoked_leaked` naming `remote_addr`, in one transaction.
+/// Returns, for each value, whether it is a stored key (revoked now or before). Values not
+/// shaped like a key cost no database look-up.
+pub fn revoke_leaked(
+    conn: &Connection,
+    values: &[String],
+    remote_addr: Option<&str>,
+    now: i64,
+) -> Result<Vec<bool>, Error> {
+    let hashes: Vec<Option<Vec<u8>>> = values
+        .iter()
+        .map(|v| format::parse(v.trim()).map(|k| format::hash(&k)))
+        .collect();
+    db::write(conn, |tx| {
+        let mut found = Vec::with_capacity(hashes.len());
+        for hash in &hashes {
+            let Some(key) = hash
+                .as_ref()
+                .map(|h| db::keys::get_by_hash(tx, h))
+                .transpose()?
+                .flatten()
+            else {
+                found.push(false);
+                continue;
+            };
+            if db::keys::revoke(tx, &key.id, now)? {
+                audit::record(tx, &event(&key, "key.revoked_leaked", remote_addr), now)?;
+            }
+            found.push(true);
+        }
+        Ok(found)
+    })
+}
+
 /// A one-line description of a management error, for the CLI.
 pub fn describe(error: &Error) -> String {
     match error {

@@ -5,3 +5,4 @@ pub mod format;
 pub mod limits;
 pub mod manage;
 pub mod recorder;
+pub mod scanning;

@@ -9,6 +9,7 @@ mod datafile;
 mod foundation;
 mod hardening;
 mod keys;
+mod leaked_keys;
 mod mds;
 mod metadata;
 mod metadata_mutations;
