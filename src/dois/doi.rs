@@ -138,6 +138,24 @@ pub fn base32_url(n: u64, split: usize, length: usize, checksum: bool) -> String
         .join("-")
 }
 
+/// The inverse of [`base32_url`] without checksum: `-` ignored, case-insensitive, `i`/`l`
+/// read as 1 and `o` as 0 (Crockford's decoding rules). `None` for other characters or overflow.
+pub fn base32_url_decode(s: &str) -> Option<u64> {
+    let mut n: u64 = 0;
+    let mut any = false;
+    for c in s.chars().filter(|c| *c != '-') {
+        let c = match c.to_ascii_lowercase() {
+            'i' | 'l' => '1',
+            'o' => '0',
+            c => c,
+        };
+        let value = CROCKFORD.iter().position(|&b| char::from(b) == c)?;
+        n = n.checked_mul(32)?.checked_add(value as u64)?;
+        any = true;
+    }
+    any.then_some(n)
+}
+
 /// poodle's `encode_doi`: `prefix/[shoulder-]xxxx-xxcc` for `number`, or for a random
 /// number below [`UPPER_LIMIT`] when `number` is `None` or 0.
 pub fn encode_doi(prefix: &str, shoulder: &str, number: Option<u64>) -> Result<String, Error> {
@@ -243,6 +261,9 @@ mod tests {
         );
         assert_eq!(encode_doi("10.5072", "", None).unwrap().len(), 17);
         assert_eq!(base32_url(688364, 4, 16, false), "0000-0000-0000-n07c");
+        assert_eq!(base32_url_decode("0000-0000-0000-N07C"), Some(688364));
+        assert_eq!(base32_url_decode("0000-u"), None);
+        assert_eq!(base32_url_decode(""), None);
         assert_eq!(generate_random_doi("20.5438", None).unwrap(), None);
         assert_eq!(number_param("12-34"), Some(1234));
         assert_eq!(number_param("x"), None);

@@ -8,7 +8,8 @@ use super::{parse, MetadataError};
 
 /// `xml` with the text of its `<identifier>` (the root's child; any content, e.g. the
 /// placeholder `(:tba)` or another DOI) replaced by `doi` in upper case. Unchanged (borrowed)
-/// when it already reads so or the record has no identifier. Fails as the parser does
+/// when it already names `doi` (in any case: the record is then kept byte for byte) or has
+/// no identifier. Fails as the parser does
 /// (not XML, DTD, too large); does not validate. A record read from UTF-16 or ISO-8859-1
 /// comes back as UTF-8 with its declaration saying so.
 pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, MetadataError> {
@@ -22,7 +23,7 @@ pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, Me
     else {
         return Ok(Cow::Borrowed(xml));
     };
-    if node.children().all(|c| c.is_text()) && parse::text_of(node) == wanted {
+    if node.children().all(|c| c.is_text()) && parse::text_of(node).trim().eq_ignore_ascii_case(&wanted) {
         return Ok(Cow::Borrowed(xml));
     }
     let escaped = escape(&wanted);
@@ -45,6 +46,17 @@ pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, Me
         out = declare_utf8(out);
     }
     Ok(Cow::Owned(out.into_bytes()))
+}
+
+/// The text of the record's first `identifier` element, whatever its namespace, kernel or
+/// type (lupo's `doi_from_xml`); `None` when it has none or is no XML.
+pub fn identifier_of(xml: &[u8]) -> Option<String> {
+    let text = parse::decode(xml).ok()?;
+    let doc = parse::parse(&text).ok()?;
+    let found = doc
+        .descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == "identifier")?;
+    Some(parse::deep_text_of(found).trim().to_string())
 }
 
 /// The length of the start tag at the beginning of `element` (through its `>`), skipping
@@ -99,7 +111,7 @@ mod tests {
 
     #[test]
     fn replaces_placeholder_other_doi_and_case() {
-        for id in ["(:tba)", "10.5438/08A0-3F64", "10.5072/abc", " 10.5072/ABC "] {
+        for id in ["(:tba)", "10.5438/08A0-3F64", "10.5072/abcd", ""] {
             let xml = format!("{NS}\n  <identifier identifierType=\"DOI\">{id}</identifier>\n  <titles/>\n</resource>");
             assert_eq!(
                 rewrite(&xml, "10.5072/abc"),

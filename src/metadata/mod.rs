@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use std::fmt;
 
 pub use detect::{detect, Format};
-pub use identifier::with_identifier;
+pub use identifier::{identifier_of, with_identifier};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.
