@@ -22,3 +22,4 @@ mod scoped_keys;
 mod startup;
 mod throttle;
 mod transfer;
+mod xmllint;
