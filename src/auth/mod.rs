@@ -7,9 +7,10 @@ pub mod password;
 pub mod throttle;
 
 use rusqlite::Connection;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::accounts::{role_of, Role};
@@ -143,6 +144,9 @@ impl Principal {
 /// Checks credentials; owns the verified-password cache.
 pub struct Authenticator {
     cache: VerifiedCache,
+    /// Limits of limited keys by key id: they never change after creation, and parsing
+    /// them (CIDR networks above all) would cost more than the rest of a key check.
+    limits: Mutex<HashMap<String, Arc<Limits>>>,
     pbkdf2_runs: AtomicU64,
     key_lookups: AtomicU64,
 }
@@ -154,15 +158,19 @@ pub struct Attempt<'a> {
     pub recorder: &'a Recorder,
 }
 
+/// Limited keys whose limits are cached at most; past it the cache starts again.
+const MAX_CACHED_LIMITS: usize = 10_000;
+
 impl Attempt<'_> {
-    fn audit(&self, client: &str, action: &str, key: Option<&db::keys::KeyAuth>, now: i64) {
+    /// Records `action`; `key` with its limits when the event is about a key.
+    fn audit(&self, client: &str, action: &str, key: Option<(&db::keys::KeyAuth, &Limits)>, now: i64) {
         let event = db::audit::Event {
             client: Some(client.to_string()),
             action: action.to_string(),
-            api_key_id: key.map(|k| k.id.clone()),
-            key_prefix: key.map(|k| k.key_prefix.clone()),
+            api_key_id: key.map(|(k, _)| k.id.clone()),
+            key_prefix: key.map(|(k, _)| k.key_prefix.clone()),
             remote_addr: self.remote_addr.map(|a| a.to_string()),
-            limits: key.map(|k| k.limits.clone()),
+            limits: key.map(|(_, l)| l.clone()),
         };
         self.recorder.audit(event, now);
     }
@@ -172,6 +180,7 @@ impl Authenticator {
     pub fn new(cache_ttl: Duration) -> Authenticator {
         Authenticator {
             cache: VerifiedCache::new(cache_ttl),
+            limits: Mutex::new(HashMap::new()),
             pbkdf2_runs: AtomicU64::new(0),
             key_lookups: AtomicU64::new(0),
         }
@@ -242,7 +251,7 @@ impl Authenticator {
         now: i64,
         attempt: &Attempt,
     ) -> Result<Principal, Error> {
-        let failed = |client: &str, key: Option<&db::keys::KeyAuth>| {
+        let failed = |client: &str, key: Option<(&db::keys::KeyAuth, &Limits)>| {
             attempt.audit(client, "auth.failed", key, now);
             Err(Error::BadCredentials)
         };
@@ -262,20 +271,22 @@ impl Authenticator {
                 Err(Error::BadCredentials)
             };
         }
+        let limits = self.limits_of(conn, &stored)?;
+        let unlimited = Limits::default();
+        let with_limits = Some((&stored, limits.as_deref().unwrap_or(&unlimited)));
         if stored.revoked_at.is_some() {
-            return failed(&stored.client, Some(&stored));
+            return failed(&stored.client, with_limits);
         }
         if stored.expires_at.is_some_and(|at| at <= now) {
-            attempt.audit(&stored.client, "key.expired_use", Some(&stored), now);
+            attempt.audit(&stored.client, "key.expired_use", with_limits, now);
             return Err(Error::BadCredentials);
         }
-        if !stored.limits.allows_address(attempt.remote_addr) {
-            attempt.audit(&stored.client, "key.network_refused", Some(&stored), now);
+        if limits.as_ref().is_some_and(|l| !l.allows_address(attempt.remote_addr)) {
+            attempt.audit(&stored.client, "key.network_refused", with_limits, now);
             return Err(Error::BadCredentials);
         }
         let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
         attempt.recorder.key_used(&stored.id, now);
-        let limits = (!stored.limits.is_unlimited()).then(|| Arc::new(stored.limits));
         Ok(Principal::Client {
             symbol: account.symbol,
             provider: account.provider.unwrap_or_default(),
@@ -286,6 +297,25 @@ impl Authenticator {
                 limits,
             },
         })
+    }
+}
+
+impl Authenticator {
+    /// The limits of a limited key, from the cache or the database; `None` for the rest.
+    fn limits_of(&self, conn: &Connection, key: &db::keys::KeyAuth) -> Result<Option<Arc<Limits>>, Error> {
+        if !key.limited {
+            return Ok(None);
+        }
+        if let Some(limits) = self.limits.lock().unwrap_or_else(|e| e.into_inner()).get(&key.id) {
+            return Ok(Some(limits.clone()));
+        }
+        let limits = Arc::new(db::keys::limits(conn, &key.id)?);
+        let mut cache = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= MAX_CACHED_LIMITS {
+            cache.clear();
+        }
+        cache.insert(key.id.clone(), limits.clone());
+        Ok(Some(limits))
     }
 }
 

@@ -12,7 +12,9 @@ pub struct KeyAuth {
     pub key_prefix: String,
     pub revoked_at: Option<i64>,
     pub expires_at: Option<i64>,
-    pub limits: Limits,
+    /// Whether the key has limits (read them with [`limits`]): most keys have none, and
+    /// those that do keep them for life, so authentication caches them by key id.
+    pub limited: bool,
 }
 
 /// The limits stored in columns `first`, `first + 1` and `first + 2` of `r`.
@@ -24,7 +26,8 @@ fn limits_at(r: &rusqlite::Row, first: usize) -> rusqlite::Result<Limits> {
 pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<KeyAuth>> {
     // The planner would take the narrower UNIQUE index and then read the row too.
     conn.prepare_cached(
-        "SELECT id, client, key_prefix, revoked_at, expires_at, scopes, prefixes, allowed_networks
+        "SELECT id, client, key_prefix, revoked_at, expires_at,
+                scopes IS NOT NULL OR prefixes IS NOT NULL OR allowed_networks IS NOT NULL
          FROM api_keys INDEXED BY api_keys_by_hash WHERE key_hash = ?1",
     )?
     .query_row([hash], |r| {
@@ -34,10 +37,18 @@ pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<K
             key_prefix: r.get(2)?,
             revoked_at: r.get(3)?,
             expires_at: r.get(4)?,
-            limits: limits_at(r, 5)?,
+            limited: r.get(5)?,
         })
     })
     .optional()
+}
+
+/// The limits of key `id` (unlimited when it has none or does not exist).
+pub fn limits(conn: &Connection, id: &str) -> rusqlite::Result<Limits> {
+    conn.prepare_cached("SELECT scopes, prefixes, allowed_networks FROM api_keys WHERE id = ?1")?
+        .query_row([id], |r| limits_at(r, 0))
+        .optional()
+        .map(Option::unwrap_or_default)
 }
 
 /// A stored key as lists show it (never the key itself).

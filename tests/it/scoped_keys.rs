@@ -462,3 +462,29 @@ fn allowed_networks_over_ipv6() {
         .unwrap();
     assert_eq!(addr, "::1");
 }
+
+#[test]
+fn fixture_keys_take_limits_checked_as_on_create() {
+    let key = tinydoi::keys::format::generate().unwrap();
+    let with_limits = |prefixes: Value| {
+        let mut f: Value = serde_json::from_str(FIXTURES).unwrap();
+        f["apiKeys"] = json!([{"client": "demo.repo", "name": "ci", "key": key,
+            "scopes": ["dois:read"], "prefixes": prefixes, "allowedNetworks": ["127.0.0.1/32"]}]);
+        f.to_string()
+    };
+    let s = TestServer::with(&with_limits(json!(["10.5072"])), |_| {});
+    let stored: (String, String, String) = s
+        .db()
+        .query_row("SELECT scopes, prefixes, allowed_networks FROM api_keys", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    assert_eq!(stored, ("dois:read".into(), "10.5072".into(), "127.0.0.1/32".into()));
+    s.get("/dois").bearer(&key).send().expect(200);
+    s.post("/reports").bearer(&key).json(&report()).send().expect(403);
+
+    let (mut config, dir) = TestServer::config(&with_limits(json!(["10.5073"])));
+    config.db_path = dir.path().join("other.db");
+    let error = tinydoi::server::Server::start(config).err().expect("refused");
+    assert!(error.contains("10.5073 is not a prefix of DEMO.REPO"), "{error}");
+}

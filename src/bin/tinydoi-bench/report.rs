@@ -51,12 +51,12 @@ pub fn print_runs(runs: &[Run]) {
 }
 
 pub fn print_verification(rows: &[Verification]) {
-    println!("| keys in table | p50 µs / verification | mean µs | p99 µs | seeding s |");
-    println!("|---:|---:|---:|---:|---:|");
+    println!("| keys in table | p50 µs / verification | mean µs | p99 µs | seeding s | scoped key p50 µs |");
+    println!("|---:|---:|---:|---:|---:|---:|");
     for v in rows {
         println!(
-            "| {} | {:.2} | {:.2} | {:.2} | {:.1} |",
-            v.keys, v.p50_us, v.mean_us, v.p99_us, v.seed_seconds
+            "| {} | {:.2} | {:.2} | {:.2} | {:.1} | {:.2} |",
+            v.keys, v.p50_us, v.mean_us, v.p99_us, v.seed_seconds, v.scoped_p50_us
         );
     }
 }
@@ -159,6 +159,15 @@ pub fn targets(f: &Figures) -> Vec<Target> {
             measured: format!("{:.1} µs ({} keys)", large.p50_us, large.keys),
             goal: "< 20 µs",
             pass: large.p50_us < 20.0,
+        });
+    }
+    if let Some(large) = f.verification.last() {
+        let ratio = large.scoped_p50_us / large.p50_us;
+        out.push(Target {
+            what: "(4) scoped key (scopes, prefixes, networks) vs unscoped verification (p50)",
+            measured: format!("{ratio:.3}× ({:.2} vs {:.2} µs)", large.scoped_p50_us, large.p50_us),
+            goal: "≤ 1.05×",
+            pass: ratio <= 1.05,
         });
     }
     if let Some(mixed) = f.mixed {

@@ -67,6 +67,39 @@ fn insert_key_row(conn: &Connection, client: &str, key: &str) -> rusqlite::Resul
     Ok(())
 }
 
+/// Limits of the scoped keys of the verification scenario (issue 19): every kind set, so
+/// authentication reads, parses and checks all three.
+pub const SCOPED_LIMITS: [&str; 3] = ["dois:read dois:write", "10.5072", "10.0.0.0/8 127.0.0.0/8 ::1/128"];
+
+/// Adds `count` keys with `SCOPED_LIMITS` in one transaction and returns them.
+pub fn scoped_keys(conn: &Connection, client: &str, count: usize) -> Result<Vec<String>, String> {
+    let tx = conn.unchecked_transaction().map_err(|e| e.to_string())?;
+    let mut keys = Vec::with_capacity(count);
+    for _ in 0..count {
+        let key = generate()?;
+        tx.prepare_cached(
+            "INSERT INTO api_keys (id, client, name, key_prefix, key_hash, created, updated,
+                                   scopes, prefixes, allowed_networks)
+             VALUES (?1, ?2, 'scoped bench key', ?3, ?4, 0, 0, ?5, ?6, ?7)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(rusqlite::params![
+                uuid::Uuid::new_v4().to_string(),
+                client,
+                display_prefix(&key),
+                hash(&key),
+                SCOPED_LIMITS[0],
+                SCOPED_LIMITS[1],
+                SCOPED_LIMITS[2]
+            ])
+        })
+        .map_err(|e| format!("insert scoped key: {e}"))?;
+        keys.push(key);
+    }
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(keys)
+}
+
 /// Adds `count` keys in one transaction; `sample` keeps a uniform random sample of every
 /// key added so far (reservoir sampling), for look-ups spread over the whole table.
 pub fn bulk_keys(conn: &Connection, client: &str, count: u64, sample: &mut Reservoir) -> Result<(), String> {
