@@ -6,6 +6,8 @@
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
+mod detect;
+mod identifier;
 mod parse;
 mod schema;
 mod simple;
@@ -16,6 +18,8 @@ mod validate;
 use serde_json::{Map, Value};
 use std::fmt;
 
+pub use detect::{detect, Format};
+pub use identifier::{identifier_of, with_identifier};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.
