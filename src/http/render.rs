@@ -20,7 +20,7 @@ fn standard_text(error: &Error, family: Family) -> String {
         Error::NotFound(None) => "The resource you are looking for doesn't exist.".into(),
         Error::MethodNotAllowed { message: Some(m), .. } => m.clone(),
         Error::MethodNotAllowed { message: None, .. } => "Method not allowed".into(),
-        Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) => m.clone(),
+        Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) | Error::TooLarge(m) => m.clone(),
         Error::PayloadTooLarge => "Request body too large".into(),
         Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("\n"),
         Error::TooManyRequests { .. } => "Too many requests, please slow down".into(),

@@ -161,3 +161,103 @@ fn connections_past_the_limit_are_refused_at_once_with_503() {
         assert!(Instant::now() < deadline, "still refused");
     }
 }
+
+// ---------------------------------------------------------------- Medium: usage report bombs
+
+fn report_header(created_by: &str, month: &str) -> serde_json::Value {
+    serde_json::json!({
+        "report-name": "dataset report", "report-id": "dsr", "release": "rd1",
+        "created": "2026-10-02T10:00:00Z", "created-by": created_by,
+        "reporting-period": {"begin-date": format!("{month}-01"), "end-date": format!("{month}-28")}
+    })
+}
+
+/// A report whose datasets are `count` empty objects, as JSON text.
+fn report_of_empty_datasets(count: usize) -> Vec<u8> {
+    let mut text = format!(
+        "{{\"report-header\":{},\"report-datasets\":[",
+        report_header("bomb", "2026-09")
+    );
+    text.reserve(count * 3);
+    for i in 0..count {
+        text.push_str(if i == 0 { "{}" } else { ",{}" });
+    }
+    text.push_str("]}");
+    text.into_bytes()
+}
+
+#[test]
+fn a_gzip_bomb_report_is_refused_with_413_without_growing_memory() {
+    use flate2::write::GzEncoder;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fixtures.json"), FIXTURES).unwrap();
+    let (mut child, base) = crate::crash::spawn_with(dir.path(), &[]);
+    // About 40 MiB of `{},` once inflated, from a body of a few dozen KiB.
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&report_of_empty_datasets(14 << 20)).unwrap();
+    let bomb = gz.finish().unwrap();
+    assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
+    assert_eq!(ureq::get(&format!("{base}/heartbeat")).call().unwrap().status(), 200);
+    let before = peak_rss(child.id());
+
+    let r = ureq::post(&format!("{base}/reports"))
+        .set("Authorization", &basic(CLIENT, CLIENT_PASSWORD))
+        .set("Content-Type", "application/gzip")
+        .send_bytes(&bomb);
+    let (status, text) = match r {
+        Err(ureq::Error::Status(status, r)) => (status, r.into_string().unwrap()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains("larger than 32 MiB once decompressed"), "{text}");
+    // Unbounded, the 40 MiB became a tree of 14 million objects (well over 1 GB).
+    let grown = peak_rss(child.id()).saturating_sub(before);
+    assert!(grown < 128 << 20, "peak RSS grew by {} MiB", grown >> 20);
+    child.kill().unwrap();
+    let _ = child.wait();
+    let db = tinydoi::db::open(&dir.path().join("crash.db")).unwrap();
+    let stored: i64 = db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0)).unwrap();
+    assert_eq!(stored, 0);
+}
+
+#[test]
+fn a_report_with_too_many_datasets_is_refused_with_422() {
+    let s = TestServer::start();
+    let r = s
+        .post("/reports")
+        .client_auth()
+        .header("Content-Type", "application/json")
+        .body(report_of_empty_datasets(50_001))
+        .send()
+        .expect(422);
+    assert_eq!(r.json()["errors"][0]["source"]["pointer"], "/report-datasets");
+    assert!(r.text().contains("at most 50000 datasets"), "{}", r.text());
+    // 50,000 is fine.
+    s.post("/reports")
+        .client_auth()
+        .body(report_of_empty_datasets(50_000))
+        .send()
+        .expect(201);
+}
+
+#[test]
+fn a_client_keeps_at_most_ten_reports_per_month() {
+    let s = TestServer::start();
+    let post = |created_by: &str, month: &str| {
+        let body = serde_json::json!({"report-header": report_header(created_by, month), "report-datasets": []});
+        s.post("/reports").client_auth().json(&body).send()
+    };
+    for n in 0..10 {
+        post(&format!("creator {n}"), "2026-09").expect(201);
+    }
+    let r = post("creator 10", "2026-09").expect(422);
+    assert!(r.text().contains("at most 10 reports per month"), "{}", r.text());
+    // Replacing one (same creator) and another month are fine.
+    post("creator 3", "2026-09").expect(200);
+    post("creator 10", "2026-08").expect(201);
+    let count: i64 = s
+        .db()
+        .query_row("SELECT COUNT(*) FROM reports WHERE month = '2026-09'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 10);
+}
