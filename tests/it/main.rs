@@ -21,3 +21,4 @@ mod security;
 mod startup;
 mod throttle;
 mod transfer;
+mod xmllint;
