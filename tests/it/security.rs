@@ -261,3 +261,45 @@ fn a_client_keeps_at_most_ten_reports_per_month() {
         .unwrap();
     assert_eq!(count, 10);
 }
+
+// ---------------------------------------------------------------- Medium: URL hosts as browsers see them
+
+const REPO_DOMAINS: &str = r#"{
+  "providers": [{"symbol": "DEMO", "name": "Demo"}],
+  "clients": [
+    {"symbol": "DEMO.REPO", "provider": "DEMO", "password": "demo-password", "prefixes": ["10.5072"],
+     "domains": "repo.example.org,*.example.org"}
+  ]
+}"#;
+
+#[test]
+fn url_hosts_are_checked_as_browsers_parse_them() {
+    let s = TestServer::with(REPO_DOMAINS, |_| {});
+    s.put("/metadata/10.5072/abc")
+        .client_auth()
+        .header("Content-Type", "application/xml;charset=UTF-8")
+        .body(video_record("10.5072/abc"))
+        .send()
+        .expect(201);
+    let register = |url: &str| {
+        s.put("/doi/10.5072/abc")
+            .client_auth()
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(format!("doi=10.5072/abc\nurl={url}"))
+            .send()
+    };
+    // A browser goes to evil.example (`\` ends the authority), or finds no valid host.
+    for evil in [
+        "https://evil.example\\@repo.example.org/x",
+        "https://evil.example%5C%40repo.example.org/x",
+        "https://evil.example%5c%40data.example.org/x",
+    ] {
+        let r = register(evil);
+        assert!(matches!(r.status, 400 | 422), "{evil}: {} {}", r.status, r.text());
+        assert_eq!(doi_row(&s.db(), "10.5072/abc").unwrap().url, None, "{evil}");
+    }
+    // Userinfo is allowed, as DataCite allows it; the host is what counts.
+    register("https://user:pw@data.example.org/x").expect(201);
+    let stored = doi_row(&s.db(), "10.5072/abc").unwrap().url;
+    assert_eq!(stored.as_deref(), Some("https://user:pw@data.example.org/x"));
+}
