@@ -303,3 +303,35 @@ fn url_hosts_are_checked_as_browsers_parse_them() {
     let stored = doi_row(&s.db(), "10.5072/abc").unwrap().url;
     assert_eq!(stored.as_deref(), Some("https://user:pw@data.example.org/x"));
 }
+
+// ---------------------------------------------------------------- Low: throttling
+
+#[test]
+fn a_key_given_as_the_password_does_not_clear_the_failed_password_count() {
+    let s = TestServer::with(FIXTURES, |c| {
+        c.auth_throttle.base_delay = Duration::from_secs(3600);
+        c.auth_throttle.max_delay = Duration::from_secs(3600);
+    });
+    let key = insert_key(&s.db(), CLIENT);
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    // The key holder logs in with the key as the password, then guesses on.
+    s.get("/clients/DEMO.REPO").auth(CLIENT, &key).send().expect(200);
+    s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    // Ten wrong passwords: blocked, the key login between them notwithstanding.
+    s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(429);
+}
+
+#[test]
+fn a_correct_password_still_clears_the_count() {
+    let s = TestServer::with(FIXTURES, |c| c.auth_throttle.base_delay = Duration::from_secs(3600));
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+}
