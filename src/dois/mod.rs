@@ -185,6 +185,9 @@ fn url_problem(doi: &str, title: String) -> Error {
 pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
     let client = ctx.writing_client()?.to_string();
     let doi = doi.to_ascii_lowercase();
+    if let Some(problem) = doi::segment_problem(&doi) {
+        return Err(Error::unprocessable(Problem::at_property(problem, "doi")));
+    }
     let prefix = doi::prefix_of(&doi).to_string();
     // Its errors are raised inside, where they were found when it was read there, so that
     // ownership and existence errors keep coming first.

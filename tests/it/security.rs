@@ -335,3 +335,55 @@ fn a_correct_password_still_clears_the_count() {
     }
     s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
 }
+
+// ---------------------------------------------------------------- Low: DOI path segments
+
+/// Sends one raw request (no client-side path normalisation) and returns status and text.
+fn raw_request(base: &str, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr(base)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let request = format!(
+        "{head}\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    (text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0), text)
+}
+
+#[test]
+fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
+    let s = TestServer::start();
+    for bad in [
+        "10.5072/../../../credentials/api-keys",
+        "10.5072/a/./b",
+        "10.5072/a//b",
+        "10.5072/abc/",
+    ] {
+        let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": bad}}});
+        let r = s.post("/dois").client_auth().json(&body).send().expect(422);
+        assert!(r.text().contains("path segment"), "{bad}: {}", r.text());
+    }
+    // MDS, sent as is (HTTP clients would normalise the path first).
+    let auth = basic(CLIENT, CLIENT_PASSWORD);
+    for path in [
+        "/metadata/10.5072/a/../b",
+        "/metadata/10.5072/a//b",
+        "/metadata/10.5072/ab/",
+    ] {
+        let (status, text) = raw_request(
+            &s.base,
+            &format!("PUT {path} HTTP/1.1\r\nAuthorization: {auth}\r\nContent-Type: application/xml"),
+            video_record("10.5072/x").as_bytes(),
+        );
+        assert_eq!(status, 422, "{path}: {text}");
+    }
+    let count: i64 = s.db().query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 0);
+    // Dots inside a segment are fine.
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+}
