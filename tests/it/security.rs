@@ -387,3 +387,51 @@ fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
     let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
     s.post("/dois").client_auth().json(&body).send().expect(201);
 }
+
+// ---------------------------------------------------------------- Low: characters XML forbids
+
+#[test]
+fn characters_xml_forbids_are_refused_at_write_time_drafts_included() {
+    let s = TestServer::start();
+    for (n, bad) in ["a\u{1}b", "a\u{FFFE}b", "a\u{1F}b", "\u{FFFF}"].iter().enumerate() {
+        let doi = format!("10.5072/json-{n}");
+        let body = serde_json::json!({"data": {"type": "dois", "attributes": {
+            "doi": doi, "titles": [{"title": bad}]}}});
+        let r = s.post("/dois").client_auth().json(&body).send().expect(422);
+        assert!(r.text().contains("XML 1.0 forbids"), "{bad:?}: {}", r.text());
+        assert!(doi_row(&s.db(), &doi).is_none());
+    }
+    // An existing draft cannot be given one either.
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/ok"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+    let body = serde_json::json!({"data": {"attributes": {"creators": [{"name": "x\u{8}"}]}}});
+    s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(422);
+    // MDS: raw or as a character reference.
+    for (n, bad) in ["a\u{1}b", "a&#1;b", "a\u{FFFF}b"].iter().enumerate() {
+        let doi = format!("10.5072/xml-{n}");
+        let xml = video_record(&doi).replacen("<title", &format!("<title>{bad}</title><title"), 1);
+        let r = s
+            .put(&format!("/metadata/{doi}"))
+            .client_auth()
+            .header("Content-Type", "application/xml;charset=UTF-8")
+            .body(xml)
+            .send();
+        assert!(
+            matches!(r.status, 400 | 415 | 422),
+            "{bad:?}: {} {}",
+            r.status,
+            r.text()
+        );
+        assert!(doi_row(&s.db(), &doi).is_none(), "{bad:?}");
+    }
+    // REST with the record as Base64 XML.
+    let xml = video_record("10.5072/b64").replacen("<title", "<title>a\u{1}b</title><title", 1);
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, xml);
+    let body = serde_json::json!({"data": {"attributes": {"doi": "10.5072/b64", "xml": encoded}}});
+    s.post("/dois").client_auth().json(&body).send().expect(422);
+    assert!(doi_row(&s.db(), "10.5072/b64").is_none());
+    // Tab, CR and LF are fine.
+    let body = serde_json::json!({"data": {"attributes": {"titles": [{"title": "a\tb\r\nc"}]}}});
+    s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(200);
+    s.get("/metadata/10.5072/ok").client_auth().send().expect(200);
+}
