@@ -224,7 +224,9 @@ pub fn authenticate(
     }
     match app.auth.authenticate(conn, auth, now, attempt) {
         Ok(principal) => {
-            if let Some(user) = &username {
+            // Only a correct password clears the count of wrong ones: a key holder logging
+            // in with the key as the password must not reset them between guesses.
+            if let (Some(user), false) = (&username, principal.is_api_key()) {
                 throttle.succeeded(user, ip);
             }
             Ok(principal)
