@@ -379,8 +379,7 @@ fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
         );
         assert_eq!(status, 422, "{path}: {text}");
     }
-    let count: i64 = s.db().query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM dois"), 0);
     // Dots inside a segment are fine.
     let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
     s.post("/dois").client_auth().json(&body).send().expect(201);
