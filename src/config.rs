@@ -32,6 +32,28 @@ pub struct Config {
     pub body_timeout: Duration,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
+    pub console: ConsoleConfig,
+}
+
+/// The web console's sessions.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Browsers come over HTTPS: the session cookie is `Secure`, form origins `https://`.
+    pub https: bool,
+    /// A session unused this long is over.
+    pub idle: Duration,
+    /// A session this old is over, however busy.
+    pub lifetime: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            https: false,
+            idle: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -49,6 +71,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(60),
             rate_limit: Some(RateLimitConfig::default()),
+            console: ConsoleConfig::default(),
         }
     }
 }
