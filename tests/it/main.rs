@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod console;
 mod crash;
 mod datafile;
 mod foundation;
