@@ -29,6 +29,7 @@ pub fn page(status: u16, title: &str, section: Section, session: Option<&Session
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · tinydoi console" }
                 link rel="stylesheet" href="/console/static/style.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
                 script src="/console/static/console.js" defer {}
             }
             body {

@@ -21,6 +21,7 @@ pub use session::{COOKIE, FORM_REFUSED};
 
 const STYLE: &str = include_str!("assets/style.css");
 const SCRIPT: &str = include_str!("assets/console.js");
+const ICON: &str = include_str!("assets/favicon.svg");
 
 fn html(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
@@ -65,6 +66,7 @@ fn asset(_: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     let (content_type, body) = match params.get("file") {
         "style.css" => ("text/css; charset=utf-8", STYLE),
         "console.js" => ("text/javascript; charset=utf-8", SCRIPT),
+        "favicon.svg" => ("image/svg+xml", ICON),
         _ => return Err(Error::not_found()),
     };
     Ok(Reply::new(200, content_type, body)

@@ -156,19 +156,23 @@ fn cookie<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
         .filter(|v| !v.is_empty() && v.len() <= 64)
 }
 
-/// Refuses a form sent from another site: `Origin` (when the browser sends one) must be
-/// this console's, and `Sec-Fetch-Site` must not say another site sent it.
+/// Refuses a form sent from another site. `Sec-Fetch-Site` (set by the browser, never by a
+/// page) must say `same-origin` when present; `Origin` must be this console's, except that
+/// a browser that vouched `same-origin` sends `Origin: null` (our `Referrer-Policy:
+/// no-referrer` makes it hide the origin). Requests from tools send neither; the CSRF token
+/// still guards them.
 pub fn check_origin(ctx: &Ctx, request: &Request) -> Result<(), Error> {
     let refused = || Err(Error::Forbidden(Some(FORM_REFUSED.into())));
-    if let Some(site) = request.header("sec-fetch-site") {
-        if site != "same-origin" && site != "none" {
-            return refused();
-        }
-    }
+    let same_origin = match request.header("sec-fetch-site") {
+        Some("same-origin") => true,
+        Some(_) => return refused(),
+        None => false,
+    };
     if let Some(origin) = request.header("origin") {
         let scheme = if ctx.app.config.console.https { "https" } else { "http" };
         let host = request.header("host").unwrap_or("");
-        if host.is_empty() || origin != format!("{scheme}://{host}") {
+        let ours = !host.is_empty() && origin == format!("{scheme}://{host}");
+        if !(ours || (same_origin && origin == "null")) {
             return refused();
         }
     }

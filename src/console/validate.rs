@@ -62,7 +62,7 @@ pub fn check(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
                         h2 #result { "Valid" }
                         p.notice role="status" { "Valid DataCite kernel-4 metadata." }
                     } @else {
-                        h2 #result { "Not valid: " (record.problems.len()) " problems" }
+                        h2 #result { "Not valid: " (record.problems.len()) @if record.problems.len() == 1 { " problem" } @else { " problems" } }
                         div.scroll { table.problems-table role="alert" {
                             thead { tr { th scope="col" { "Line" } th scope="col" { "Property" } th scope="col" { "Problem" } } }
                             tbody { @for p in &record.problems { tr {

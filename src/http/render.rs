@@ -61,6 +61,7 @@ fn html_error(status: u16, message: &str) -> Reply {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { "Error " (status) " · tinydoi console" }
                 link rel="stylesheet" href="/console/static/style.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
             }
             body {
                 main #main {

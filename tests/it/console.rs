@@ -310,8 +310,12 @@ fn forms_refuse_forged_csrf_tokens_and_other_origins() {
     assert_eq!(forged("http://evil.example", None), 403);
     assert_eq!(forged("null", None), 403);
     assert_eq!(forged(&s.base, Some("cross-site")), 403);
+    assert_eq!(forged(&s.base, Some("same-site")), 403);
+    assert_eq!(forged(&s.base, Some("none")), 403);
     assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 0);
     assert_eq!(forged(&s.base, Some("same-origin")), 201);
+    // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` with `same-origin`.
+    assert_eq!(forged("null", Some("same-origin")), 201);
 }
 
 #[test]
@@ -427,7 +431,7 @@ fn providers_pick_one_of_their_clients() {
     assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 1);
 }
 
-fn draft(s: &TestServer, doi: &str) {
+pub fn draft(s: &TestServer, doi: &str) {
     let xml = base64::engine::general_purpose::STANDARD.encode(video_record(doi));
     let body =
         json!({"data": {"type": "dois", "attributes": {"doi": doi, "xml": xml, "url": "https://example.org/v"}}});

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod browser;
 mod cli;
 mod console;
 mod crash;
@@ -21,3 +22,4 @@ mod rest;
 mod startup;
 mod throttle;
 mod transfer;
+mod webdriver;
