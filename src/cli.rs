@@ -144,6 +144,16 @@ pub struct ServeArgs {
     /// A console session ends this long after sign-in whatever its use, e.g. `12h` (the default).
     #[arg(long)]
     pub console_lifetime: Option<humantime::Duration>,
+    /// Largest request line and headers together, in bytes (larger: 431, read no further).
+    #[arg(long, default_value_t = config::DEFAULT_HEAD_LIMIT)]
+    pub head_limit: usize,
+    /// Longest time to receive a request line and its headers, e.g. `20s` (the default);
+    /// a client trickling them longer gets 408 and is disconnected.
+    #[arg(long)]
+    pub header_timeout: Option<humantime::Duration>,
+    /// Most connections served at once; more get 503 at once.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {
@@ -397,6 +407,9 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
                 .console_lifetime
                 .map_or(Config::default().console.lifetime, Into::into),
         },
+        head_limit: args.head_limit,
+        header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
+        max_connections: args.max_connections,
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));

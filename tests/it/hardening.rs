@@ -143,7 +143,7 @@ fn a_body_trickled_past_the_body_timeout_is_refused() {
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("took too long"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    // tiny_http drains the rest of the body until the client stops (see docs/readme/hardening.md).
+    // tiny_http drains the rest of the body until the client stops (README.md#slow-and-idle-clients).
     let _ = stream.shutdown(std::net::Shutdown::Both);
     drop(stream);
     let _ = trickle.join();
@@ -302,7 +302,7 @@ fn a_hundred_kilobyte_header_is_refused() {
     let big = "a".repeat(100 * 1024);
     let started = Instant::now();
     let r = s.get("/heartbeat").header("X-Big", &big).send();
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 431);
     refused(&s, "100 KB header", r, started, Duration::from_secs(2));
 
     let started = Instant::now();
