@@ -5,7 +5,9 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use super::keys::{chosen, pickable};
-use super::layout::{client_picker, client_query, csrf, doi_path, notice, page, problems, query_value, time, Section};
+use super::layout::{
+    client_picker, client_query, csrf, doi_path, notice, page, problems, query_value, time, unprocessable, Section,
+};
 use super::session::Session;
 use super::{form, to_sign_in};
 use crate::api::keys::scope;
@@ -92,7 +94,7 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
                 input #q name="q" type="search" value=[text] maxlength="200";
                 button type="submit" { "Filter" }
             }
-            p { (total) " DOIs" @if total > 0 { ", page " (number) " of " (pages) } "." }
+            p { (total) @if total == 1 { " DOI" } @else { " DOIs" } @if total > 0 { ", page " (number) " of " (pages) } "." }
             @if !found.is_empty() {
                 div.scroll { table {
                     thead { tr { th scope="col" { "DOI" } th scope="col" { "Title" } th scope="col" { "State" } th scope="col" { "Created" } } }
@@ -253,10 +255,10 @@ pub fn action(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
         }
     };
     match result {
-        Err(Error::Unprocessable(ps)) => {
-            let titles: Vec<String> = ps.into_iter().map(|p| p.title).collect();
-            doi_page(ctx, request, &s, name, 422, None, &titles)
+        Err(e) => {
+            let (status, titles) = unprocessable(e)?;
+            doi_page(ctx, request, &s, name, status, None, &titles)
         }
-        other => other,
+        ok => ok,
     }
 }

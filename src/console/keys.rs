@@ -3,7 +3,9 @@
 
 use maud::{html, Markup};
 
-use super::layout::{client_picker, client_query, csrf, notice, page, problems, query_value, time, Section};
+use super::layout::{
+    client_picker, client_query, csrf, notice, page, problems, query_value, time, unprocessable, Section,
+};
 use super::session::Session;
 use super::{form, to_sign_in};
 use crate::api::keys::{remote, scope};
@@ -162,11 +164,11 @@ fn new_key_page(s: &Session, key: &KeyRow, plain: &str, in_links: Option<&str>) 
 /// 422s of key management shown on the keys page; other errors are error pages.
 fn shown(ctx: &Ctx, request: &Request, s: &Session, result: Result<Reply, Error>) -> Result<Reply, Error> {
     match result {
-        Err(Error::Unprocessable(ps)) => {
-            let titles: Vec<String> = ps.into_iter().map(|p| p.title).collect();
-            keys_page(ctx, request, s, 422, None, &titles)
+        Err(e) => {
+            let (status, titles) = unprocessable(e)?;
+            keys_page(ctx, request, s, status, None, &titles)
         }
-        other => other,
+        ok => ok,
     }
 }
 

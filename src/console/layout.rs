@@ -3,6 +3,7 @@
 use maud::{html, Markup, DOCTYPE};
 
 use super::session::Session;
+use crate::error::Error;
 use crate::http::Reply;
 
 /// Which section a page belongs to, for the navigation's `aria-current`.
@@ -81,6 +82,16 @@ pub fn problems(titles: &[String]) -> Markup {
                 @for t in titles { p { (t) } }
             }
         }
+    }
+}
+
+/// An unprocessable request's status (from `Error::status`) and its problems, to show on
+/// the page the form came from; any other error stays an error (an error page).
+pub fn unprocessable(error: Error) -> Result<(u16, Vec<String>), Error> {
+    let status = error.status();
+    match error {
+        Error::Unprocessable(problems) => Ok((status, problems.into_iter().map(|p| p.title).collect())),
+        other => Err(other),
     }
 }
 

@@ -56,10 +56,10 @@ pub fn sign_in(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error>
             audit(ctx, request, principal.client(), "console.signed_in")?;
             Ok(Reply::see_other("/console/keys").with_header("Set-Cookie", cookie))
         }
-        Err(Error::BadCredentials) => Ok(sign_in_page(401, username, &["Bad credentials.".into()])),
-        Err(Error::TooManyRequests { retry_after_secs }) => {
+        Err(e @ Error::BadCredentials) => Ok(sign_in_page(e.status(), username, &["Bad credentials.".into()])),
+        Err(e @ Error::TooManyRequests { retry_after_secs }) => {
             let message = format!("Too many failed sign-ins. Try again in {retry_after_secs} seconds.");
-            Ok(sign_in_page(429, username, &[message]).with_header("Retry-After", retry_after_secs.to_string()))
+            Ok(sign_in_page(e.status(), username, &[message]).with_header("Retry-After", retry_after_secs.to_string()))
         }
         Err(e) => Err(e),
     }

@@ -66,6 +66,7 @@ fn html_error(status: u16, message: &str) -> Reply {
                 link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
             }
             body {
+                header { p.brand { a href="/console" { "tinydoi" } } }
                 main #main {
                     h1 { "Error " (status) }
                     p role="alert" { (message) }

@@ -152,7 +152,7 @@ fn publish_validate_and_sign_out(s: &TestServer, b: &Browser, shots: &Shots) {
         "the keys page scrolls sideways at phone width"
     );
     shots.take(b, "phone-keys");
-    b.resize(1280, 1000);
+    b.resize(1024, 720);
     b.button("Sign out").click();
     b.find("#username");
     assert!(b.url().ends_with("/console"), "{}", b.url());
