@@ -222,7 +222,7 @@ pub fn confirm_revoke(ctx: &Ctx, request: &Request, params: &Params) -> Result<R
         p { "Every program using it gets 401 from then on. This cannot be undone." }
         form.inline method="post" action={ "/console/keys/" (query_value(&key.id)) "/revoke" (q) } {
             (csrf(&s))
-            button.danger type="submit" autofocus { "Revoke" }
+            button.danger type="submit" { "Revoke" }
         }
         " "
         a.button href={ "/console/keys" (q) } { "Cancel" }

@@ -70,11 +70,20 @@ fn console_in_a_real_browser() {
     assert!(unexpected.is_empty(), "browser console errors: {unexpected:?}");
 }
 
+/// Signs in with the keyboard alone: the username field has focus, Tab moves to the
+/// password, Enter submits.
 fn sign_in(s: &TestServer, b: &Browser, password: &str) {
+    const TAB: char = '\u{E004}';
+    const ENTER: char = '\u{E007}';
     b.go(&format!("{}/console", s.base));
-    b.find("#username").type_text(CLIENT);
-    b.find("#password").type_text(password);
-    b.button("Sign in").click();
+    let focused = b.script("return document.activeElement.id;");
+    assert_eq!(
+        focused,
+        serde_json::json!("username"),
+        "the sign-in page focuses Username"
+    );
+    b.find("#username")
+        .type_text(&format!("{CLIENT}{TAB}{password}{ENTER}"));
 }
 
 fn sign_in_and_manage_a_key(s: &TestServer, b: &Browser, shots: &Shots) {

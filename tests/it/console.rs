@@ -567,3 +567,64 @@ fn validation_shows_lines_properties_and_json() {
     .text();
     assert!(not_xml.contains("Not valid"));
 }
+
+#[test]
+fn dois_page_by_page_and_by_text() {
+    let s = TestServer::start();
+    for n in 0..26 {
+        draft(&s, &format!("10.5072/page-{n:02}"));
+    }
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let first = get_page(&s, "/console/dois", &b.cookie).expect(200).text();
+    assert!(first.contains("26 DOIs, page 1 of 2."), "{first}");
+    assert!(first.contains("href=\"/console/dois?page=2\"") && !first.contains("Previous page"));
+    let second = get_page(&s, "/console/dois?page=2", &b.cookie).expect(200).text();
+    assert_eq!(second.matches("/console/dois/10.5072/page-").count(), 1);
+    assert!(second.contains("Previous page") && !second.contains("Next page"));
+    // Text matches the metadata; filters are kept in the paging links.
+    let found = get_page(&s, "/console/dois?q=Walking&state=draft", &b.cookie)
+        .expect(200)
+        .text();
+    assert!(
+        found.contains("26 DOIs") && found.contains("page=2&amp;state=draft&amp;q=Walking"),
+        "{found}"
+    );
+    let none = get_page(&s, "/console/dois?q=%3Cnothing%3E", &b.cookie)
+        .expect(200)
+        .text();
+    assert!(none.contains("0 DOIs") && none.contains("value=\"&lt;nothing&gt;\""));
+}
+
+#[test]
+fn console_errors_are_html_pages() {
+    let s = TestServer::start();
+    let r = s.req("DELETE", "/console/keys").send().expect(405);
+    assert_page_headers(&r);
+    assert!(r.header("allow").is_some());
+    assert!(r.text().contains("<h1>Error 405</h1>"));
+    // Not signed in: every page goes to the sign-in page, every form changes nothing.
+    for path in [
+        "/console/keys",
+        "/console/dois",
+        "/console/dois/10.5072/x",
+        "/console/validate",
+    ] {
+        assert_eq!(
+            s.get(path).send().expect(303).header("location"),
+            Some("/console"),
+            "{path}"
+        );
+    }
+    post_form(&s, "/console/keys", None, &[("name", "x")]).expect(303);
+    // A form body past its bound is refused before it is read.
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let big = "x".repeat(70 * 1024);
+    post_form(
+        &s,
+        "/console/keys",
+        Some(&b.cookie),
+        &[("csrf", &b.csrf), ("name", &big)],
+    )
+    .expect(413);
+    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 0);
+}
