@@ -30,6 +30,45 @@ fn title(attributes: Option<&serde_json::Map<String, Value>>) -> &str {
         .unwrap_or("(untitled)")
 }
 
+/// What the list shows: state and text filters and the page number.
+struct Wanted<'r> {
+    state: Option<State>,
+    text: Option<&'r str>,
+    number: u64,
+}
+
+impl<'r> Wanted<'r> {
+    fn of(request: &'r Request) -> Wanted<'r> {
+        Wanted {
+            state: request.query("state").and_then(State::parse),
+            text: request
+                .query("q")
+                .map(str::trim)
+                .filter(|q| !q.is_empty() && q.len() <= 200),
+            number: request
+                .query("page")
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(1)
+                .clamp(1, MAX_PAGE),
+        }
+    }
+
+    /// Page `n` of the same list.
+    fn link(&self, in_links: Option<&str>, n: u64) -> String {
+        let mut url = format!("/console/dois?page={n}");
+        for (k, v) in [
+            ("client-id", in_links),
+            ("state", self.state.map(State::as_str)),
+            ("q", self.text),
+        ] {
+            if let Some(v) = v {
+                url.push_str(&format!("&{k}={}", query_value(v)));
+            }
+        }
+        url
+    }
+}
+
 pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let Some(s) = Session::of(ctx, request)? else {
         return Ok(to_sign_in());
@@ -37,42 +76,21 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let scope = scope(&s.ctx(ctx), request)?;
     let (client, in_links) = chosen(&s, &scope);
     let clients = pickable(ctx, &s.principal)?;
-    let state = request.query("state").and_then(State::parse);
-    let text = request
-        .query("q")
-        .map(str::trim)
-        .filter(|q| !q.is_empty() && q.len() <= 200);
-    let number = request
-        .query("page")
-        .and_then(|p| p.parse::<u64>().ok())
-        .unwrap_or(1)
-        .clamp(1, MAX_PAGE);
+    let wanted = Wanted::of(request);
     let (found, total) = match client {
         None => (Vec::new(), 0),
         Some(client) => {
             let mut filter = Filter::new(Visible::Findable);
             filter.client = Some(client.to_string());
-            filter.states = state.into_iter().collect();
-            filter.query = text.map(str::to_string);
+            filter.states = wanted.state.into_iter().collect();
+            filter.query = wanted.text.map(str::to_string);
             filter.limit = PAGE_SIZE;
-            filter.offset = (number - 1) * u64::from(PAGE_SIZE);
+            filter.offset = (wanted.number - 1) * u64::from(PAGE_SIZE);
             dois::list(ctx.db, &s.principal, filter)?
         }
     };
     let pages = total.div_ceil(u64::from(PAGE_SIZE)).max(1);
-    let link = |n: u64| {
-        let mut url = format!("/console/dois?page={n}");
-        for (k, v) in [
-            ("client-id", in_links),
-            ("state", state.map(State::as_str)),
-            ("q", text),
-        ] {
-            if let Some(v) = v {
-                url.push_str(&format!("&{k}={}", query_value(v)));
-            }
-        }
-        url
-    };
+    let number = wanted.number;
     let done = match request.query("notice") {
         Some("deleted") => Some("Draft deleted."),
         _ => None,
@@ -81,40 +99,50 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         @if !clients.is_empty() { (client_picker("/console/dois", &clients, client)) }
         (notice(done))
         @if client.is_some() {
-            form.filters method="get" action="/console/dois" role="search" {
-                @if let Some(c) = in_links { input type="hidden" name="client-id" value=(c); }
-                label for="state" { "State" }
-                select #state name="state" {
-                    option value="" { "any" }
-                    @for st in [State::Draft, State::Registered, State::Findable] {
-                        option value=(st.as_str()) selected[state == Some(st)] { (st.as_str()) }
-                    }
-                }
-                label for="q" { "Text" }
-                input #q name="q" type="search" value=[text] maxlength="200";
-                button type="submit" { "Filter" }
-            }
+            (filters(&wanted, in_links))
             p { (total) @if total == 1 { " DOI" } @else { " DOIs" } @if total > 0 { ", page " (number) " of " (pages) } "." }
-            @if !found.is_empty() {
-                div.scroll { table {
-                    thead { tr { th scope="col" { "DOI" } th scope="col" { "Title" } th scope="col" { "State" } th scope="col" { "Created" } } }
-                    tbody { @for d in &found { tr {
-                        td { a href={ "/console/dois/" (doi_path(&d.doi)) (client_query(in_links)) } { (d.doi) } }
-                        td { (title(d.attributes.as_ref())) }
-                        td { span class={ "state " (d.state.as_str()) } { (d.state.as_str()) } }
-                        td { (time(Some(d.created))) }
-                    } } }
-                } }
-            }
+            @if !found.is_empty() { (table(&found, in_links)) }
             nav.pager aria-label="Pages" {
-                @if number > 1 { a href=(link(number - 1)) rel="prev" { "Previous page" } }
-                @if number < pages { a href=(link(number + 1)) rel="next" { "Next page" } }
+                @if number > 1 { a href=(wanted.link(in_links, number - 1)) rel="prev" { "Previous page" } }
+                @if number < pages { a href=(wanted.link(in_links, number + 1)) rel="next" { "Next page" } }
             }
         } @else {
             p { "Choose a client to see its DOIs." }
         }
     };
     Ok(page(200, "DOIs", Section::Dois, Some(&s), body))
+}
+
+fn filters(wanted: &Wanted, in_links: Option<&str>) -> Markup {
+    html! {
+        form.filters method="get" action="/console/dois" role="search" {
+            @if let Some(c) = in_links { input type="hidden" name="client-id" value=(c); }
+            label for="state" { "State" }
+            select #state name="state" {
+                option value="" { "any" }
+                @for st in [State::Draft, State::Registered, State::Findable] {
+                    option value=(st.as_str()) selected[wanted.state == Some(st)] { (st.as_str()) }
+                }
+            }
+            label for="q" { "Text" }
+            input #q name="q" type="search" value=[wanted.text] maxlength="200";
+            button type="submit" { "Filter" }
+        }
+    }
+}
+
+fn table(found: &[dois::Doi], in_links: Option<&str>) -> Markup {
+    html! {
+        div.scroll { table {
+            thead { tr { th scope="col" { "DOI" } th scope="col" { "Title" } th scope="col" { "State" } th scope="col" { "Created" } } }
+            tbody { @for d in found { tr {
+                td { a href={ "/console/dois/" (doi_path(&d.doi)) (client_query(in_links)) } { (d.doi) } }
+                td { (title(d.attributes.as_ref())) }
+                td { span class={ "state " (d.state.as_str()) } { (d.state.as_str()) } }
+                td { (time(Some(d.created))) }
+            } } }
+        } }
+    }
 }
 
 /// The state changes a DOI in `state` allows, as (form value, button label).

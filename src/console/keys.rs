@@ -86,42 +86,56 @@ fn keys_page(
         (notice(done))
         (problems(errors))
         h2 { "Keys" @if let Some(c) = client { " of " (c) } }
-        @if keys.is_empty() { p { "No keys yet." } } @else {
-            div.scroll { table {
-                thead { tr {
-                    th scope="col" { "Name" } th scope="col" { "Key prefix" } th scope="col" { "Created" }
-                    th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { "State" }
-                    th scope="col" { "Actions" }
-                } }
-                tbody { @for key in &keys { (key_row(s, key, &q, ctx.now)) } }
-            } }
-        }
+        @if keys.is_empty() { p { "No keys yet." } } @else { (keys_table(s, &keys, &q, ctx.now)) }
         @if client.is_some() {
             h2 { "Create a key" }
-            form.stack method="post" action={ "/console/keys" (q) } {
-                (csrf(s))
-                label for="name" { "Name" }
-                input #name name="name" type="text" required maxlength="191";
-                label for="expires" { "Expires " span.hint { "(optional; the key stops working at the end of that day, UTC)" } }
-                input #expires name="expires" type="date";
-                button type="submit" { "Create key" }
-            }
+            (create_form(s, &q))
         } @else {
             p { "Choose a client to create keys for it." }
         }
         h2 { "Audit events" }
-        @if events.is_empty() { p { "No events yet." } } @else {
-            div.scroll { table {
-                thead { tr { th scope="col" { "Time" } th scope="col" { "Client" } th scope="col" { "Event" } th scope="col" { "Key prefix" } th scope="col" { "Address" } } }
-                tbody { @for r in &events { tr {
-                    td { (time(Some(r.created))) } td { (r.event.client.as_deref().unwrap_or("—")) }
-                    td { (r.event.action) } td { code { (r.event.key_prefix.as_deref().unwrap_or("—")) } }
-                    td { (r.event.remote_addr.as_deref().unwrap_or("—")) }
-                } } }
-            } }
-        }
+        @if events.is_empty() { p { "No events yet." } } @else { (audit_table(&events)) }
     };
     Ok(page(status, "API keys", Section::Keys, Some(s), body))
+}
+
+fn keys_table(s: &Session, keys: &[KeyRow], q: &str, now: i64) -> Markup {
+    html! {
+        div.scroll { table {
+            thead { tr {
+                th scope="col" { "Name" } th scope="col" { "Key prefix" } th scope="col" { "Created" }
+                th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { "State" }
+                th scope="col" { "Actions" }
+            } }
+            tbody { @for key in keys { (key_row(s, key, q, now)) } }
+        } }
+    }
+}
+
+fn create_form(s: &Session, q: &str) -> Markup {
+    html! {
+        form.stack method="post" action={ "/console/keys" (q) } {
+            (csrf(s))
+            label for="name" { "Name" }
+            input #name name="name" type="text" required maxlength="191";
+            label for="expires" { "Expires " span.hint { "(optional; the key stops working at the end of that day, UTC)" } }
+            input #expires name="expires" type="date";
+            button type="submit" { "Create key" }
+        }
+    }
+}
+
+fn audit_table(events: &[db::audit::Recorded]) -> Markup {
+    html! {
+        div.scroll { table {
+            thead { tr { th scope="col" { "Time" } th scope="col" { "Client" } th scope="col" { "Event" } th scope="col" { "Key prefix" } th scope="col" { "Address" } } }
+            tbody { @for r in events { tr {
+                td { (time(Some(r.created))) } td { (r.event.client.as_deref().unwrap_or("—")) }
+                td { (r.event.action) } td { code { (r.event.key_prefix.as_deref().unwrap_or("—")) } }
+                td { (r.event.remote_addr.as_deref().unwrap_or("—")) }
+            } } }
+        } }
+    }
 }
 
 fn key_row(s: &Session, key: &KeyRow, q: &str, now: i64) -> Markup {
