@@ -252,7 +252,9 @@ fn guarded(
     }
     match check() {
         Ok(principal) => {
-            if let Some(user) = &username {
+            // Only a correct password clears the count of wrong ones: a key holder logging
+            // in with the key as the password must not reset them between guesses.
+            if let (Some(user), false) = (&username, principal.is_api_key()) {
                 throttle.succeeded(user, ip);
             }
             Ok(principal)
