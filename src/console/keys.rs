@@ -186,18 +186,10 @@ fn shown(ctx: &Ctx, request: &Request, s: &Session, result: Result<Reply, Error>
     }
 }
 
-/// The end of day `date` (`YYYY-MM-DD`, UTC) as Unix seconds.
+/// The last second of `date` (`YYYY-MM-DD`, UTC) as Unix seconds.
 fn end_of_day(date: &str) -> Option<i64> {
-    let ok = date.len() == 10
-        && date.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    ok.then(|| crate::time::parse_rfc3339(&format!("{date}T23:59:59Z")))
-        .flatten()
+    let (month, day) = crate::time::parse_date(date).filter(|_| date.len() == 10)?;
+    Some(month.start()? + i64::from(day) * 86_400 - 1)
 }
 
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
@@ -275,5 +267,11 @@ mod tests {
         assert_eq!(end_of_day("1970-01-01"), Some(86_399));
         assert_eq!(end_of_day("1970-1-01"), None);
         assert_eq!(end_of_day("soon"), None);
+        assert_eq!(end_of_day("2031-02-29"), None);
+        assert_eq!(
+            end_of_day("2028-02-29"),
+            crate::time::parse_rfc3339("2028-02-29T23:59:59Z")
+        );
+        assert_eq!(end_of_day("2028-02-29T00:00"), None);
     }
 }
