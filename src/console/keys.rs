@@ -161,6 +161,7 @@ fn key_row(s: &Session, key: &KeyRow, q: &str, now: i64) -> Markup {
 
 /// The page that shows a new key, once.
 fn new_key_page(s: &Session, key: &KeyRow, plain: &str, in_links: Option<&str>) -> Reply {
+    let rotated = key.rotated_from.is_some();
     let body = html! {
         p { "Key " strong { (key.name) } " for " (key.client) " (prefix " code { (key.key_prefix) } ")." }
         div.newkey {
@@ -169,6 +170,7 @@ fn new_key_page(s: &Session, key: &KeyRow, plain: &str, in_links: Option<&str>) 
             button #copy type="button" data-copy="new-key" hidden { "Copy" }
         }
         p.warning role="alert" { strong { "Copy it now: it will not be shown again." } }
+        @if rotated { p { "It replaces the rotated key, which no longer works." } }
         p { "Programs send it as " code { "Authorization: Bearer <key>" } "." }
         p { a href={ "/console/keys" (client_query(in_links)) } { "Back to API keys" } }
     };
