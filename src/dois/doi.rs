@@ -190,6 +190,16 @@ pub fn generate_random_doi(s: &str, number: Option<u64>) -> Result<Option<String
     encode_doi(&prefix, shoulder, number).map(Some)
 }
 
+/// poodle's `extract_doi` without its look-ups: the DOI of `path`, else the record's
+/// (`in_record`, for DataCite XML), else a new one under `path`'s prefix (the rest of the
+/// path as shoulder; `number` as in [`encode_doi`]). `None` when `path` has no prefix.
+pub fn extract_doi(path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<Option<String>, Error> {
+    match validate_doi(path).or_else(|| in_record.and_then(validate_doi)) {
+        Some(d) => Ok(Some(d)),
+        None => generate_random_doi(path, number),
+    }
+}
+
 /// poodle's `number` parameter: the digits it contains, read as one number (`None` when it
 /// has none or they do not fit 64 bits).
 pub fn number_param(s: &str) -> Option<u64> {

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod conformance_poodle;
 mod crash;
 mod datafile;
 mod foundation;
