@@ -9,6 +9,8 @@ pub enum Family {
     Rest,
     /// DataCite MDS: plain-text bodies.
     Mds,
+    /// The web console: HTML pages.
+    Html,
 }
 
 impl Family {
@@ -17,6 +19,7 @@ impl Family {
         let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
         match first {
             "metadata" | "doi" | "media" => Family::Mds,
+            "console" => Family::Html,
             _ => Family::Rest,
         }
     }
@@ -69,11 +72,6 @@ impl<H> Router<H> {
     }
 
     pub fn find(&self, method: Method, path: &str) -> Match<'_, H> {
-        // Rails ignores a trailing slash; poodle's MDS paths (`/metadata/`) rely on it.
-        let path = match path.strip_suffix('/') {
-            Some(trimmed) if !trimmed.is_empty() && Family::of_path(path) == Family::Mds => trimmed,
-            _ => path,
-        };
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut allowed: Vec<&'static str> = Vec::new();
         let mut family = None;
@@ -94,6 +92,11 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
+            // Rails ignores a trailing slash; poodle's `GET /metadata/` relies on it. Only
+            // where nothing matched: a DOI ending in `/` is refused, not silently renamed.
+            None if Family::of_path(path) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
+                self.find(method, &path[..path.len() - 1])
+            }
             None => Match::NotFound(Family::of_path(path)),
         }
     }
@@ -204,8 +207,6 @@ mod tests {
         assert_eq!(found(router.find(Method::Get, "/doi/10.5072/a")).0, 3);
         assert_eq!(found(router.find(Method::Get, "/doi/media")).0, 3);
         assert_eq!(found(router.find(Method::Get, "/metadata/")).0, 4);
-        let (h, p) = found(router.find(Method::Get, "/doi/10.5072/a/"));
-        assert_eq!((h, p.get("doi")), (3, "10.5072/a"));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod browser;
 mod cli;
 mod conformance_poodle;
+mod console;
 mod crash;
 mod datafile;
 mod foundation;
@@ -22,4 +24,5 @@ mod security;
 mod startup;
 mod throttle;
 mod transfer;
+mod webdriver;
 mod xmllint;
