@@ -435,3 +435,67 @@ fn characters_xml_forbids_are_refused_at_write_time_drafts_included() {
     s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(200);
     s.get("/metadata/10.5072/ok").client_auth().send().expect(200);
 }
+
+// ---------------------------------------------------------------- Low: private files, bounded links
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn the_database_and_data_files_are_private_and_readable_ones_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = TestServer::start();
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/p"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    let db = s.db_path.clone();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    let dir = tinydoi::datafile::directory(&db);
+    assert_eq!(mode(&dir), 0o700);
+    for file in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(mode(&file.unwrap().path()), 0o600);
+    }
+    assert!(link["data"]["attributes"]["url"].is_string());
+    s.stop();
+
+    let (mut config, _fixtures_dir) = TestServer::config(FIXTURES);
+    config.db_path = db.clone();
+    let chmod = |p: &std::path::Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    chmod(&db, 0o640);
+    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    assert!(e.contains(&format!("chmod 600 {}", db.display())), "{e}");
+    chmod(&db, 0o600);
+    chmod(&dir, 0o755);
+    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    assert!(e.contains(&format!("chmod -R go-rwx {}", dir.display())), "{e}");
+    chmod(&dir, 0o700);
+    tinydoi::server::Server::start(config)
+        .expect("starts once fixed")
+        .shutdown();
+}
+
+#[test]
+fn a_link_expiring_beyond_its_lifetime_is_refused_even_when_signed() {
+    let s = TestServer::start();
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    let month = link["data"]["id"].as_str().unwrap().to_string();
+    let key = tinydoi::datafile::signing_key(&s.db()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // What someone with the signing key (a readable database) could forge: valid until 2100.
+    let forged = tinydoi::datafile::signed_url(&key, &month, 4_102_444_800);
+    s.get(&forged).send().expect(403);
+    let fair = tinydoi::datafile::signed_url(&key, &month, now + tinydoi::datafile::LINK_TTL_SECS - 5);
+    s.get(&fair).send().expect(200);
+}
