@@ -1,6 +1,7 @@
 //! The HTTP layer: the only code that touches tiny_http. A fixed pool of worker threads
 //! shares one listening socket; each worker owns its per-thread state (a database connection).
 
+pub mod crosssite;
 pub mod listener;
 pub mod render;
 pub mod reply;

@@ -499,3 +499,58 @@ fn a_link_expiring_beyond_its_lifetime_is_refused_even_when_signed() {
     let fair = tinydoi::datafile::signed_url(&key, &month, now + tinydoi::datafile::LINK_TTL_SECS - 5);
     s.get(&fair).send().expect(200);
 }
+
+// ---------------------------------------------------------------- Also: cross-site requests
+
+#[test]
+fn cross_site_state_changes_need_a_bearer_credential() {
+    let s = TestServer::start();
+    let (_, key) = create_key(&s, "browser app");
+    let body = |doi: &str| serde_json::json!({"data": {"type": "dois", "attributes": {"doi": doi}}});
+    // A form on another site posting with the browser's cached Basic credentials.
+    let r = s
+        .post("/dois")
+        .client_auth()
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "text/plain")
+        .body(body("10.5072/csrf-1").to_string())
+        .send()
+        .expect(403);
+    assert!(r.text().contains("Cross-site"), "{}", r.text());
+    s.delete("/dois/10.5072/x")
+        .client_auth()
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .expect(403);
+    s.put("/metadata/10.5072/csrf-2")
+        .client_auth()
+        .header("Origin", "null")
+        .header("Content-Type", "application/xml")
+        .body(video_record("10.5072/csrf-2"))
+        .send()
+        .expect(403);
+    assert!(doi_row(&s.db(), "10.5072/csrf-1").is_none());
+    assert!(doi_row(&s.db(), "10.5072/csrf-2").is_none());
+    // A script holding a key, and pages of the same origin, may.
+    s.post("/dois")
+        .bearer(&key)
+        .header("Origin", "https://app.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&body("10.5072/csrf-3"))
+        .send()
+        .expect(201);
+    let origin = s.base.clone();
+    s.post("/dois")
+        .client_auth()
+        .header("Origin", &origin)
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&body("10.5072/csrf-4"))
+        .send()
+        .expect(201);
+    // Reads are never refused.
+    s.get("/dois/10.5072/csrf-4")
+        .client_auth()
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .expect(200);
+}
