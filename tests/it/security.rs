@@ -86,6 +86,36 @@ fn an_endless_header_line_is_refused_with_431_without_growing_memory() {
 }
 
 #[test]
+fn an_endless_chunk_size_line_is_cut_off_without_growing_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fixtures.json"), FIXTURES).unwrap();
+    let body_limit = 1024 * 1024;
+    let (mut child, base) = crate::crash::spawn_with(dir.path(), &["--body-limit", &body_limit.to_string()]);
+    assert_eq!(ureq::get(&format!("{base}/heartbeat")).call().unwrap().status(), 200);
+    let before = peak_rss(child.id());
+    let head = b"POST /dois HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let answer = send_while_reading(addr(&base), head, b'0', 64 << 20);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    let grown = peak_rss(child.id()).saturating_sub(before);
+    assert!(grown < 4 * body_limit as u64, "peak RSS grew by {grown} bytes");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+/// The fuzz target's entry point (`fuzz/fuzz_targets/http_request.rs`) on its seeds and a
+/// few hostile inputs: every call returns.
+#[test]
+fn the_http_fuzz_entry_point_returns_on_its_seeds() {
+    let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/http_request");
+    for seed in std::fs::read_dir(seeds).unwrap() {
+        tiny_http::fuzz_connection(&std::fs::read(seed.unwrap().path()).unwrap());
+    }
+    tiny_http::fuzz_connection(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n");
+    tiny_http::fuzz_connection(&[b'a'; 60_000]);
+    tiny_http::fuzz_connection(b"");
+}
+
+#[test]
 fn the_head_limit_counts_every_header_and_is_configurable() {
     let s = TestServer::with(FIXTURES, |c| c.head_limit = 4096);
     // Many small headers adding up past the limit.
