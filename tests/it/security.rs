@@ -584,3 +584,60 @@ fn cross_site_state_changes_need_a_bearer_credential() {
         .send()
         .expect(200);
 }
+
+// ---------------------------------------------------------------- Low: the data file's history
+
+#[test]
+fn the_data_file_holds_the_dois_findable_at_the_months_end() {
+    use std::io::Read as _;
+    let s = TestServer::start();
+    let month = tinydoi::datafile::previous_month(tinydoi::time::now());
+    let end = tinydoi::datafile::month_end(&month).unwrap();
+    let now = tinydoi::time::now();
+    let db = s.db();
+    let insert = |doi: &str, state: &str, at: i64| {
+        db.execute(
+            "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered)
+             VALUES (?1, 'DEMO.REPO', '10.5072', ?2, 'https://example.org/', x'3c78', '{}', ?3, ?3, ?3)",
+            rusqlite::params![doi, state, at],
+        )
+        .unwrap();
+    };
+    let change = |doi: &str, state: &str, at: i64| {
+        db.execute(
+            "UPDATE dois SET state = ?2, updated = ?3 WHERE doi = ?1",
+            rusqlite::params![doi, state, at],
+        )
+        .unwrap();
+    };
+    // Findable all month, hidden since: in the file.
+    insert("10.5072/hidden-since", "findable", end - 3600);
+    change("10.5072/hidden-since", "registered", now);
+    // A draft at the month's end, published since: not in it.
+    insert("10.5072/published-since", "draft", end - 3600);
+    change("10.5072/published-since", "findable", now);
+    // Findable then and now: in it.
+    insert("10.5072/steady", "findable", end - 7200);
+
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    assert_eq!(link["data"]["attributes"]["records"], 2);
+    let file = s
+        .get(link["data"]["attributes"]["url"].as_str().unwrap())
+        .send()
+        .expect(200);
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&file.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut dois: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["doi"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    dois.sort();
+    assert_eq!(dois, ["10.5072/hidden-since", "10.5072/steady"]);
+}
