@@ -11,9 +11,9 @@
 //! does not grant, or from a same-origin page).
 //!
 //! The rule, on POST, PUT, PATCH and DELETE (and any other unsafe method):
-//! - `Sec-Fetch-Site: cross-site` → refused;
-//! - otherwise an `Origin` whose host (and port) is not the request's `Host`, or
-//!   `Origin: null` (sandboxed frames, some redirects) → refused;
+//! - `Sec-Fetch-Site: cross-site` → refused (any other value passes);
+//! - without `Sec-Fetch-Site` (older browsers), an `Origin` whose host (and port) is not
+//!   the request's `Host`, or `Origin: null` (sandboxed frames, some redirects) → refused;
 //! - unless `Authorization` is a `Bearer` credential.
 //!
 //! Clients that are not browsers (curl, DataCite libraries) send neither header and are
@@ -42,10 +42,11 @@ pub fn refusal(request: &Request) -> Option<Error> {
 }
 
 fn is_cross_site(request: &Request) -> bool {
+    // Browsers that send `Sec-Fetch-Site` (all current ones) say exactly where a request
+    // comes from; it is believed over `Origin`, which a `no-referrer` page sends as `null`
+    // even to its own origin.
     if let Some(site) = request.header("sec-fetch-site") {
-        if site.trim().eq_ignore_ascii_case("cross-site") {
-            return true;
-        }
+        return site.trim().eq_ignore_ascii_case("cross-site");
     }
     match request.header("origin").map(str::trim) {
         None => false,
@@ -120,6 +121,7 @@ mod tests {
             &[("Host", "x.org"), ("Origin", "http://x.org:80")]
         ));
         assert!(!refused(Method::Post, &[host, ("Sec-Fetch-Site", "same-origin")]));
+        assert!(!refused(Method::Post, &[host, ("Origin", "null"), ("Sec-Fetch-Site", "same-origin")]));
         assert!(!refused(Method::Post, &[host]));
     }
 }
