@@ -93,6 +93,10 @@ impl App {
             Match::WrongMethod { family, .. } => *family,
             Match::NotFound(family) => *family,
         };
+        // Before any credential is checked: a forged cross-site request is no login attempt.
+        if let Some(refused) = crate::http::crosssite::refusal(request) {
+            return finish(error_reply(&refused, family, request), &Principal::Anonymous, None);
+        }
         let attempt = Attempt {
             remote_addr: request.remote_addr,
             recorder: &self.recorder,
@@ -128,7 +132,7 @@ impl App {
                 }
             }),
             Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
-            Match::NotFound(_) => Err(Error::NotFound(None)),
+            Match::NotFound(_) => crate::console::root_redirect(request).ok_or(Error::NotFound(None)),
         };
         let reply = match result {
             Ok(reply) => reply,

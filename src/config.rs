@@ -12,6 +12,12 @@ pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// Leaked-key reports (`POST /credentials/api-keys/revoke-leaked`) per address per 5 minutes.
 pub const DEFAULT_LEAK_REPORTS: u32 = 30;
+/// Request line and headers together: no DataCite client sends more than a few KiB, and
+/// nginx's default buffers hold 32 KiB.
+pub const DEFAULT_HEAD_LIMIT: usize = 32 * 1024;
+/// Connections served at once (a thread and two descriptors each): keep `ulimit -n` above
+/// twice this plus a margin.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +38,12 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Longest time to receive one request body.
     pub body_timeout: Duration,
+    /// Largest request line and headers together, in bytes (larger: 431).
+    pub head_limit: usize,
+    /// Longest time to receive a request line and its headers (longer: 408).
+    pub header_timeout: Duration,
+    /// Most connections served at once (more: 503 at once).
+    pub max_connections: usize,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
     /// Leaked-key reports accepted per address per 5 minutes (each names up to 100 keys).
@@ -40,6 +52,28 @@ pub struct Config {
     /// `POST /credentials/secret-scanning`; read at every message, so the operator can
     /// replace the file when GitHub rotates its keys.
     pub secret_scanning_keys: Option<PathBuf>,
+    pub console: ConsoleConfig,
+}
+
+/// The web console's sessions.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Browsers come over HTTPS: the session cookie is `Secure`, form origins `https://`.
+    pub https: bool,
+    /// A session unused this long is over.
+    pub idle: Duration,
+    /// A session this old is over, however busy.
+    pub lifetime: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            https: false,
+            idle: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -56,9 +90,27 @@ impl Default for Config {
             auth_throttle: ThrottlePolicy::default(),
             idle_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(60),
+            head_limit: DEFAULT_HEAD_LIMIT,
+            header_timeout: Duration::from_secs(20),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             rate_limit: Some(RateLimitConfig::default()),
             leak_reports: DEFAULT_LEAK_REPORTS,
             secret_scanning_keys: None,
+            console: ConsoleConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The HTTP layer's limits on every request and connection.
+    pub fn http_limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            body_bytes: self.body_limit,
+            head_bytes: self.head_limit,
+            connections: self.max_connections,
+            idle: self.idle_timeout,
+            head: self.header_timeout,
+            body: self.body_timeout,
         }
     }
 }

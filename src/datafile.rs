@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use crate::db;
 use crate::db::datafiles::{Datafile, DoiRow};
 use crate::error::Error;
-use crate::time::{parse_rfc3339, rfc3339};
+use crate::time::{rfc3339, Month};
 
 /// How long a signed link works.
 pub const LINK_TTL_SECS: i64 = 3600;
@@ -31,36 +31,17 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// `(year, month)` of a `YYYY-MM` string.
 pub fn parse_month(month: &str) -> Option<(i32, u32)> {
-    let (y, m) = month.split_once('-')?;
-    if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-    (1..=12).contains(&m).then_some((y, m))
-}
-
-fn month_start(year: i32, month: u32) -> Option<i64> {
-    parse_rfc3339(&format!("{year:04}-{month:02}-01T00:00:00Z"))
+    Month::parse(month).map(|m| (m.year, m.month))
 }
 
 /// Unix seconds at which `month` ends (the first second of the next month).
 pub fn month_end(month: &str) -> Option<i64> {
-    let (y, m) = parse_month(month)?;
-    if m == 12 {
-        month_start(y + 1, 1)
-    } else {
-        month_start(y, m + 1)
-    }
+    Month::parse(month)?.next().start()
 }
 
 /// The latest complete month at `now`: the month before the current one.
 pub fn previous_month(now: i64) -> String {
-    let current = crate::time::month_of(now);
-    match parse_month(&current) {
-        Some((y, 1)) => format!("{:04}-12", y - 1),
-        Some((y, m)) => format!("{y:04}-{:02}", m - 1),
-        None => current,
-    }
+    Month::of(now).previous().to_string()
 }
 
 /// The month a download name such as `2026-10.jsonl.gz` stands for.
@@ -105,8 +86,9 @@ pub fn signed_url(key: &[u8], month: &str, expires: i64) -> String {
     )
 }
 
-/// Whether `signature` signs `month` until `expires` and `expires` has not passed
-/// (the comparison runs in constant time).
+/// Whether `signature` signs `month` until `expires`, `expires` has not passed and lies
+/// no further ahead than a link's lifetime (the comparison runs in constant time). The cap
+/// means that even someone who got hold of the signing key cannot make a link that lasts.
 pub fn verify(key: &[u8], month: &str, expires: i64, signature: &str, now: i64) -> bool {
     let Ok(tag) = URL_SAFE_NO_PAD.decode(signature) else {
         return false;
@@ -117,7 +99,7 @@ pub fn verify(key: &[u8], month: &str, expires: i64, signature: &str, now: i64) 
         &tag,
     )
     .is_ok();
-    valid && now < expires
+    valid && now < expires && expires <= now.saturating_add(LINK_TTL_SECS)
 }
 
 /// The data file of `month`, built now if it has not been. The month must have ended.
@@ -149,7 +131,8 @@ fn build(
     if end > now {
         return Err(Error::BadRequest(format!("month {month} has not ended yet")));
     }
-    fs::create_dir_all(dir)?;
+    // Only the server's user may read the files (and list them).
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700).create(dir)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let temp = dir.join(format!(".{month}-{id}.tmp"));
     let path = dir.join(format!("{month}-{}{SUFFIX}", &id[..8]));
@@ -183,6 +166,16 @@ fn build(
 }
 
 /// Streams the findable DOIs into a gzip file at `temp`; returns (records, bytes, sha256 hex).
+/// A new file only its owner may read.
+fn private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn write_file(
     conn: &rusqlite::Connection,
     temp: &Path,
@@ -190,7 +183,7 @@ fn write_file(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(u64, u64, String), Error> {
     let out = HashingWriter {
-        inner: BufWriter::new(File::create(temp)?),
+        inner: BufWriter::new(private_file(temp)?),
         digest: digest::Context::new(&digest::SHA256),
         size: 0,
     };
@@ -273,7 +266,9 @@ impl<W: Write> Write for HashingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_rfc3339;
 
+    /// The calendar itself is `time::Month`'s (tested there); these are the data file's uses.
     #[test]
     fn months() {
         assert_eq!(parse_month("2026-10"), Some((2026, 10)));

@@ -82,6 +82,9 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Put, "/reports/{id}", reports::update),
         rest(Delete, "/reports/{id}", reports::delete),
     ]
+    .into_iter()
+    .chain(crate::console::routes())
+    .collect()
 }
 
 /// The scope an API key needs for a route (issue 19), judged from the route itself so that
@@ -109,12 +112,14 @@ mod tests {
     use super::*;
 
     /// Every route that changes something needs a scope, except key management (which API
-    /// keys cannot do at all) and the leaked-key endpoints (which take no credentials).
+    /// keys cannot do at all), the leaked-key endpoints (which take no credentials) and the
+    /// web console (which acts for a password sign-in, never for a key).
     #[test]
     fn every_write_route_needs_a_scope() {
         for route in routes() {
-            let exempt =
-                route.pattern.starts_with("/credentials/api-keys") || route.pattern.starts_with("/credentials/secret");
+            let exempt = route.pattern.starts_with("/credentials/api-keys")
+                || route.pattern.starts_with("/credentials/secret")
+                || route.pattern.starts_with("/console");
             if !matches!(route.method, Get | Head) && !exempt {
                 assert!(
                     scope_needed(route.method, route.pattern).is_some(),

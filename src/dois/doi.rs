@@ -18,6 +18,15 @@ pub fn parse(s: &str) -> Option<String> {
     Some(s.to_ascii_lowercase())
 }
 
+/// Why a DOI may not be created although its characters are fine: a suffix with an empty,
+/// `.` or `..` path segment, or ending in `/`, would make its URLs (`/dois/10.5072/../x`,
+/// `Location`) resolve to other resources once a client normalises them (CONTRACT §4).
+pub fn segment_problem(doi: &str) -> Option<String> {
+    let suffix = suffix_of(doi);
+    let bad = suffix.ends_with('/') || suffix.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    bad.then(|| format!("DOI {doi}: the suffix may not have an empty, '.' or '..' path segment, or end with '/'"))
+}
+
 /// `10.` and 4–9 digits.
 pub fn is_prefix(s: &str) -> bool {
     s.strip_prefix("10.")
@@ -65,26 +74,35 @@ pub fn mint(prefix: &str) -> Result<String, Error> {
     Ok(format!("{}/{}", prefix.to_ascii_lowercase(), random_suffix()?))
 }
 
-/// Resolver forms bolognese's `validate_doi` strips before the DOI itself.
-const DOI_FORMS: [&str; 7] = [
-    "https://doi.org/",
-    "http://doi.org/",
-    "https://dx.doi.org/",
-    "http://dx.doi.org/",
-    "https://handle.stage.datacite.org/",
-    "https://handle.test.datacite.org/",
-    "doi:",
+/// Resolver hosts bolognese's `validate_doi` strips before the DOI itself.
+const RESOLVERS: [&str; 4] = [
+    "dx.doi.org/",
+    "doi.org/",
+    "handle.stage.datacite.org/",
+    "handle.test.datacite.org/",
 ];
+
+/// `s` without bolognese's optional lead: `http(s):/` or `http(s)://` and a resolver host
+/// (a path may have lost one of the two slashes), then `doi:`.
+fn strip_resolver(s: &str) -> &str {
+    let mut rest = s;
+    for scheme in ["https:/", "http:/"] {
+        if let Some(after) = strip_prefix_ignore_case(rest, scheme) {
+            let after = after.strip_prefix('/').unwrap_or(after);
+            if let Some(bare) = RESOLVERS.iter().find_map(|r| strip_prefix_ignore_case(after, r)) {
+                rest = bare;
+            }
+            break;
+        }
+    }
+    strip_prefix_ignore_case(rest, "doi:").unwrap_or(rest)
+}
 
 /// bolognese's `validate_doi`: the DOI in `s` (bare, `doi:` or a resolver URL), parsed and
 /// lower case; `None` when there is none. The MDS API accepts these forms in paths and bodies.
 pub fn validate_doi(s: &str) -> Option<String> {
     let s = s.trim().replace('\u{200B}', "");
-    let bare = DOI_FORMS
-        .iter()
-        .find_map(|form| strip_prefix_ignore_case(&s, form))
-        .unwrap_or(&s);
-    parse(bare)
+    parse(strip_resolver(&s))
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -95,11 +113,7 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// bolognese's `validate_prefix`: the prefix `s` starts with (`10.5072` of `10.5072`,
 /// `10.5072/` or `10.5072/fk2`); `None` when it starts with none.
 pub fn validate_prefix(s: &str) -> Option<String> {
-    let s = s.trim();
-    let bare = DOI_FORMS
-        .iter()
-        .find_map(|form| strip_prefix_ignore_case(s, form))
-        .unwrap_or(s);
+    let bare = strip_resolver(s.trim());
     let prefix = bare.split('/').next().unwrap_or(bare);
     is_prefix(prefix).then(|| prefix.to_string())
 }
@@ -190,6 +204,16 @@ pub fn generate_random_doi(s: &str, number: Option<u64>) -> Result<Option<String
     encode_doi(&prefix, shoulder, number).map(Some)
 }
 
+/// poodle's `extract_doi` without its look-ups: the DOI of `path`, else the record's
+/// (`in_record`, for DataCite XML), else a new one under `path`'s prefix (the rest of the
+/// path as shoulder; `number` as in [`encode_doi`]). `None` when `path` has no prefix.
+pub fn extract_doi(path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<Option<String>, Error> {
+    match validate_doi(path).or_else(|| in_record.and_then(validate_doi)) {
+        Some(d) => Ok(Some(d)),
+        None => generate_random_doi(path, number),
+    }
+}
+
 /// poodle's `number` parameter: the digits it contains, read as one number (`None` when it
 /// has none or they do not fit 64 bits).
 pub fn number_param(s: &str) -> Option<u64> {
@@ -228,6 +252,30 @@ mod tests {
             "doi:10.5072/abc",
         ] {
             assert_eq!(parse(bad), None, "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn path_segments() {
+        for bad in [
+            "10.5072/..",
+            "10.5072/.",
+            "10.5072/a/../b",
+            "10.5072/a//b",
+            "10.5072/a/",
+            "10.5072//a",
+            "10.5072/./a",
+        ] {
+            assert!(segment_problem(bad).is_some(), "{bad}");
+        }
+        for fine in [
+            "10.5072/a.b",
+            "10.5072/...",
+            "10.5072/a/b",
+            "10.5072/.a",
+            "10.5072/a..b",
+        ] {
+            assert!(segment_problem(fine).is_none(), "{fine}");
         }
     }
 
@@ -276,6 +324,15 @@ mod tests {
             Some("10.5072/abc")
         );
         assert_eq!(validate_doi("doi:10.5072/abc").as_deref(), Some("10.5072/abc"));
+        assert_eq!(
+            validate_doi("https:/doi.org/10.5072/abc").as_deref(),
+            Some("10.5072/abc")
+        );
+        assert_eq!(
+            validate_doi("http://dx.doi.org/doi:10.5072/abc").as_deref(),
+            Some("10.5072/abc")
+        );
+        assert_eq!(validate_doi("https://example.org/10.5072/abc"), None);
         assert_eq!(validate_doi("10.5072"), None);
         assert_eq!(validate_doi("xxx"), None);
         for (s, p) in [

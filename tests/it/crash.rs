@@ -21,7 +21,7 @@ fn spawn(dir: &std::path::Path) -> (Child, String) {
     spawn_with(dir, &[])
 }
 
-fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+pub(crate) fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
         .arg("--db")
         .arg(dir.join("crash.db"))
@@ -148,13 +148,7 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
         assert_eq!(n, 1, "acknowledged key {id} lost");
     }
     // Nothing half-written: every stored DOI is whole, acknowledged or not.
-    let partial: i64 = db
-        .query_row(
-            "SELECT count(*) FROM dois WHERE xml IS NULL OR attributes IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let partial = count(&db, "SELECT count(*) FROM dois WHERE xml IS NULL OR attributes IS NULL");
     assert_eq!(partial, 0);
     let last = acked.dois.last().unwrap();
     let r = agent

@@ -3,7 +3,10 @@
 
 mod support;
 
+mod browser;
 mod cli;
+mod conformance_poodle;
+mod console;
 mod crash;
 mod datafile;
 mod foundation;
@@ -19,7 +22,9 @@ mod ratelimit;
 mod reports;
 mod rest;
 mod scoped_keys;
+mod security;
 mod startup;
 mod throttle;
 mod transfer;
+mod webdriver;
 mod xmllint;
