@@ -4,11 +4,13 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::app::{App, Handler};
 use crate::config::Config;
 use crate::http::router::Route;
 use crate::http::HttpServer;
-use crate::{db, fixtures};
+use crate::{api, db, fixtures};
 
 pub struct Server {
     http: HttpServer,
@@ -33,12 +35,12 @@ fn is_new_database(path: &Path) -> bool {
 }
 
 impl Server {
-    pub fn start(config: Config) -> Result<Server, String> {
+    pub fn start(config: Config) -> anyhow::Result<Server> {
         Server::start_with_routes(config, Vec::new())
     }
 
     /// Like `start`, serving `extra` routes besides tinydoi's own.
-    pub fn start_with_routes(mut config: Config, extra: Vec<Route<Handler>>) -> Result<Server, String> {
+    pub fn start_with_routes(mut config: Config, extra: Vec<Route<Handler>>) -> anyhow::Result<Server> {
         let ephemeral_db = if config.db_path == Path::new(":memory:") {
             let path = std::env::temp_dir().join(format!("tinydoi-{}.db", uuid::Uuid::new_v4()));
             config.db_path = path.clone();
@@ -50,7 +52,8 @@ impl Server {
             refuse_world_writable(&config.db_path)?;
         }
         let is_new = is_new_database(&config.db_path);
-        let conn = db::open(&config.db_path)?;
+        let database = db::Database::open(&config.db_path)?;
+        let conn = database.connect()?;
         if let Some(path) = &config.fixtures {
             let summary = fixtures::load_file(&conn, path, config.pbkdf2_iterations)?;
             log::info!(
@@ -76,11 +79,11 @@ impl Server {
         }
         drop(conn);
 
-        let mut app = App::with_routes(config.clone(), extra);
-        app.recorder = crate::keys::recorder::Recorder::start(&config.db_path)?;
+        let mut routes = api::routes();
+        routes.extend(extra);
+        let mut app = App::new(config.clone(), routes, api::render::render);
+        app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
-        let db_path = config.db_path.clone();
-        let handler_app = app.clone();
         let http = HttpServer::start(
             &config.listen,
             config.workers,
@@ -89,8 +92,8 @@ impl Server {
                 idle: config.idle_timeout,
                 body: config.body_timeout,
             },
-            move || db::open(&db_path),
-            move |conn, request| handler_app.dispatch(conn, &request),
+            move || database.connect(),
+            app.clone(),
         )?;
         Ok(Server {
             http,
@@ -123,7 +126,7 @@ impl Server {
 /// Refuses a database that anyone on the host could rewrite: a world-writable file (or WAL
 /// companion), or one in a world-writable directory, where anyone could plant a `-wal` file
 /// or swap the database for their own.
-pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
+pub fn refuse_world_writable(db_path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -138,7 +141,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
         let mode = meta.permissions().mode();
         if mode & 0o002 != 0 {
             let what = if meta.is_dir() { "directory" } else { "file" };
-            return Err(format!(
+            anyhow::bail!(
                 "refusing to use the database: the {what} {} is world-writable (mode {:o}); \
                  anyone on this host could change the credentials in it. Fix with `chmod o-w {}`{}",
                 path.display(),
@@ -149,7 +152,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
                 } else {
                     ""
                 }
-            ));
+            );
         }
     }
     Ok(())
@@ -157,7 +160,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
 
 /// Refuses to serve on a non-loopback address while an account still has the password the
 /// built-in demo data gave it: anyone who read the README could use it.
-pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Result<(), String> {
+pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> anyhow::Result<()> {
     let demo = fixtures::parse(fixtures::DEMO)?;
     let mut accounts: Vec<(String, String)> = Vec::new();
     if let Some(admin) = &demo.admin {
@@ -174,7 +177,7 @@ pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Resul
         let Some(role) = crate::accounts::role_of(&symbol) else {
             continue;
         };
-        let account = db::accounts::find(conn, &symbol, role).map_err(|e| format!("database: {e}"))?;
+        let account = db::accounts::find(conn, &symbol, role).context("reading the accounts")?;
         if account
             .and_then(|a| a.password)
             .is_some_and(|stored| crate::auth::password::verify(&password, &stored))
@@ -185,11 +188,11 @@ pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Resul
     if unchanged.is_empty() {
         return Ok(());
     }
-    Err(format!(
+    anyhow::bail!(
         "refusing to serve on {listen}, a non-loopback address: {} still {} the demo password. \
          Change it first (`tinydoi client passwd SYMBOL --password-stdin` for clients and providers, `tinydoi admin passwd --password-stdin`), \
          or listen on 127.0.0.1",
         unchanged.join(", "),
         if unchanged.len() == 1 { "has" } else { "have" }
-    ))
+    )
 }

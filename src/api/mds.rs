@@ -91,7 +91,7 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
                 record: Some(record),
                 ..Changes::default()
             };
-            dois::save(ctx, &d, changes, Mode::Upsert)
+            dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert)
         }
         // The record names some other DOI (or none): the minted DOI gets the record's
         // metadata with its own identifier, so the stored XML is regenerated.
@@ -100,7 +100,7 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
                 attributes: Some(record.attributes),
                 ..Changes::default()
             };
-            dois::save(ctx, &doi::mint(&prefix)?, changes, Mode::Create)
+            dois::save(ctx.db, &ctx.actor()?, &doi::mint(&prefix)?, changes, Mode::Create)
         }
     }
     .map_err(mds_error(UNKNOWN_TO_MDS))?;
@@ -133,7 +133,7 @@ pub fn delete_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply,
         event: Some(Event::Hide),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -182,7 +182,7 @@ pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, E
         event: matches!(state, None | Some(State::Draft)).then_some(Event::Publish),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(201, "OK"))
 }
 
@@ -199,7 +199,7 @@ pub fn get_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> 
 
 /// `GET /doi`: the caller's minted DOIs, one a line, upper case; 204 when none.
 pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
-    let names = dois::minted_names_of_client(ctx)?;
+    let names = dois::minted_names_of_client(ctx.db, ctx.client()?)?;
     if names.is_empty() {
         return Ok(Reply::empty(204));
     }
@@ -211,7 +211,7 @@ pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
 pub fn delete_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
     let d = path_doi(params, DOI_NOT_FOUND)?;
-    dois::delete_draft(ctx, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -229,7 +229,7 @@ pub fn post_media(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply
     if media.iter().any(|(_, u)| !url::is_valid(u)) {
         return Err(Error::BadRequest(url::INVALID_URL.into()));
     }
-    dois::media_put(ctx, &d, &media).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::media_put(ctx.db, &ctx.actor()?, &d, &media).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(Reply::text(200, "OK"))
 }
 

@@ -6,6 +6,7 @@ pub mod mds;
 pub mod members;
 pub mod openapi;
 pub mod payload;
+pub mod render;
 pub mod reports;
 pub mod rest_dois;
 

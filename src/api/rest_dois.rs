@@ -68,12 +68,18 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx, &name, changes, Mode::Create)?,
+        Some(name) => dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Create)?,
         None => {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match dois::save(ctx, &doi::mint(&prefix)?, changes.clone(), Mode::Create) {
+                match dois::save(
+                    ctx.db,
+                    &ctx.actor()?,
+                    &doi::mint(&prefix)?,
+                    changes.clone(),
+                    Mode::Create,
+                ) {
                     Err(Error::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
                     other => break other?,
                 }
@@ -93,7 +99,7 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
     let changes = doc::changes(doc::parse_input(&request.body)?)?;
-    let saved = dois::save(ctx, &name, changes, Mode::Upsert)?;
+    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert)?;
     if saved.created {
         Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
@@ -110,7 +116,7 @@ pub fn show(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
 
 /// `DELETE /dois/{doi}`: drafts only.
 pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    dois::delete_draft(ctx, params.get("doi"), ALLOW_NOT_DRAFT)?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, params.get("doi"), ALLOW_NOT_DRAFT)?;
     Ok(Reply::empty(204))
 }
 

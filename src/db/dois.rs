@@ -312,7 +312,7 @@ pub fn media(conn: &Connection, doi: &str) -> rusqlite::Result<Vec<(String, Stri
 mod tests {
     use super::*;
 
-    fn setup() -> (tempfile::TempDir, Connection) {
+    fn setup() -> (tempfile::TempDir, crate::db::Conn) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open(&dir.path().join("t.db")).unwrap();
         conn.execute_batch(

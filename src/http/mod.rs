@@ -2,7 +2,6 @@
 //! shares one listening socket; each worker owns its per-thread state (a database connection).
 
 pub mod listener;
-pub mod render;
 pub mod reply;
 pub mod request;
 pub mod router;
@@ -15,10 +14,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use crate::error::Error;
 pub use reply::{Body, Reply};
 pub use request::{Method, Request};
-use router::Family;
 
 /// Request headers larger than this in total are refused (400, as nginx does past its
 /// buffers): no DataCite client sends more than a few KB.
@@ -37,6 +37,14 @@ pub struct Timeouts {
     pub body: Duration,
 }
 
+/// What the HTTP layer serves: replies to requests, and replies to requests it refused
+/// itself (body too large or too slow, headers too large, a panic), in the language of the
+/// route they were meant for.
+pub trait Service<W> {
+    fn handle(&self, state: &mut W, request: Request) -> Reply;
+    fn refuse(&self, request: &Request, error: &Error) -> Reply;
+}
+
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
     addr: SocketAddr,
@@ -46,32 +54,32 @@ pub struct HttpServer {
 
 impl HttpServer {
     /// Binds `listen` and starts `workers` threads. `make_worker` runs once in each thread
-    /// to build its state; `handle` turns a request into a reply and must not panic
-    /// (a panic is caught, logged and answered with 500 all the same).
-    pub fn start<W, M, H>(
+    /// to build its state; `service` turns a request into a reply and must not panic
+    /// (a panic is caught, logged and answered with its `refuse` of a 500 all the same).
+    pub fn start<W, M, S>(
         listen: &str,
         workers: usize,
         body_limit: usize,
         timeouts: Timeouts,
         make_worker: M,
-        handle: H,
-    ) -> Result<HttpServer, String>
+        service: S,
+    ) -> anyhow::Result<HttpServer>
     where
         W: 'static,
-        M: Fn() -> Result<W, String> + Send + Sync + 'static,
-        H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
+        M: Fn() -> anyhow::Result<W> + Send + Sync + 'static,
+        S: Service<W> + Send + Sync + 'static,
     {
         let socket = listener::bind(listen)?;
         let server = tiny_http::Server::from_listener_with_timeouts(socket, None, Some(timeouts.idle))
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
-            .ok_or_else(|| format!("{listen} is not an IP address"))?;
+            .ok_or_else(|| anyhow::anyhow!("{listen} is not an IP address"))?;
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let make_worker = Arc::new(make_worker);
-        let handle = Arc::new(handle);
+        let handle = Arc::new(service);
         let mut threads = Vec::new();
         for n in 0..workers.max(1) {
             // Build the state here so that a failure (e.g. the database) stops start-up.
@@ -93,7 +101,7 @@ impl HttpServer {
                         let _ = ready_tx.send(Err(e));
                     }
                 })
-                .map_err(|e| format!("cannot start worker: {e}"))?;
+                .context("cannot start worker")?;
             threads.push(thread);
             match ready_rx.recv() {
                 Ok(Ok(())) => {}
@@ -102,7 +110,7 @@ impl HttpServer {
                     server.unblock();
                     return Err(e);
                 }
-                Err(_) => return Err("worker died while starting".into()),
+                Err(_) => anyhow::bail!("worker died while starting"),
             }
         }
         Ok(HttpServer {
@@ -141,7 +149,7 @@ fn worker_loop<W>(
     stop: &AtomicBool,
     body: BodyRules,
     state: &mut W,
-    handle: &dyn Fn(&mut W, Request) -> Reply,
+    service: &dyn Service<W>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let incoming = match server.recv_timeout(POLL) {
@@ -153,16 +161,11 @@ fn worker_loop<W>(
                 continue;
             }
         };
-        serve_one(incoming, body, state, handle);
+        serve_one(incoming, body, state, service);
     }
 }
 
-fn serve_one<W>(
-    mut incoming: tiny_http::Request,
-    body_rules: BodyRules,
-    state: &mut W,
-    handle: &dyn Fn(&mut W, Request) -> Reply,
-) {
+fn serve_one<W>(mut incoming: tiny_http::Request, body_rules: BodyRules, state: &mut W, service: &dyn Service<W>) {
     let started = Instant::now();
     let mut request = Request::new(Method::parse(incoming.method().as_str()), incoming.url());
     request.remote_addr = incoming.remote_addr().map(|a| a.ip());
@@ -171,7 +174,6 @@ fn serve_one<W>(
         .iter()
         .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
         .collect();
-    let family = Family::of_path(&request.path);
     let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
     let body = if header_bytes > MAX_HEADER_BYTES {
         Err(Error::BadRequest("Request header fields too large".into()))
@@ -179,20 +181,28 @@ fn serve_one<W>(
         read_body(&mut incoming, body_rules)
     };
     let reply = match body {
-        Err(e) => render::render(&e, family),
+        Err(e) => service.refuse(&request, &e),
         Ok(body) => {
             request.body = body;
-            let (method, path) = (request.method, request.path.clone());
-            match catch_unwind(AssertUnwindSafe(|| handle(state, request))) {
+            // What a panic's reply needs to know of the request, its body aside.
+            let head = Request {
+                method: request.method,
+                path: request.path.clone(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+                remote_addr: request.remote_addr,
+            };
+            match catch_unwind(AssertUnwindSafe(|| service.handle(state, request))) {
                 Ok(reply) => reply,
                 Err(panic) => {
                     log::error!(
                         "panic while serving {} {}: {}",
-                        method.as_str(),
-                        path,
+                        head.method.as_str(),
+                        head.path,
                         panic_message(&panic)
                     );
-                    render::render(&Error::Internal("panic".into()), family)
+                    service.refuse(&head, &Error::Internal("panic".into()))
                 }
             }
         }

@@ -23,12 +23,16 @@ pub(crate) enum Simple {
     Enum(&'static [&'static str]),
 }
 
-pub(crate) fn check(ty: Simple, value: &str) -> Result<(), String> {
+/// Why a value is not of its type, in libxml2's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejected(pub(crate) String);
+
+pub(crate) fn check(ty: Simple, value: &str) -> Result<(), Rejected> {
     match ty {
         Simple::Str => Ok(()),
         Simple::NonEmpty => {
             if value.is_empty() {
-                Err("[facet 'minLength'] The value has a length of '0'; this underruns the allowed minimum length of '1'.".into())
+                Err(Rejected("[facet 'minLength'] The value has a length of '0'; this underruns the allowed minimum length of '1'.".into()))
             } else {
                 Ok(())
             }
@@ -38,50 +42,54 @@ pub(crate) fn check(ty: Simple, value: &str) -> Result<(), String> {
             if v.chars().count() == 4 && v.chars().all(is_nd_digit) {
                 Ok(())
             } else {
-                Err(format!(
+                Err(Rejected(format!(
                     "[facet 'pattern'] The value '{v}' is not accepted by the pattern '[\\d]{{4}}'."
-                ))
+                )))
             }
         }
         Simple::Language => {
             if is_language(&collapse(value)) {
                 Ok(())
             } else {
-                Err(format!(
+                Err(Rejected(format!(
                     "'{value}' is not a valid value of the atomic type 'xs:language'."
-                ))
+                )))
             }
         }
         Simple::XmlLang => {
             if value.is_empty() || is_language(&collapse(value)) {
                 Ok(())
             } else {
-                Err(format!("'{value}' is not a valid value of the union type 'xml:lang'."))
+                Err(Rejected(format!(
+                    "'{value}' is not a valid value of the union type 'xml:lang'."
+                )))
             }
         }
         Simple::XmlSpace => match collapse(value).as_str() {
             "default" | "preserve" => Ok(()),
-            _ => Err(format!(
+            _ => Err(Rejected(format!(
                 "[facet 'enumeration'] The value '{value}' is not an element of the set {{'default', 'preserve'}}."
-            )),
+            ))),
         },
         Simple::Uri => {
             if is_any_uri(value) {
                 Ok(())
             } else {
-                Err(format!(
+                Err(Rejected(format!(
                     "'{value}' is not a valid value of the atomic type 'xs:anyURI'."
-                ))
+                )))
             }
         }
         Simple::Float(limit) => match parse_float(value) {
-            None => Err(format!("'{value}' is not a valid value of the atomic type 'xs:float'.")),
-            Some(f) if f.is_nan() || f > limit => Err(format!(
+            None => Err(Rejected(format!(
+                "'{value}' is not a valid value of the atomic type 'xs:float'."
+            ))),
+            Some(f) if f.is_nan() || f > limit => Err(Rejected(format!(
                 "[facet 'maxInclusive'] The value '{value}' is greater than the maximum value allowed ('{limit}')."
-            )),
-            Some(f) if f < -limit => Err(format!(
+            ))),
+            Some(f) if f < -limit => Err(Rejected(format!(
                 "[facet 'minInclusive'] The value '{value}' is less than the minimum value allowed ('-{limit}')."
-            )),
+            ))),
             Some(_) => Ok(()),
         },
         Simple::Enum(values) => {
@@ -89,10 +97,10 @@ pub(crate) fn check(ty: Simple, value: &str) -> Result<(), String> {
                 Ok(())
             } else {
                 let set: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-                Err(format!(
+                Err(Rejected(format!(
                     "[facet 'enumeration'] The value '{value}' is not an element of the set {{{}}}.",
                     set.join(", ")
-                ))
+                )))
             }
         }
     }

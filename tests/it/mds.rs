@@ -918,7 +918,7 @@ fn bad_fixture_dois_store_nothing() {
         };
         let error = match tinydoi::server::Server::start(config) {
             Ok(_) => panic!("fixtures {dois} accepted"),
-            Err(e) => e,
+            Err(e) => format!("{e:#}"),
         };
         assert!(error.contains("dois[0]"), "{error}");
         let db = tinydoi::db::open(&db_path).unwrap();

@@ -1,16 +1,16 @@
 //! The `tinydoi key …` operator commands: create, list and revoke keys without the HTTP API.
 
-use rusqlite::Connection;
+use anyhow::Context;
 
-use super::manage::{self, describe};
+use super::KeyCommand;
 use crate::accounts::check_client_symbol;
-use crate::cli::KeyCommand;
-use crate::db::{self, keys::Scope};
+use crate::db::{self, keys::Scope, Conn};
+use crate::keys::manage;
 use crate::time::{now, rfc3339};
 
 /// Runs one command and returns what to print on standard output. `create` prints only
 /// the key there (so `KEY=$(tinydoi key create …)` works) and its details on standard error.
-pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
+pub fn run(conn: &Conn, command: KeyCommand) -> anyhow::Result<String> {
     let t = now();
     match command {
         KeyCommand::Create {
@@ -23,11 +23,11 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
                 None => None,
                 Some(d) => {
                     let d = humantime::parse_duration(d.trim())
-                        .map_err(|e| format!("--expires-in '{d}' is not a duration such as 90d: {e}"))?;
+                        .with_context(|| format!("--expires-in '{d}' is not a duration such as 90d"))?;
                     Some(t.saturating_add(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)))
                 }
             };
-            let (row, key) = manage::create(conn, &client, &name, expires_at, None, t).map_err(|e| describe(&e))?;
+            let (row, key) = manage::create(conn, &client, &name, expires_at, None, t)?;
             eprintln!(
                 "created key {} ({}) for {}{}; it is shown only this once:",
                 row.id,
@@ -41,7 +41,7 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
         }
         KeyCommand::List { client } => {
             let client = check_client_symbol(&client)?;
-            let keys = db::keys::list(conn, &Scope::Client(client.clone()), true, t).map_err(|e| e.to_string())?;
+            let keys = db::keys::list(conn, &Scope::Client(client.clone()), true, t)?;
             if keys.is_empty() {
                 return Ok(format!("{client} has no keys"));
             }
@@ -71,7 +71,8 @@ pub fn run(conn: &Connection, command: KeyCommand) -> Result<String, String> {
             Ok(lines.join("\n"))
         }
         KeyCommand::Revoke { id } => {
-            let row = manage::revoke(conn, &Scope::All, id.trim(), None, t).map_err(|e| describe(&e))?;
+            let row =
+                manage::revoke(conn, &Scope::All, id.trim(), None, t).with_context(|| format!("key {}", id.trim()))?;
             Ok(format!("key {} ({}) of {} revoked", row.id, row.key_prefix, row.client))
         }
     }
