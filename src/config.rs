@@ -3,8 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use crate::ratelimit::RateLimitConfig;
-
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
@@ -88,6 +86,31 @@ impl Default for ThrottlePolicy {
             max_delay: Duration::from_secs(900),
             max_entries: 100_000,
             clock: crate::time::now,
+        }
+    }
+}
+
+pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(300);
+pub const DEFAULT_AUTHENTICATED: u32 = 3000;
+pub const DEFAULT_IDENTIFIED: u32 = 1000;
+pub const DEFAULT_ANONYMOUS: u32 = 500;
+
+/// Request limits per caller and window (CONTRACT §9), enforced by `ratelimit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitConfig {
+    pub window: Duration,
+    pub authenticated: u32,
+    pub identified: u32,
+    pub anonymous: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig {
+            window: DEFAULT_RATE_WINDOW,
+            authenticated: DEFAULT_AUTHENTICATED,
+            identified: DEFAULT_IDENTIFIED,
+            anonymous: DEFAULT_ANONYMOUS,
         }
     }
 }

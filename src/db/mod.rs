@@ -43,7 +43,7 @@ pub fn latest_version() -> u32 {
     migrations().last().map(|(n, _)| *n).unwrap_or(0)
 }
 
-/// One database: its file, and the queue its writers take turns in (see [`write`]). The
+/// One database: its file, and the queue its writers take turns in (see [`write()`]). The
 /// connections of one server all come from one handle, so they share the queue; another
 /// database in the same process (another test server) has its own.
 #[derive(Clone)]
@@ -76,7 +76,7 @@ impl Database {
 }
 
 /// A connection and the writer queue of its database. It is a `Connection` for reading;
-/// writing goes through [`write`].
+/// writing goes through [`write()`].
 pub struct Conn {
     conn: Connection,
     writer: Arc<Mutex<()>>,
