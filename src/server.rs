@@ -53,31 +53,7 @@ impl Server {
         }
         let is_new = is_new_database(&config.db_path);
         let database = db::Database::open(&config.db_path)?;
-        let conn = database.connect()?;
-        if let Some(path) = &config.fixtures {
-            let summary = fixtures::load_file(&conn, path, config.pbkdf2_iterations)?;
-            log::info!(
-                "loaded fixtures {}: {} providers, {} clients",
-                path.display(),
-                summary.providers,
-                summary.clients
-            );
-        } else if is_new && config.seed_demo {
-            if is_loopback(&config.listen) {
-                let demo = fixtures::parse(fixtures::DEMO)?;
-                fixtures::load(&conn, &demo, config.pbkdf2_iterations)?;
-                log::info!("new database: seeded the demo account DEMO.REPO (password demo-password, prefix 10.5072)");
-            } else {
-                log::warn!(
-                    "new database on a non-loopback address {}: demo credentials NOT seeded; use --fixtures or `tinydoi client add`",
-                    config.listen
-                );
-            }
-        }
-        if !is_loopback(&config.listen) {
-            refuse_demo_passwords(&conn, &config.listen)?;
-        }
-        drop(conn);
+        seed(&database.connect()?, &config, is_new)?;
 
         let mut routes = api::routes();
         routes.extend(extra);
@@ -121,6 +97,35 @@ impl Server {
             }
         }
     }
+}
+
+/// Loads the fixtures (every start), or the demo data into a new database on a loopback
+/// address; then refuses a non-loopback address while a demo password is still set.
+fn seed(conn: &db::Conn, config: &Config, is_new: bool) -> anyhow::Result<()> {
+    if let Some(path) = &config.fixtures {
+        let summary = fixtures::load_file(conn, path, config.pbkdf2_iterations)?;
+        log::info!(
+            "loaded fixtures {}: {} providers, {} clients",
+            path.display(),
+            summary.providers,
+            summary.clients
+        );
+    } else if is_new && config.seed_demo {
+        if is_loopback(&config.listen) {
+            let demo = fixtures::parse(fixtures::DEMO)?;
+            fixtures::load(conn, &demo, config.pbkdf2_iterations)?;
+            log::info!("new database: seeded the demo account DEMO.REPO (password demo-password, prefix 10.5072)");
+        } else {
+            log::warn!(
+                "new database on a non-loopback address {}: demo credentials NOT seeded; use --fixtures or `tinydoi client add`",
+                config.listen
+            );
+        }
+    }
+    if !is_loopback(&config.listen) {
+        refuse_demo_passwords(conn, &config.listen)?;
+    }
+    Ok(())
 }
 
 /// Refuses a database that anyone on the host could rewrite: a world-writable file (or WAL

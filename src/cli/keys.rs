@@ -45,29 +45,7 @@ pub fn run(conn: &Conn, command: KeyCommand) -> anyhow::Result<String> {
             if keys.is_empty() {
                 return Ok(format!("{client} has no keys"));
             }
-            let lines: Vec<String> = keys
-                .iter()
-                .map(|k| {
-                    let state = match (k.revoked_at, k.expires_at) {
-                        (Some(at), _) => format!("revoked {}", rfc3339(at)),
-                        (None, Some(at)) if at <= t => format!("expired {}", rfc3339(at)),
-                        (None, Some(at)) => format!("active, expires {}", rfc3339(at)),
-                        (None, None) => "active".to_string(),
-                    };
-                    let used = k
-                        .last_used_at
-                        .map_or("never used".to_string(), |at| format!("used {}", rfc3339(at)));
-                    format!(
-                        "{}  {}  created {}  {}  {}  {}",
-                        k.id,
-                        k.key_prefix,
-                        rfc3339(k.created),
-                        used,
-                        state,
-                        k.name
-                    )
-                })
-                .collect();
+            let lines: Vec<String> = keys.iter().map(|k| key_line(k, t)).collect();
             Ok(lines.join("\n"))
         }
         KeyCommand::Revoke { id } => {
@@ -76,4 +54,26 @@ pub fn run(conn: &Conn, command: KeyCommand) -> anyhow::Result<String> {
             Ok(format!("key {} ({}) of {} revoked", row.id, row.key_prefix, row.client))
         }
     }
+}
+
+/// One key in `key list`: id, display prefix, times, state, name.
+fn key_line(k: &db::keys::KeyRow, t: i64) -> String {
+    let state = match (k.revoked_at, k.expires_at) {
+        (Some(at), _) => format!("revoked {}", rfc3339(at)),
+        (None, Some(at)) if at <= t => format!("expired {}", rfc3339(at)),
+        (None, Some(at)) => format!("active, expires {}", rfc3339(at)),
+        (None, None) => "active".to_string(),
+    };
+    let used = k
+        .last_used_at
+        .map_or("never used".to_string(), |at| format!("used {}", rfc3339(at)));
+    format!(
+        "{}  {}  created {}  {}  {}  {}",
+        k.id,
+        k.key_prefix,
+        rfc3339(k.created),
+        used,
+        state,
+        k.name
+    )
 }

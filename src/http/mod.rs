@@ -79,38 +79,20 @@ impl HttpServer {
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let make_worker = Arc::new(make_worker);
-        let handle = Arc::new(service);
+        let service = Arc::new(service);
+        let body = BodyRules {
+            limit: body_limit,
+            deadline: timeouts.body,
+        };
         let mut threads = Vec::new();
         for n in 0..workers.max(1) {
-            // Build the state here so that a failure (e.g. the database) stops start-up.
-            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-            let (thread_server, thread_stop, make_worker, handle) =
-                (server.clone(), stop.clone(), make_worker.clone(), handle.clone());
-            let thread = std::thread::Builder::new()
-                .name(format!("worker-{n}"))
-                .spawn(move || match make_worker() {
-                    Ok(mut state) => {
-                        let _ = ready_tx.send(Ok(()));
-                        let body = BodyRules {
-                            limit: body_limit,
-                            deadline: timeouts.body,
-                        };
-                        worker_loop(&thread_server, &thread_stop, body, &mut state, &*handle);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                })
-                .context("cannot start worker")?;
-            threads.push(thread);
-            match ready_rx.recv() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+            match spawn_worker(n, &server, &stop, body, make_worker.clone(), service.clone()) {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
                     stop.store(true, Ordering::SeqCst);
                     server.unblock();
                     return Err(e);
                 }
-                Err(_) => anyhow::bail!("worker died while starting"),
             }
         }
         Ok(HttpServer {
@@ -138,6 +120,41 @@ impl HttpServer {
 }
 
 /// How much body a worker reads, and for how long.
+/// Starts worker `n` and waits until it has built its state, so that a failure (e.g. the
+/// database) stops start-up.
+fn spawn_worker<W, M, S>(
+    n: usize,
+    server: &Arc<tiny_http::Server>,
+    stop: &Arc<AtomicBool>,
+    body: BodyRules,
+    make_worker: Arc<M>,
+    service: Arc<S>,
+) -> anyhow::Result<JoinHandle<()>>
+where
+    W: 'static,
+    M: Fn() -> anyhow::Result<W> + Send + Sync + 'static,
+    S: Service<W> + Send + Sync + 'static,
+{
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (server, stop) = (server.clone(), stop.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("worker-{n}"))
+        .spawn(move || match make_worker() {
+            Ok(mut state) => {
+                let _ = ready_tx.send(Ok(()));
+                worker_loop(&server, &stop, body, &mut state, &*service);
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+            }
+        })
+        .context("cannot start worker")?;
+    match ready_rx.recv() {
+        Ok(result) => result.map(|()| thread),
+        Err(_) => anyhow::bail!("worker died while starting"),
+    }
+}
+
 #[derive(Clone, Copy)]
 struct BodyRules {
     limit: usize,
