@@ -61,6 +61,9 @@ pub enum Error {
     Conflict(String),
     UnsupportedMediaType(String),
     PayloadTooLarge,
+    /// 413 with the reason, for a body that is within the size limit but would not be
+    /// once decoded (a decompressed usage report).
+    TooLarge(String),
     Unprocessable(Vec<Problem>),
     TooManyRequests {
         retry_after_secs: u64,
@@ -83,7 +86,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
-            Error::PayloadTooLarge => 413,
+            Error::PayloadTooLarge | Error::TooLarge(_) => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,
             Error::Internal(_) | Error::Database(_) | Error::Io(_) => 500,
@@ -119,7 +122,9 @@ impl fmt::Display for Error {
             Error::NotFound(None) => f.write_str("not found"),
             Error::MethodNotAllowed { message: Some(m), .. } => f.write_str(m),
             Error::MethodNotAllowed { allow, .. } => write!(f, "method not allowed (allowed: {allow})"),
-            Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) => f.write_str(m),
+            Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) | Error::TooLarge(m) => {
+                f.write_str(m)
+            }
             Error::PayloadTooLarge => f.write_str("request body too large"),
             Error::Unprocessable(problems) => {
                 let titles: Vec<&str> = problems.iter().map(|p| p.title.as_str()).collect();

@@ -138,6 +138,16 @@ pub struct ServeArgs {
     /// Longest time to receive one request body, e.g. `60s` (the default).
     #[arg(long)]
     pub body_timeout: Option<humantime::Duration>,
+    /// Largest request line and headers together, in bytes (larger: 431, read no further).
+    #[arg(long, default_value_t = config::DEFAULT_HEAD_LIMIT)]
+    pub head_limit: usize,
+    /// Longest time to receive a request line and its headers, e.g. `20s` (the default);
+    /// a client trickling them longer gets 408 and is disconnected.
+    #[arg(long)]
+    pub header_timeout: Option<humantime::Duration>,
+    /// Most connections served at once; more get 503 at once.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {

@@ -395,25 +395,45 @@ pub fn delete_draft(conn: &Conn, actor: &Actor, doi: &str, allow: &str) -> Resul
 }
 
 /// Adds or updates media of `actor`'s DOI (404 unseen, 403 not its own): a media type
-/// already listed gets the new URL, others are appended (MDS `POST /media`). Each URL must
-/// be `http`, `https` or `ftp` (422 otherwise).
+/// already listed gets the new URL (its id is kept), others are appended (MDS `POST
+/// /media`). Each URL must be `http`, `https` or `ftp` (422 otherwise).
 pub fn media_put(conn: &Conn, actor: &Actor, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
+    own_doi_write(conn, actor, doi, |tx, d| {
+        if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
+            return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
+        }
+        for (media_type, u) in media {
+            dbd::put_media(tx, &d.doi, media_type, u)?;
+        }
+        Ok(())
+    })
+}
+
+/// Deletes media `id` of `actor`'s DOI (404 unseen or no such media, 403 not its own).
+pub fn media_delete(conn: &Conn, actor: &Actor, doi: &str, id: i64) -> Result<(), Error> {
+    own_doi_write(conn, actor, doi, |tx, d| {
+        if dbd::delete_media(tx, &d.doi, id)? {
+            Ok(())
+        } else {
+            Err(Error::not_found())
+        }
+    })
+}
+
+/// Runs `change` on `actor`'s DOI in one write transaction, then records who changed it
+/// and when. 404 when the actor cannot see it, 403 when it is not its own.
+fn own_doi_write(
+    conn: &Conn,
+    actor: &Actor,
+    doi: &str,
+    change: impl FnOnce(&Connection, &Doi) -> Result<(), Error>,
+) -> Result<(), Error> {
     db::write(conn, |tx| {
         let mut d = actor.get(tx, doi)?;
         if d.client != actor.client {
             return Err(Error::forbidden());
         }
-        if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
-            return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
-        }
-        let mut all = dbd::media(tx, &d.doi)?;
-        for (media_type, u) in media {
-            match all.iter_mut().find(|(t, _)| t == media_type) {
-                Some(entry) => entry.1 = u.clone(),
-                None => all.push((media_type.clone(), u.clone())),
-            }
-        }
-        dbd::replace_media(tx, &d.doi, &all)?;
+        change(tx, &d)?;
         d.updated = actor.now;
         d.updated_by = Some(actor.credential.clone());
         dbd::update(tx, &d)?;
@@ -422,7 +442,7 @@ pub fn media_put(conn: &Conn, actor: &Actor, doi: &str, media: &[(String, String
 }
 
 /// The media of a DOI the caller may see (404 otherwise); empty when it has none.
-pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<(String, String)>, Error> {
+pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<dbd::Media>, Error> {
     db::read(conn, |tx| {
         let d = get(tx, principal, doi)?;
         Ok(dbd::media(tx, &d.doi)?)
@@ -450,6 +470,11 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
 /// minted DOIs, not drafts).
 pub fn minted_names_of_client(conn: &Connection, client: &str) -> Result<Vec<String>, Error> {
     Ok(dbd::minted_names_of_client(conn, client)?)
+}
+
+/// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).
+pub fn exists(conn: &Connection, doi: &str) -> Result<bool, Error> {
+    Ok(dbd::get(conn, &doi.to_ascii_lowercase())?.is_some())
 }
 
 /// An opaque `page[cursor]` pointing just after `d`.

@@ -5,6 +5,8 @@
 //! Every entry point parses with hard limits first (see `parse.rs`), so hostile
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
+mod detect;
+mod identifier;
 mod parse;
 mod schema;
 mod simple;
@@ -15,6 +17,8 @@ mod validate;
 use serde_json::{Map, Value};
 use std::fmt;
 
+pub use detect::{detect, Format};
+pub use identifier::{identifier_of, with_identifier};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.

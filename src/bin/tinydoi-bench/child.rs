@@ -126,10 +126,9 @@ pub fn serve(args: &[String]) -> anyhow::Result<()> {
             let server = HttpServer::start(
                 "127.0.0.1:0",
                 workers,
-                1 << 20,
-                tinydoi::http::Timeouts {
-                    idle: tinydoi::config::Config::default().idle_timeout,
-                    body: tinydoi::config::Config::default().body_timeout,
+                tinydoi::http::Limits {
+                    body_bytes: 1 << 20,
+                    ..tinydoi::config::Config::default().http_limits()
                 },
                 || Ok(()),
                 Ok200,
