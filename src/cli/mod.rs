@@ -236,23 +236,16 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-/// Runs the command line and returns the process exit code. Errors are printed here, once,
-/// with their causes.
-pub fn run() -> i32 {
+/// Runs the command line: `Ok(false)` when a command ran and its verdict is "no"
+/// (`validate` found an invalid file). `main` prints an error with its causes.
+pub fn run() -> anyhow::Result<bool> {
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         // `serve` is the default: parse again with it, so every serve option keeps the
         // defaults clap declares instead of a second copy of them here.
         cli = Cli::parse_from(std::env::args_os().chain(["serve".into()]));
     }
-    match execute(cli) {
-        Ok(true) => 0,
-        Ok(false) => 1,
-        Err(e) => {
-            eprintln!("tinydoi: {}", crate::error::chain(e.as_ref()));
-            1
-        }
-    }
+    execute(cli)
 }
 
 /// Runs one command; `Ok(false)` when it ran and its verdict is "no" (`validate`).

@@ -9,7 +9,8 @@ pub enum Family {
     /// JSON:API error documents (the default).
     #[default]
     Rest,
-    /// Plain-text bodies.
+    /// Plain-text bodies, and Rails-style routing: a trailing slash is ignored (clients
+    /// of the API the table marks so, MDS, send `/metadata/`).
     Mds,
 }
 
@@ -80,7 +81,7 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
-            // Rails ignores a trailing slash; poodle's MDS paths (`/metadata/`) rely on it.
+            // Routes of the plain-text family ignore a trailing slash (see `Family::Mds`).
             None if self.family_of_unmatched(&segments) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
                 self.find(method, &path[..path.len() - 1])
             }
