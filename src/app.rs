@@ -63,6 +63,9 @@ pub struct App {
     pub auth: Authenticator,
     pub router: Router<Handler>,
     pub render: Renderer,
+    /// The reply to a request no route matches, if not 404 (the console's `/` redirect
+    /// for browsers); given by `server.rs` like the routes.
+    pub unmatched: fn(&Request) -> Option<Reply>,
     /// Background writes of key `lastUsedAt` and audit events; started by `Server::start`.
     pub recorder: crate::keys::recorder::Recorder,
     /// Request counting per caller (CONTRACT §9); `None` when rate limiting is off.
@@ -82,6 +85,7 @@ impl App {
             auth,
             router: Router::new(routes),
             render,
+            unmatched: |_| None,
             recorder: crate::keys::recorder::Recorder::disabled(),
             rate_limiter,
             throttle,
@@ -132,7 +136,7 @@ impl App {
                 }
             }
             Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
-            Match::NotFound(_) => Err(Error::NotFound(None)),
+            Match::NotFound(_) => (self.unmatched)(request).ok_or(Error::NotFound(None)),
         };
         let reply = match result {
             Ok(reply) => reply,

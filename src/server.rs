@@ -56,8 +56,10 @@ impl Server {
         seed(&database.connect()?, &config, is_new)?;
 
         let mut routes = api::routes();
+        routes.extend(crate::console::routes());
         routes.extend(extra);
         let mut app = App::new(config.clone(), routes, api::render::render);
+        app.unmatched = crate::console::root_redirect;
         app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
         let http = HttpServer::start(

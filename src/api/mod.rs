@@ -34,7 +34,7 @@ fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler
     }
 }
 
-/// Every route tinydoi serves.
+/// Every route of the APIs (the console adds its own, `console::routes`).
 pub fn routes() -> Vec<Route<Handler>> {
     vec![
         rest(Get, "/heartbeat", heartbeat),

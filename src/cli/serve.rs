@@ -24,6 +24,13 @@ pub fn run(db_path: &Path, iterations: u32, args: ServeArgs) -> anyhow::Result<(
         rate_limit,
         idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
         body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
+        console: config::ConsoleConfig {
+            https: args.console_https,
+            idle: args.console_idle.map_or(Config::default().console.idle, Into::into),
+            lifetime: args
+                .console_lifetime
+                .map_or(Config::default().console.lifetime, Into::into),
+        },
         head_limit: args.head_limit,
         header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
         max_connections: args.max_connections,

@@ -208,23 +208,28 @@ fn url_problem(doi: &str, title: String) -> Error {
 /// the DOI first leaves the draft state. Whether the caller may write at all (an active
 /// client) is the API's to check before it makes the `Actor`.
 pub fn save(conn: &Conn, actor: &Actor, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
+    let (doi, prepared) = prepare(doi, &mut changes)?;
+    db::write(conn, |tx| save_prepared(tx, actor, &doi, changes, prepared, mode))
+}
+
+/// The checks of a write that need no database: the DOI's segments (422), and the XML
+/// read before the transaction. The XML's errors are raised inside, where they were found
+/// when it was read there, so that ownership and existence errors keep coming first.
+fn prepare(doi: &str, changes: &mut Changes) -> Result<(String, Option<Result<PreparedXml, Error>>), Error> {
     let doi = doi.to_ascii_lowercase();
-    // Its errors are raised inside, where they were found when it was read there, so that
-    // ownership and existence errors keep coming first.
+    if let Some(problem) = doi::segment_problem(&doi) {
+        return Err(Error::unprocessable(Problem::at_property(problem, "doi")));
+    }
     let prepared = changes
         .xml
         .as_ref()
         .map(|xml| prepare_xml(&doi, xml, changes.record.take()));
-    db::write(conn, |tx| save_prepared(tx, actor, &doi, changes, prepared, mode))
+    Ok((doi, prepared))
 }
 
 /// [`save`] inside the caller's transaction (the fixtures loader stores a whole file in one).
 pub fn save_in(tx: &Connection, actor: &Actor, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
-    let doi = doi.to_ascii_lowercase();
-    let prepared = changes
-        .xml
-        .as_ref()
-        .map(|xml| prepare_xml(&doi, xml, changes.record.take()));
+    let (doi, prepared) = prepare(doi, &mut changes)?;
     save_prepared(tx, actor, &doi, changes, prepared, mode)
 }
 
@@ -254,6 +259,9 @@ fn save_prepared(
     let mut d = existing.unwrap_or_else(|| new_draft(actor, doi));
     let before = d.state;
     let metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
+    if !matches!(metadata, NewMetadata::Unchanged) {
+        check_xml_chars(doi, d.xml.as_deref())?;
+    }
     let url_changed = changes.url.is_some();
     if let Some(u) = changes.url {
         if !url::is_valid(&u) {
@@ -346,6 +354,27 @@ fn apply_metadata(
         metadata = NewMetadata::Json;
     }
     Ok(metadata)
+}
+
+/// Drafts too: a record with a character XML 1.0 forbids is refused (422) when written,
+/// whether it came as XML or as JSON attributes (which the XML is made from).
+fn check_xml_chars(doi: &str, xml: Option<&[u8]>) -> Result<(), Error> {
+    let found = xml
+        .and_then(|x| std::str::from_utf8(x).ok())
+        .and_then(metadata::forbidden_char);
+    match found {
+        Some(c) => Err(Error::unprocessable(Problem {
+            uid: Some(doi.to_string()),
+            ..Problem::at_property(
+                format!(
+                    "DOI {doi}: the metadata holds U+{:04X}, a character XML 1.0 forbids",
+                    c as u32
+                ),
+                "xml",
+            )
+        })),
+        None => Ok(()),
+    }
 }
 
 fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&str>) -> Result<(), Error> {
@@ -500,17 +529,9 @@ mod tests {
     #[test]
     fn cursor_round_trip() {
         let d = Doi {
-            doi: "10.5072/a:b".into(),
-            client: "DEMO.REPO".into(),
-            prefix: "10.5072".into(),
-            state: State::Draft,
-            url: None,
-            xml: None,
-            attributes: None,
             created: 1_700_000_000,
             updated: 1_700_000_000,
-            registered: None,
-            updated_by: None,
+            ..Doi::draft("10.5072/a:b")
         };
         let c = decode_cursor(&encode_cursor(&d)).unwrap();
         assert_eq!((c.created, c.doi.as_str()), (1_700_000_000, "10.5072/a:b"));

@@ -12,6 +12,8 @@ pub enum Family {
     /// Plain-text bodies, and Rails-style routing: a trailing slash is ignored (clients
     /// of the API the table marks so, MDS, send `/metadata/`).
     Mds,
+    /// The web console: HTML pages.
+    Html,
 }
 
 /// One route. `pattern` segments are literals, `{name}` (one segment) or `{name*}`
