@@ -199,7 +199,5 @@ fn refusals(s: &TestServer, b: &Browser, shots: &Shots) {
 }
 
 fn key_count(s: &TestServer) -> i64 {
-    s.db()
-        .query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))
-        .unwrap()
+    count(&s.db(), "SELECT count(*) FROM api_keys")
 }
