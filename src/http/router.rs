@@ -83,7 +83,8 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
-            // Routes of the plain-text family ignore a trailing slash (see `Family::Mds`).
+            // Routes of the plain-text family ignore a trailing slash (see `Family::Mds`). Only
+            // where nothing matched: a DOI ending in `/` is refused, not silently renamed.
             None if self.family_of_unmatched(&segments) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
                 self.find(method, &path[..path.len() - 1])
             }
