@@ -112,11 +112,31 @@ pub fn open(path: &Path) -> anyhow::Result<Conn> {
 }
 
 fn connect(path: &Path) -> anyhow::Result<Connection> {
+    create_private(path).with_context(|| format!("cannot create database {}", path.display()))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn =
         Connection::open_with_flags(path, flags).with_context(|| format!("cannot open database {}", path.display()))?;
     configure(&conn).with_context(|| format!("cannot configure database {}", path.display()))?;
     Ok(conn)
+}
+
+/// Creates a missing database file readable by its owner only: it holds password hashes
+/// and the data-file signing key. SQLite gives its `-wal` and `-shm` files the database
+/// file's mode, so they are private too.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path == Path::new(":memory:") || path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
