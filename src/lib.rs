@@ -14,6 +14,7 @@ pub mod error;
 pub mod fixtures;
 pub mod http;
 pub mod keys;
+pub mod limits;
 pub mod manage;
 pub mod metadata;
 pub mod ratelimit;

@@ -9,8 +9,8 @@ use crate::db::{self, accounts as dba, keys::KeyRow, keys::Scope};
 use crate::error::{Error, Problem};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
-use crate::keys::limits::Limits;
 use crate::keys::manage::{self, Requested};
+use crate::limits::Limits;
 use crate::time::{parse_rfc3339, rfc3339};
 
 pub const KEYS_CANNOT_MANAGE: &str = "API keys cannot manage credentials; use the repository password.";
@@ -147,13 +147,13 @@ fn string_list(payload: &Value, name: &str) -> Result<Option<Vec<String>>, Error
     let invalid = || problem(&format!("{name} must be a list of strings"), name);
     match crate::api::payload::attribute(payload, name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) if items.len() <= crate::keys::limits::MAX_ENTRIES => items
+        Some(Value::Array(items)) if items.len() <= crate::limits::MAX_ENTRIES => items
             .iter()
             .map(|v| v.as_str().map(str::to_string).ok_or_else(invalid))
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
         Some(Value::Array(_)) => Err(problem(
-            &format!("{name} must list at most {} entries", crate::keys::limits::MAX_ENTRIES),
+            &format!("{name} must list at most {} entries", crate::limits::MAX_ENTRIES),
             name,
         )),
         Some(_) => Err(invalid()),

@@ -7,6 +7,7 @@ pub mod mds;
 pub mod members;
 pub mod openapi;
 pub mod payload;
+pub mod render;
 pub mod reports;
 pub mod rest_dois;
 
@@ -15,7 +16,6 @@ use crate::error::Error;
 use crate::http::request::Method::{self, *};
 use crate::http::router::{Family, Params, Route};
 use crate::http::{Reply, Request};
-use crate::keys::limits::Scope;
 
 fn rest(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
@@ -35,7 +35,7 @@ fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler
     }
 }
 
-/// Every route tinydoi serves.
+/// Every route of the APIs (the console adds its own, `console::routes`).
 pub fn routes() -> Vec<Route<Handler>> {
     vec![
         rest(Get, "/heartbeat", heartbeat),
@@ -82,25 +82,6 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Put, "/reports/{id}", reports::update),
         rest(Delete, "/reports/{id}", reports::delete),
     ]
-    .into_iter()
-    .chain(crate::console::routes())
-    .collect()
-}
-
-/// The scope an API key needs for a route (issue 19), judged from the route itself so that
-/// no handler can forget it: reading DOIs (REST and MDS) `dois:read`, changing them
-/// `dois:write`, changing usage reports `reports:write`, the data file link
-/// `datafile:read`. `None`: any key (public reads; key management, which keys may not do).
-pub fn scope_needed(method: Method, pattern: &str) -> Option<Scope> {
-    let area = pattern.trim_start_matches('/').split('/').next().unwrap_or("");
-    let reading = matches!(method, Get | Head);
-    match area {
-        "dois" | "metadata" | "doi" | "media" if reading => Some(Scope::DoisRead),
-        "dois" | "metadata" | "doi" | "media" => Some(Scope::DoisWrite),
-        "reports" if !reading => Some(Scope::ReportsWrite),
-        _ if pattern == "/credentials/datafile" => Some(Scope::DatafileRead),
-        _ => None,
-    }
 }
 
 fn heartbeat(_: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
@@ -122,16 +103,22 @@ mod tests {
                 || route.pattern.starts_with("/console");
             if !matches!(route.method, Get | Head) && !exempt {
                 assert!(
-                    scope_needed(route.method, route.pattern).is_some(),
+                    crate::app::scope_needed(route.method, route.pattern).is_some(),
                     "{} {}",
                     route.method.as_str(),
                     route.pattern
                 );
             }
         }
-        assert_eq!(scope_needed(Get, "/dois/{doi*}"), Some(Scope::DoisRead));
-        assert_eq!(scope_needed(Get, "/reports"), None);
-        assert_eq!(scope_needed(Get, "/datafile/{name}"), None);
-        assert_eq!(scope_needed(Get, "/credentials/datafile"), Some(Scope::DatafileRead));
+        assert_eq!(
+            crate::app::scope_needed(Get, "/dois/{doi*}"),
+            Some(crate::limits::Scope::DoisRead)
+        );
+        assert_eq!(crate::app::scope_needed(Get, "/reports"), None);
+        assert_eq!(crate::app::scope_needed(Get, "/datafile/{name}"), None);
+        assert_eq!(
+            crate::app::scope_needed(Get, "/credentials/datafile"),
+            Some(crate::limits::Scope::DatafileRead)
+        );
     }
 }

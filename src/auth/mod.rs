@@ -17,8 +17,8 @@ use crate::accounts::{role_of, Role};
 use crate::db;
 use crate::error::Error;
 use crate::keys::format as key_format;
-use crate::keys::limits::{Limits, Scope};
 use crate::keys::recorder::Recorder;
+use crate::limits::{Limits, Scope};
 use cache::VerifiedCache;
 use header::Claim;
 

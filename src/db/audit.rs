@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::keys::limits::Limits;
+use crate::limits::Limits;
 
 #[derive(Debug, Clone, Default)]
 pub struct Event {

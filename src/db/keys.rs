@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::keys::limits::Limits;
+use crate::limits::Limits;
 
 /// What authentication needs of a stored key.
 #[derive(Debug, Clone)]

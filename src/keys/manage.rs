@@ -4,9 +4,9 @@
 use rusqlite::Connection;
 
 use super::format;
-use super::limits::{self, Limits, Network, Scope as KeyScope, Scopes};
-use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope};
+use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope, Conn};
 use crate::error::{Error, Problem};
+use crate::limits::{self, Limits, Network, Scope as KeyScope, Scopes};
 
 /// Longest key name (DataCite's column size).
 pub const MAX_NAME_CHARS: usize = 191;
@@ -158,7 +158,7 @@ fn writable_client(tx: &Connection, client: &str) -> Result<(), Error> {
 /// Creates a key for `client` with the `requested` limits; returns its row and the plain
 /// key, which nobody sees again.
 pub fn create(
-    conn: &Connection,
+    conn: &Conn,
     client: &str,
     name: &str,
     expires_at: Option<i64>,
@@ -173,7 +173,7 @@ pub fn create(
             "/data/attributes/expiresAt",
         )));
     }
-    let key = format::generate().map_err(Error::Internal)?;
+    let key = format::generate()?;
     let row = db::write(conn, |tx| {
         writable_client(tx, client)?;
         let new = NewKey {
@@ -191,13 +191,7 @@ pub fn create(
 
 /// Revokes the key `id` of a client in `scope` (404 otherwise). Revoking again changes
 /// nothing: the first `revokedAt` stays.
-pub fn revoke(
-    conn: &Connection,
-    scope: &Scope,
-    id: &str,
-    remote_addr: Option<&str>,
-    now: i64,
-) -> Result<KeyRow, Error> {
+pub fn revoke(conn: &Conn, scope: &Scope, id: &str, remote_addr: Option<&str>, now: i64) -> Result<KeyRow, Error> {
     db::write(conn, |tx| {
         let key = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
         if db::keys::revoke(tx, id, now)? {
@@ -210,7 +204,7 @@ pub fn revoke(
 /// Replaces the key `id` by a new one with the same name and limits (and the same
 /// lifetime, when it had one). The old key stops working now, or after `grace_secs`.
 pub fn rotate(
-    conn: &Connection,
+    conn: &Conn,
     scope: &Scope,
     id: &str,
     grace_secs: u64,
@@ -223,7 +217,7 @@ pub fn rotate(
             "/data/attributes/gracePeriod",
         )));
     }
-    let key = format::generate().map_err(Error::Internal)?;
+    let key = format::generate()?;
     let row = db::write(conn, |tx| {
         let old = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
         if old.revoked_at.is_some() {
@@ -263,12 +257,7 @@ pub const MAX_LEAKED: usize = 100;
 /// each with an audit event `key.revoked_leaked` naming `remote_addr`, in one transaction.
 /// Returns, for each value, whether it is a stored key (revoked now or before). Values not
 /// shaped like a key cost no database look-up.
-pub fn revoke_leaked(
-    conn: &Connection,
-    values: &[String],
-    remote_addr: Option<&str>,
-    now: i64,
-) -> Result<Vec<bool>, Error> {
+pub fn revoke_leaked(conn: &Conn, values: &[String], remote_addr: Option<&str>, now: i64) -> Result<Vec<bool>, Error> {
     let hashes: Vec<Option<Vec<u8>>> = values
         .iter()
         .map(|v| format::parse(v.trim()).map(|k| format::hash(&k)))
@@ -292,17 +281,6 @@ pub fn revoke_leaked(
         }
         Ok(found)
     })
-}
-
-/// A one-line description of a management error, for the CLI.
-pub fn describe(error: &Error) -> String {
-    match error {
-        Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("; "),
-        Error::NotFound(Some(m)) | Error::Forbidden(Some(m)) => m.clone(),
-        Error::NotFound(None) => "no such key".into(),
-        Error::Internal(m) => m.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

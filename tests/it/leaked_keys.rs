@@ -194,6 +194,6 @@ fn secret_scanning_is_off_without_keys_and_a_bad_key_file_stops_the_start() {
     )
     .unwrap();
     config.secret_scanning_keys = Some(bad);
-    let error = tinydoi::server::Server::start(config).err().expect("refused");
+    let error = format!("{:#}", tinydoi::server::Server::start(config).err().expect("refused"));
     assert!(error.contains("key a is not a PEM P-256 public key"), "{error}");
 }

@@ -485,6 +485,6 @@ fn fixture_keys_take_limits_checked_as_on_create() {
 
     let (mut config, dir) = TestServer::config(&with_limits(json!(["10.5073"])));
     config.db_path = dir.path().join("other.db");
-    let error = tinydoi::server::Server::start(config).err().expect("refused");
+    let error = format!("{:#}", tinydoi::server::Server::start(config).err().expect("refused"));
     assert!(error.contains("10.5073 is not a prefix of DEMO.REPO"), "{error}");
 }
