@@ -130,3 +130,9 @@ CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+
+-- migration 2
+-- What a read of a DOI shows that is derived from its attributes (`published`, the
+-- default views of `publisher`, `creators`, `contributors`), computed when they are
+-- written (`dois::resource::derived_text`) so that reads splice it. NULL: derive on read.
+ALTER TABLE dois ADD COLUMN derived TEXT;

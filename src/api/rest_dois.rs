@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use crate::app::Ctx;
-use crate::dois::json::{self as doc, Metadata};
+use crate::dois::json as doc;
+use crate::dois::resource::{self, Metadata, View};
 use crate::dois::{self, doi, Doi, Filter, Mode, State};
 use crate::error::{Error, Problem};
 use crate::http::reply::JSON_API;
@@ -24,23 +25,29 @@ fn location(request: &Request, doi: &str) -> String {
     format!("{}/dois/{doi}", request.base_url())
 }
 
-fn one(ctx: &Ctx, d: &Doi, xml: Option<&[u8]>, metadata: Metadata, status: u16) -> Result<Reply, Error> {
-    let for_owner = ctx.principal.client() == Some(d.client.as_str());
-    Ok(Reply::new(
-        status,
-        JSON_API,
-        doc::document(d, xml, metadata, for_owner)?,
-    ))
+/// lupo's serializer params from the query (`publisher`, `affiliation`, `detail`).
+fn view(ctx: &Ctx, request: &Request, d: &Doi, detail: bool) -> View {
+    let flag = |name: &str| request.query(name) == Some("true");
+    View {
+        publisher: flag("publisher"),
+        affiliation: flag("affiliation"),
+        detail: detail || flag("detail"),
+        for_owner: ctx.principal.client() == Some(d.client.as_str()),
+    }
 }
 
-fn written(ctx: &Ctx, d: &Doi, status: u16) -> Result<Reply, Error> {
-    one(
-        ctx,
+/// A DOI just written, in detail, as lupo answers a create or update.
+fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, Error> {
+    let provider = dois::provider_of(ctx.db, &d.client)?;
+    let metadata = Metadata::Parsed(d.attributes.as_ref());
+    let body = resource::document(
         d,
         d.xml.as_deref(),
-        Metadata::Parsed(d.attributes.as_ref()),
-        status,
-    )
+        metadata,
+        view(ctx, request, d, true),
+        provider.as_deref(),
+    )?;
+    Ok(Reply::new(status, JSON_API, body))
 }
 
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
@@ -68,19 +75,30 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx, &name, changes, Mode::Create)?,
+        Some(name) => dois::save(ctx, &name, naming(changes, &name)?, Mode::Create)?,
         None => {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match dois::save(ctx, &doi::mint(&prefix)?, changes.clone(), Mode::Create) {
-                    Err(Error::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
+                let name = doi::mint(&prefix)?;
+                match dois::save(ctx, &name, naming(changes.clone(), &name)?, Mode::Create) {
+                    Err(e) if dois::is_taken(&e) && attempt < MINT_ATTEMPTS => continue,
                     other => break other?,
                 }
             }
         }
     };
-    Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+    Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+}
+
+/// The changes with the XML's `<identifier>` replaced by `name`, as lupo's `replace_doi`
+/// does: the DOI of the request wins over another DOI or a placeholder in the record.
+fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
+    if let Some(xml) = &changes.xml {
+        let replaced = crate::metadata::with_identifier(xml, name).map_err(|e| dois::metadata_error(name, e))?;
+        changes.xml = Some(replaced);
+    }
+    Ok(changes)
 }
 
 fn invalid_doi(name: &str) -> Error {
@@ -92,19 +110,25 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     ctx.writing_client()?;
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let changes = doc::changes(doc::parse_input(&request.body)?)?;
+    let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
     let saved = dois::save(ctx, &name, changes, Mode::Upsert)?;
     if saved.created {
-        Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+        Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
-        written(ctx, &saved.doi, 200)
+        written(ctx, request, &saved.doi, 200)
     }
 }
 
 /// `GET /dois/{doi}`: findable DOIs for anyone, others for their client only.
-pub fn show(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
+pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
-        one(ctx, &row.doi, row.xml, Metadata::Stored(row.attributes), 200)
+        let metadata = Metadata::Stored {
+            attributes: row.attributes,
+            derived: row.derived,
+        };
+        let view = view(ctx, request, &row.doi, true);
+        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref())?;
+        Ok(Reply::new(200, JSON_API, body))
     })
 }
 
@@ -192,9 +216,14 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         if i > 0 {
             body.push(b',');
         }
-        let for_owner = ctx.principal.client() == Some(d.client.as_str());
+        let view = view(ctx, request, d, false);
+        let provider = if view.detail {
+            dois::provider_of(ctx.db, &d.client)?
+        } else {
+            None
+        };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        doc::write_resource(&mut body, d, d.xml.as_deref(), metadata, for_owner)?;
+        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {

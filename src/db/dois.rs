@@ -35,6 +35,19 @@ pub struct InRow<'a> {
     pub xml: Option<&'a [u8]>,
     /// The attributes JSON text (not checked to be UTF-8: it is only ever copied out).
     pub attributes: Option<&'a [u8]>,
+    /// The `derived` JSON text (`dois::resource::derived_text`), `None` for older rows.
+    pub derived: Option<&'a [u8]>,
+    /// The provider of the DOI's client.
+    pub provider: Option<String>,
+}
+
+/// The JSON texts a write stores beside a DOI's columns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Texts<'a> {
+    /// `d.attributes` serialised (`attributes_text`).
+    pub attributes: Option<&'a str>,
+    /// `dois::resource::derived_text` of them; `None` makes reads derive it.
+    pub derived: Option<&'a str>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
@@ -92,7 +105,8 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
 pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
-                       updated_by FROM dois WHERE doi = ?1";
+                       updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client) \
+                       FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -100,19 +114,28 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 doi: scalars_from_row(r)?,
                 xml: r.get_ref(5)?.as_blob_or_null()?,
                 attributes: r.get_ref(6)?.as_bytes_or_null()?,
+                derived: r.get_ref(11)?.as_bytes_or_null()?,
+                provider: r.get(12)?,
             }))
         })
         .optional()
 }
 
-pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
-    insert_as(conn, d, attributes_text(d).as_deref())
+/// Inserts `d` without `derived` (reads derive it).
+#[cfg(test)]
+fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    let attributes = attributes_text(d);
+    let texts = Texts {
+        attributes: attributes.as_deref(),
+        derived: None,
+    };
+    insert_as(conn, d, texts)
 }
 
-/// [`insert`] with `d.attributes` already serialised (`attributes_text`).
-pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
+/// Inserts `d` with the texts stored beside it.
+pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO dois ({COLUMNS}, derived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         d.doi,
@@ -121,8 +144,28 @@ pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes,
+        texts.attributes,
         d.created,
+        d.updated,
+        d.registered,
+        d.updated_by,
+        texts.derived
+    ])?;
+    Ok(())
+}
+
+/// Records a change of `d`'s state, URL or owner: its metadata (and `derived`) stay.
+pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, updated = ?6, registered = ?7,
+         updated_by = ?8 WHERE doi = ?1",
+    )?
+    .execute(params![
+        d.doi,
+        d.client,
+        d.prefix,
+        d.state.as_str(),
+        d.url,
         d.updated,
         d.registered,
         d.updated_by
@@ -130,16 +173,11 @@ pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
     Ok(())
 }
 
-/// Rewrites everything but the key and `created`.
-pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
-    update_as(conn, d, attributes_text(d).as_deref())
-}
-
-/// [`update`] with `d.attributes` already serialised (`attributes_text`).
-pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
+/// Rewrites everything but the key and `created`, with the texts stored beside it.
+pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
-         updated = ?8, registered = ?9, updated_by = ?10 WHERE doi = ?1",
+         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11 WHERE doi = ?1",
     )?
     .execute(params![
         d.doi,
@@ -148,10 +186,11 @@ pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes,
+        texts.attributes,
         d.updated,
         d.registered,
-        d.updated_by
+        d.updated_by,
+        texts.derived
     ])?;
     Ok(())
 }

@@ -16,6 +16,7 @@
 pub mod doi;
 pub mod json;
 pub mod members;
+pub mod resource;
 pub mod seed;
 pub mod state;
 pub mod url;
@@ -33,6 +34,14 @@ use crate::metadata::{self, MetadataError};
 pub use dbd::{Cursor, Doi, Filter, Visible};
 pub use state::{Event, State};
 
+/// lupo's uniqueness message (422, `source` `doi`, `uid` the DOI).
+pub const TAKEN: &str = "This DOI has already been taken";
+
+/// Whether `e` is [`save`]'s answer for a DOI that exists already (`Mode::Create`).
+pub fn is_taken(e: &Error) -> bool {
+    matches!(e, Error::Unprocessable(ps) if ps.len() == 1 && ps[0].title == TAKEN)
+}
+
 /// DataCite's wording when the DOI in the path and the one in the XML differ.
 pub const DOI_MISMATCH: &str = "doi parameter does not match doi of resource";
 
@@ -48,6 +57,8 @@ pub struct Changes {
     pub attributes: Option<Map<String, Value>>,
     pub url: Option<String>,
     pub event: Option<Event>,
+    /// lupo's `source` attribute (e.g. `test`, `fabrica`), kept among the stored attributes.
+    pub source: Option<String>,
     /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
     /// record before saving), so that it is not parsed again.
     pub record: Option<metadata::Record>,
@@ -75,16 +86,18 @@ fn prepare_xml(doi: &str, xml: &[u8], record: Option<metadata::Record>) -> Resul
     {
         return Err(Error::BadRequest(DOI_MISMATCH.into()));
     }
+    let mut attributes = record.attributes;
+    metadata::normalise(&mut attributes);
     Ok(PreparedXml {
-        text: dbd::json_text(&record.attributes),
-        attributes: record.attributes,
+        text: dbd::json_text(&attributes),
+        attributes,
         problems: record.problems,
     })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// A new DOI: 409 when it exists.
+    /// A new DOI: 422 [`TAKEN`] when it exists.
     Create,
     /// Create or update.
     Upsert,
@@ -136,6 +149,11 @@ fn find_visible(conn: &Connection, principal: &Principal, doi: &str) -> Result<O
         Some(d) if readable(conn, principal, &d)? => Ok(Some(d)),
         _ => Ok(None),
     }
+}
+
+/// The provider of `client` (shown as a DOI's `provider` relationship).
+pub fn provider_of(conn: &Connection, client: &str) -> Result<Option<String>, Error> {
+    Ok(dba::client(conn, client)?.map(|c| c.provider))
 }
 
 /// 403 unless `client` owns `prefix`.
@@ -202,7 +220,10 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
             return Err(Error::forbidden());
         }
         if mode == Mode::Create && existing.is_some() {
-            return Err(Error::Conflict("This DOI has already been taken".into()));
+            return Err(Error::unprocessable(Problem {
+                uid: Some(doi.clone()),
+                ..Problem::at_property(TAKEN, "doi")
+            }));
         }
         let created = existing.is_none();
         let mut d = existing.unwrap_or_else(|| Doi {
@@ -233,10 +254,17 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
         if let Some(attributes) = changes.attributes {
             let mut merged = d.attributes.take().unwrap_or_default();
             merged.extend(attributes);
+            metadata::normalise(&mut merged);
             d.xml = Some(metadata::json_to_xml(&doi, &merged).into_bytes());
             d.attributes = Some(merged);
             attributes_text = None;
             metadata_from_json = true;
+        }
+        if let Some(source) = changes.source {
+            d.attributes
+                .get_or_insert_default()
+                .insert("source".into(), Value::String(source));
+            attributes_text = None;
         }
         let url_changed = changes.url.is_some();
         if let Some(u) = changes.url {
@@ -260,10 +288,15 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
         d.updated = ctx.now;
         d.updated_by = Some(ctx.principal.changed_by());
         let attributes_text = attributes_text.or_else(|| dbd::attributes_text(&d));
+        let derived = d.attributes.as_ref().map(resource::derived_text);
+        let texts = dbd::Texts {
+            attributes: attributes_text.as_deref(),
+            derived: derived.as_deref(),
+        };
         if created {
-            dbd::insert_as(tx, &d, attributes_text.as_deref())?;
+            dbd::insert_as(tx, &d, texts)?;
         } else {
-            dbd::update_as(tx, &d, attributes_text.as_deref())?;
+            dbd::update_as(tx, &d, texts)?;
         }
         Ok(Saved { doi: d, created })
     })

@@ -82,7 +82,11 @@ pub fn store(conn: &Connection, seed: &Seed, now: i64) -> Result<(), String> {
         }
     }
     let attributes = match &seed.xml {
-        Some(xml) => Some(metadata::xml_to_json(xml).map_err(|e| e.to_string())?),
+        Some(xml) => {
+            let mut attributes = metadata::xml_to_json(xml).map_err(|e| e.to_string())?;
+            metadata::normalise(&mut attributes);
+            Some(attributes)
+        }
         None => None,
     };
     let existing = dbd::get(conn, &seed.doi).map_err(sql)?;
@@ -102,11 +106,17 @@ pub fn store(conn: &Connection, seed: &Seed, now: i64) -> Result<(), String> {
             .or((seed.state.needs_complete_record()).then_some(now)),
         updated_by: Some(UPDATED_BY.into()),
     };
+    let attributes = dbd::attributes_text(&d);
+    let derived = d.attributes.as_ref().map(super::resource::derived_text);
+    let texts = dbd::Texts {
+        attributes: attributes.as_deref(),
+        derived: derived.as_deref(),
+    };
     match existing {
-        None => dbd::insert(conn, &d).map_err(sql),
+        None => dbd::insert_as(conn, &d, texts).map_err(sql),
         Some(e) if e.client == d.client && e.state == d.state && e.url == d.url && e.xml == d.xml => Ok(()),
         Some(e) if e.client != d.client => Err(format!("{} already belongs to {}", d.doi, e.client)),
-        Some(_) => dbd::update(conn, &d).map_err(sql),
+        Some(_) => dbd::update_as(conn, &d, texts).map_err(sql),
     }
 }
 

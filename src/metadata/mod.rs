@@ -6,16 +6,21 @@
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
+mod identifier;
+mod normalise;
 mod parse;
 mod schema;
 mod simple;
 mod to_json;
 mod to_xml;
+pub mod types;
 mod validate;
 
 use serde_json::{Map, Value};
 use std::fmt;
 
+pub use identifier::with_identifier;
+pub use normalise::{language, normalise, orcid, ror};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.
