@@ -24,7 +24,6 @@ fn rest(method: Method, pattern: &'static str, handler: Handler) -> Route<Handle
     }
 }
 
-#[allow(dead_code)]
 fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
         method,

@@ -21,3 +21,4 @@ mod rest;
 mod startup;
 mod throttle;
 mod transfer;
+mod xmllint;
