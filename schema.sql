@@ -136,3 +136,6 @@ CREATE TABLE settings (
 -- default views of `publisher`, `creators`, `contributors`), computed when they are
 -- written (`dois::resource::derived_text`) so that reads splice it. NULL: derive on read.
 ALTER TABLE dois ADD COLUMN derived TEXT;
+-- lupo's default list order is newest update first.
+CREATE INDEX dois_updated ON dois (updated, doi);
+CREATE INDEX dois_state_updated ON dois (state, updated);

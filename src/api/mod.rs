@@ -1,6 +1,7 @@
 //! The route table and the handlers behind it, one module per API area.
 
 pub mod datafile;
+pub mod dois_list;
 pub mod keys;
 pub mod mds;
 pub mod members;

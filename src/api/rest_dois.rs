@@ -1,12 +1,14 @@
 //! REST DOIs (CONTRACT §7): JSON:API `/dois` — create, update, read, list, delete — over
 //! the shared DOI operations of `crate::dois`.
 
-use serde_json::json;
+use serde_json::{json, Value};
+
+use super::dois_list::{self, Paging};
 
 use crate::app::Ctx;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
-use crate::dois::{self, doi, Doi, Filter, Mode, State};
+use crate::dois::{self, doi, Doi, Mode};
 use crate::error::{Error, Problem};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
@@ -14,10 +16,6 @@ use crate::http::{Reply, Request};
 
 /// What a DOI that cannot be deleted still allows.
 const ALLOW_NOT_DRAFT: &str = "GET, HEAD, PUT, PATCH";
-const DEFAULT_PAGE_SIZE: u32 = 25;
-const MAX_PAGE_SIZE: u32 = 1000;
-/// Keeps offsets far inside SQLite's integers; deeper walks use `page[cursor]`.
-const MAX_PAGE_NUMBER: u64 = 1_000_000;
 /// Minting retries when a random suffix is taken (40 bits: practically never).
 const MINT_ATTEMPTS: usize = 5;
 
@@ -138,53 +136,32 @@ pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     Ok(Reply::empty(204))
 }
 
-/// `GET /dois`: filters `client-id`, `prefix`, `state`, `query`; paging by `page[number]`
-/// or, for walking everything, `page[cursor]` (start with `1`, then follow `links.next`).
+/// `GET /dois`: lupo's filters, sort, paging and facets (`api::dois_list`); paging by
+/// `page[number]` or, for walking everything, `page[cursor]` (start with `1`, then follow
+/// `links.next`).
 pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let param = |name: &str| request.query(name).map(str::trim).filter(|v| !v.is_empty());
-    let size = match param("page[size]") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| Error::BadRequest(format!("page[size] must be a number from 1 to {MAX_PAGE_SIZE}")))?,
-    };
-    let number = match param("page[number]") {
-        None => 1,
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_NUMBER).contains(n))
-            .ok_or_else(|| Error::BadRequest(format!("page[number] must be a number from 1 to {MAX_PAGE_NUMBER}")))?,
-    };
+    let Paging { size, number } = dois_list::paging(request);
     let cursor_mode = request.query("page[cursor]").is_some();
-    let mut filter = Filter::new(dois::visibility(&ctx.principal));
-    filter.client = param("client-id").map(str::to_ascii_uppercase);
-    filter.prefix = param("prefix").map(str::to_string);
-    filter.query = param("query").map(str::to_string);
-    if let Some(states) = param("state") {
-        for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let state = State::parse(&s.to_ascii_lowercase())
-                .ok_or_else(|| Error::BadRequest(format!("state {s} is not draft, registered or findable")))?;
-            filter.states.push(state);
-        }
-    }
+    let mut filter = dois_list::filter(ctx, request);
+    let facets = if request.query("disable-facets") == Some("true") {
+        None
+    } else {
+        Some(dois_list::facets(ctx, &filter)?)
+    };
     if cursor_mode {
-        filter.cursor = match param("page[cursor]") {
-            None | Some("1") => None,
-            Some(c) => {
-                Some(dois::decode_cursor(c).ok_or_else(|| Error::BadRequest("page[cursor] is not valid".into()))?)
-            }
-        };
+        // An undecodable cursor starts from the beginning, as lupo's `page_from_params`.
+        filter.cursor = request
+            .query("page[cursor]")
+            .filter(|c| *c != "1")
+            .and_then(dois::decode_cursor);
         // One more than asked tells whether there is a next page.
-        filter.limit = size + 1;
+        filter.limit = if size == 0 { 0 } else { size + 1 };
     } else {
         filter.limit = size;
         filter.offset = (number - 1).saturating_mul(size as u64);
     }
     let (mut found, total) = dois::list(ctx.db, &ctx.principal, filter)?;
-    let total_pages = total.div_ceil(size as u64);
+    let total_pages = if size == 0 { 0 } else { total.div_ceil(size as u64) };
     let next = if cursor_mode {
         if found.len() > size as usize {
             found.truncate(size as usize);
@@ -200,7 +177,7 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         } else {
             None
         }
-    } else if number.saturating_mul(size as u64) < total {
+    } else if size > 0 && number.saturating_mul(size as u64) < total {
         Some(next_link(
             request,
             &[
@@ -228,6 +205,11 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {
         meta["page"] = json!(number);
+    }
+    if let (Some(facets), Value::Object(m)) = (facets, &mut meta) {
+        if total > 0 {
+            m.extend(facets);
+        }
     }
     let mut links = json!({"self": format!("{}{}", request.base_url(), self_target(request))});
     if let Some(next) = next {

@@ -31,7 +31,7 @@ use crate::db::{self, accounts as dba, dois as dbd};
 use crate::error::{Error, Problem};
 use crate::metadata::{self, MetadataError};
 
-pub use dbd::{Cursor, Doi, Filter, Visible};
+pub use dbd::{Cursor, Doi, Filter, Order, Visible};
 pub use state::{Event, State};
 
 /// lupo's uniqueness message (422, `source` `doi`, `uid` the DOI).
@@ -402,6 +402,18 @@ pub fn visibility(principal: &Principal) -> Visible {
 pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Result<(Vec<Doi>, u64), Error> {
     filter.visible = visibility(principal);
     db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
+}
+
+/// The `limit` largest buckets of `facet` over the DOIs `filter` matches that the caller may see.
+pub fn facet(
+    conn: &Connection,
+    principal: &Principal,
+    mut filter: Filter,
+    facet: dbd::Facet,
+    limit: u32,
+) -> Result<Vec<dbd::Bucket>, Error> {
+    filter.visible = visibility(principal);
+    Ok(dbd::facet(conn, &filter, facet, limit)?)
 }
 
 /// The calling client's registered and findable DOI names, oldest first (MDS `GET /doi`

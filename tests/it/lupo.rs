@@ -7,7 +7,9 @@
 //! `@xml:<file>` is the Base64 of `fixtures/lupo/<file>`), the status lupo's example
 //! expects and its assertions on the JSON body by JSON pointer: `equal`, `present`
 //! (not null, not empty), `absent` (missing or null), `contains` (substring of a string),
-//! `count` (array length), `xml_contains` (substring of the Base64-decoded string).
+//! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring of
+//! the Base64-decoded string). A step with `times` runs that many times, `{n}` in its
+//! request being the repetition (0, 1, …).
 
 use base64::Engine;
 use serde_json::Value;
@@ -34,20 +36,22 @@ fn fixture_base64(name: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The body with `@xml:<file>` strings replaced by the fixture's Base64.
-fn expand(v: &Value) -> Value {
+/// The request with `@xml:<file>` strings replaced by the fixture's Base64 and `{n}` by
+/// the repetition number (a step with `times` runs that many times).
+fn expand(v: &Value, n: usize) -> Value {
     match v {
         Value::String(s) => match s.strip_prefix("@xml:") {
             Some(file) => Value::String(fixture_base64(file)),
-            None => v.clone(),
+            None => Value::String(s.replace("{n}", &n.to_string())),
         },
-        Value::Array(items) => Value::Array(items.iter().map(expand).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, n)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v, n))).collect()),
         other => other.clone(),
     }
 }
 
-fn call(s: &TestServer, request: &Value) -> Resp {
+fn call(s: &TestServer, request: &Value, n: usize) -> Resp {
+    let request = &expand(request, n);
     let method = request["method"].as_str().unwrap_or("GET");
     let path = request["path"].as_str().expect("path");
     let mut c = s.req(method, path);
@@ -61,7 +65,7 @@ fn call(s: &TestServer, request: &Value) -> Resp {
     if let Some(body) = request.get("body") {
         c = c
             .header("Content-Type", "application/vnd.api+json")
-            .body(expand(body).to_string());
+            .body(body.to_string());
     }
     c.send()
 }
@@ -93,6 +97,24 @@ fn check(step: &Value, status: u16, body: &Value) -> Vec<String> {
         let found = body.pointer(&pointer).and_then(Value::as_str).unwrap_or("");
         if !found.contains(want.as_str().unwrap_or("")) {
             failures.push(format!("{pointer} is {found:?}, expected to contain {want}"));
+        }
+    }
+    for (pointer, want) in entries("keys") {
+        let mut found: Vec<&str> = body
+            .pointer(&pointer)
+            .and_then(Value::as_object)
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        let mut want: Vec<&str> = want
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        found.sort_unstable();
+        want.sort_unstable();
+        if found != want {
+            failures.push(format!("{pointer} has keys {found:?}, expected {want:?}"));
         }
     }
     for (pointer, want) in entries("count") {
@@ -133,10 +155,12 @@ fn run_case(case: &Value) -> Vec<String> {
     let s = TestServer::with(LUPO_FIXTURES, |_| {});
     let mut failures = Vec::new();
     for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
-        let r = call(&s, &step["request"]);
-        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-        for f in check(step, r.status, &body) {
-            failures.push(format!("step {}: {f}", i + 1));
+        for n in 0..step["times"].as_u64().unwrap_or(1) as usize {
+            let r = call(&s, &step["request"], n);
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            for f in check(step, r.status, &body) {
+                failures.push(format!("step {}: {f}", i + 1));
+            }
         }
     }
     failures
