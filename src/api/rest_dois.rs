@@ -139,10 +139,20 @@ pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
 /// `GET /dois`: lupo's filters, sort, paging and facets (`api::dois_list`); paging by
 /// `page[number]` or, for walking everything, `page[cursor]` (start with `1`, then follow
 /// `links.next`).
-pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
+/// Also `GET /providers/{symbol}/dois` and `GET /clients/{symbol}/dois`, lupo's nested
+/// routes: the list filtered by that provider or client.
+pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     let Paging { size, number } = dois_list::paging(request);
     let cursor_mode = request.query("page[cursor]").is_some();
     let mut filter = dois_list::filter(ctx, request);
+    let owner = params.get("symbol").to_ascii_uppercase();
+    if !owner.is_empty() {
+        if request.path.starts_with("/providers/") {
+            filter.providers = vec![owner];
+        } else {
+            filter.clients = vec![owner];
+        }
+    }
     let facets = if request.query("disable-facets") == Some("true") {
         None
     } else {

@@ -99,7 +99,14 @@ fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
     let pattern_segments: Vec<&'static str> = pattern.trim_start_matches('/').split('/').collect();
     for (i, pat) in pattern_segments.iter().enumerate() {
         if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
+            // Literal segments after `{name*}` (e.g. `/get-url`) must end the path.
+            let tail = &pattern_segments[i + 1..];
             let rest = segments.get(i..)?;
+            let rest = if tail.is_empty() {
+                rest
+            } else {
+                rest.strip_suffix(tail)?
+            };
             if rest.is_empty() || rest.iter().all(|s| s.is_empty()) {
                 return None;
             }
@@ -136,6 +143,7 @@ mod tests {
         };
         Router::new(vec![
             r(Method::Get, "/dois", 1),
+            r(Method::Get, "/dois/{doi*}/get-url", 7),
             r(Method::Get, "/dois/{doi*}", 2),
             r(Method::Delete, "/dois/{doi*}", 3),
             r(Method::Post, "/credentials/api-keys/{id}/rotate", 4),
@@ -157,6 +165,9 @@ mod tests {
         assert_eq!(h, 2);
         assert_eq!(p.get("doi"), "10.5072/abc/def");
         assert_eq!(found(router().find(Method::Get, "/dois")).0, 1);
+        let (h, p) = found(router().find(Method::Get, "/dois/10.5072/a/b/get-url"));
+        assert_eq!((h, p.get("doi")), (7, "10.5072/a/b"));
+        assert_eq!(found(router().find(Method::Get, "/dois/get-url")).0, 2);
     }
 
     #[test]
