@@ -61,6 +61,9 @@ pub enum Error {
     Conflict(String),
     UnsupportedMediaType(String),
     PayloadTooLarge,
+    /// 413 with the reason, for a body that is within the size limit but would not be
+    /// once decoded (a decompressed usage report).
+    TooLarge(String),
     Unprocessable(Vec<Problem>),
     TooManyRequests {
         retry_after_secs: u64,
@@ -79,7 +82,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
-            Error::PayloadTooLarge => 413,
+            Error::PayloadTooLarge | Error::TooLarge(_) => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,
             Error::Internal(_) => 500,

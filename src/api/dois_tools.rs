@@ -27,37 +27,16 @@ pub fn random(_: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
             uid: None,
         }));
     };
-    let (prefix, shoulder) = given.split_once('/').unwrap_or((given, ""));
-    if !doi::is_prefix(prefix) {
-        return Err(Error::unprocessable(Problem::at_property(
-            "No valid prefix found",
-            "prefix",
-        )));
-    }
-    let number: String = request
-        .query("number")
-        .unwrap_or("")
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    let number = number.parse::<u64>().ok().filter(|n| *n > 0);
+    let number = request.query("number").and_then(doi::number_param);
     let size = request
         .query("size")
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(1)
         .clamp(1, MAX_SUGGESTIONS);
-    let shoulder = if shoulder.is_empty() {
-        String::new()
-    } else {
-        format!("{shoulder}-")
-    };
     let mut found: Vec<String> = Vec::with_capacity(size);
     for _ in 0..size {
-        let n = match number {
-            Some(n) => n,
-            None => doi::random_number()?,
-        };
-        let name = format!("{}/{shoulder}{}", prefix.to_ascii_lowercase(), doi::encode_suffix(n));
+        let name = doi::generate_random_doi(given, number)?
+            .ok_or_else(|| Error::unprocessable(Problem::at_property("No valid prefix found", "prefix")))?;
         if !found.contains(&name) {
             found.push(name);
         }
@@ -101,7 +80,9 @@ pub fn validate(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error
     let changes = doc::changes(input)?;
     let mut attributes = match changes.xml {
         Some(xml) => {
-            let xml = metadata::with_identifier(&xml, &name).map_err(|e| dois::metadata_error(&name, e))?;
+            let xml = metadata::with_identifier(&xml, &name)
+                .map_err(|e| dois::metadata_error(&name, e))?
+                .into_owned();
             match metadata::read_record(&xml) {
                 Ok(record) if record.problems.is_empty() => record.attributes,
                 Ok(record) => {

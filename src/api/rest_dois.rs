@@ -93,7 +93,9 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
 /// does: the DOI of the request wins over another DOI or a placeholder in the record.
 fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
     if let Some(xml) = &changes.xml {
-        let replaced = crate::metadata::with_identifier(xml, name).map_err(|e| dois::metadata_error(name, e))?;
+        let replaced = crate::metadata::with_identifier(xml, name)
+            .map_err(|e| dois::metadata_error(name, e))?
+            .into_owned();
         changes.xml = Some(replaced);
     }
     Ok(changes)

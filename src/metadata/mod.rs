@@ -6,6 +6,7 @@
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
+mod detect;
 mod identifier;
 mod normalise;
 mod parse;
@@ -19,7 +20,8 @@ mod validate;
 use serde_json::{Map, Value};
 use std::fmt;
 
-pub use identifier::with_identifier;
+pub use detect::{detect, Format};
+pub use identifier::{identifier_of, with_identifier};
 pub use normalise::{language, normalise, orcid, ror};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
