@@ -181,9 +181,27 @@ fn lupo_request_specs() {
             failed.push(format!("{file}: {}\n  {}", case["example"], failures.join("\n  ")));
         }
     }
-    for skipped in doc["out_of_scope"].as_array().expect("out_of_scope") {
-        assert!(skipped["reason"].as_str().is_some_and(|r| !r.is_empty()), "{skipped}");
+    let skipped = doc["out_of_scope"].as_array().expect("out_of_scope");
+    for s in skipped {
+        assert!(s["reason"].as_str().is_some_and(|r| !r.is_empty()), "{s}");
     }
+    // Every example read is accounted for: ported (a case names it, perhaps with a
+    // parenthesised note), out of scope with a reason, or listed as not yet ported.
+    let examples: std::collections::BTreeSet<(String, String)> = cases
+        .iter()
+        .map(|c| {
+            let example = c["example"].as_str().unwrap_or("");
+            let example = example.split(" (").next().unwrap_or(example);
+            (c["file"].as_str().unwrap_or("").to_string(), example.to_string())
+        })
+        .collect();
+    let read: u64 = read.values().filter_map(Value::as_u64).sum();
+    let left = doc["not_yet_ported"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        examples.len() + skipped.len() + left,
+        read as usize,
+        "examples read, ported, out of scope, left"
+    );
     assert!(
         failed.is_empty(),
         "{} of {} lupo cases fail:\n{}",

@@ -935,3 +935,85 @@ fn python_datacite_client_payloads() {
     let r = s.get(&format!("/dois/{doi}")).client_auth().send().expect(200);
     assert_eq!(r.json()["data"]["attributes"]["url"], Value::Null);
 }
+
+#[test]
+fn lupo_helper_routes() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/nested");
+    create(&s, json!({"doi": "10.5072/nested-draft"}));
+    // lupo's nested lists: clients/{id}/dois and providers/{id}/dois, ids in any case.
+    for (path, total) in [
+        ("/clients/demo.repo/dois", 1),
+        ("/providers/DEMO/dois", 1),
+        ("/providers/other/dois", 0),
+    ] {
+        assert_eq!(s.get(path).send().expect(200).json()["meta"]["total"], total, "{path}");
+    }
+    let own = s.get("/clients/DEMO.REPO/dois").client_auth().send().expect(200).json();
+    assert_eq!(own["meta"]["total"], 2);
+    // get-url: the client's own DOI, draft or not; others' are 403, anonymous 401.
+    let r = s.get("/dois/10.5072/nested/get-url").client_auth().send().expect(200);
+    assert_eq!(r.json(), json!({"url": "https://example.org/data/1"}));
+    s.get("/dois/10.5072/nested-draft/get-url")
+        .client_auth()
+        .send()
+        .expect(204);
+    s.get("/dois/10.5072/nested/get-url")
+        .auth(OTHER_CLIENT, OTHER_PASSWORD)
+        .send()
+        .expect(403);
+    s.get("/dois/10.5072/nested/get-url").send().expect(401);
+    s.get("/dois/10.5072/unknown/get-url").client_auth().send().expect(404);
+    // random: a prefix is required; size gives several distinct suggestions.
+    let r = s.get("/dois/random").send().expect(422);
+    assert_eq!(r.json()["errors"][0]["title"], "Parameter prefix is required");
+    let r = s
+        .get("/dois/random?prefix=10.5072/abc&size=3")
+        .send()
+        .expect(200)
+        .json();
+    let dois = r["dois"].as_array().unwrap();
+    assert_eq!(dois.len(), 3);
+    assert!(dois.iter().all(|d| d.as_str().unwrap().starts_with("10.5072/abc-")));
+    assert!(row(&s, dois[0].as_str().unwrap()).is_none(), "nothing is reserved");
+}
+
+#[test]
+fn lupo_views_are_derived_at_write_time() {
+    let s = TestServer::start();
+    let affiliated = json!([{"name": "Garcia, Sofia", "affiliation": [{"name": "Uni", "affiliationIdentifier": "05bp8ka05", "affiliationIdentifierScheme": "ROR"}]}]);
+    create(
+        &s,
+        with(
+            metadata(),
+            json!({"doi": "10.5072/views", "creators": affiliated, "publisher": {"name": "P", "lang": "en"}, "language": "eng"}),
+        ),
+    );
+    let derived: String = s
+        .db()
+        .query_row("SELECT derived FROM dois WHERE doi = '10.5072/views'", [], |r| r.get(0))
+        .unwrap();
+    let derived: Value = serde_json::from_str(&derived).unwrap();
+    assert_eq!(derived["publisher"], "P");
+    assert_eq!(derived["creators"][0]["affiliation"], json!(["Uni"]));
+    assert_eq!(derived["published"], "2024");
+    let a = s.get("/dois/10.5072/views").client_auth().send().expect(200).json()["data"]["attributes"].clone();
+    assert_eq!(
+        (a["publisher"].clone(), a["creators"][0]["affiliation"].clone()),
+        (json!("P"), json!(["Uni"]))
+    );
+    assert_eq!(a["language"], "en");
+    assert_eq!(a["types"]["schemaOrg"], "Dataset");
+    let full = s
+        .get("/dois/10.5072/views?publisher=true&affiliation=true")
+        .client_auth()
+        .send()
+        .expect(200)
+        .json()["data"]["attributes"]
+        .clone();
+    assert_eq!(full["publisher"], json!({"name": "P", "lang": "en"}));
+    assert_eq!(
+        full["creators"][0]["affiliation"][0]["affiliationIdentifier"],
+        "https://ror.org/05bp8ka05"
+    );
+}
