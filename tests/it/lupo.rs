@@ -3,13 +3,15 @@
 //! kept as data in `lupo_cases.json` and run here, each against a fresh server whose
 //! accounts mirror lupo's spec set-up (client `DATACITE.TEST` with prefix `10.14454`).
 //!
-//! A case is a list of steps: a request (`auth` names a credential, a body string
+//! A case is a list of steps: a request (`auth` names a credential — `client`,
+//! `provider`, `staff`, `wrong`, `basic:user:password`, `bearer:token` — a body string
 //! `@xml:<file>` is the Base64 of `fixtures/lupo/<file>`), the status lupo's example
 //! expects and its assertions on the JSON body by JSON pointer: `equal`, `present`
 //! (not null, not empty), `absent` (missing or null), `contains` (substring of a string),
 //! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring of
 //! the Base64-decoded string). A step with `times` runs that many times, `{n}` in its
-//! request being the repetition (0, 1, …).
+//! request being the repetition (0, 1, …); `save` keeps values of the answer by JSON
+//! pointer for later steps' `{$name}`.
 
 use base64::Engine;
 use serde_json::Value;
@@ -36,22 +38,32 @@ fn fixture_base64(name: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The request with `@xml:<file>` strings replaced by the fixture's Base64 and `{n}` by
-/// the repetition number (a step with `times` runs that many times).
-fn expand(v: &Value, n: usize) -> Value {
+/// Values earlier steps saved (`save`), by name.
+type Saved = std::collections::BTreeMap<String, String>;
+
+/// The request with `@xml:<file>` strings replaced by the fixture's Base64, `{n}` by the
+/// repetition number (a step with `times` runs that many times) and `{$name}` by a value
+/// an earlier step saved.
+fn expand(v: &Value, n: usize, saved: &Saved) -> Value {
     match v {
         Value::String(s) => match s.strip_prefix("@xml:") {
             Some(file) => Value::String(fixture_base64(file)),
-            None => Value::String(s.replace("{n}", &n.to_string())),
+            None => {
+                let mut s = s.replace("{n}", &n.to_string());
+                for (name, value) in saved {
+                    s = s.replace(&format!("{{${name}}}"), value);
+                }
+                Value::String(s)
+            }
         },
-        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, n)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v, n))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, n, saved)).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v, n, saved))).collect()),
         other => other.clone(),
     }
 }
 
-fn call(s: &TestServer, request: &Value, n: usize) -> Resp {
-    let request = &expand(request, n);
+fn call(s: &TestServer, request: &Value, n: usize, saved: &Saved) -> Resp {
+    let request = &expand(request, n, saved);
     let method = request["method"].as_str().unwrap_or("GET");
     let path = request["path"].as_str().expect("path");
     let mut c = s.req(method, path);
@@ -60,7 +72,14 @@ fn call(s: &TestServer, request: &Value, n: usize) -> Resp {
         "provider" => c.auth("DATACITE", "provider-password"),
         "staff" => c.auth("admin", "admin-password"),
         "wrong" => c.auth("DATACITE.TEST", "wrong-password"),
-        _ => c,
+        other => match other.split_once(':') {
+            Some(("bearer", token)) => c.bearer(token),
+            Some(("basic", pair)) => {
+                let (user, password) = pair.split_once(':').unwrap_or((pair, ""));
+                c.auth(user, password)
+            }
+            _ => c,
+        },
     };
     if let Some(body) = request.get("body") {
         c = c
@@ -154,10 +173,15 @@ fn check(step: &Value, status: u16, body: &Value) -> Vec<String> {
 fn run_case(case: &Value) -> Vec<String> {
     let s = TestServer::with(LUPO_FIXTURES, |_| {});
     let mut failures = Vec::new();
+    let mut saved = Saved::new();
     for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
         for n in 0..step["times"].as_u64().unwrap_or(1) as usize {
-            let r = call(&s, &step["request"], n);
+            let r = call(&s, &step["request"], n, &saved);
             let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            for (name, pointer) in step.get("save").and_then(Value::as_object).into_iter().flatten() {
+                let value = body.pointer(pointer.as_str().unwrap_or("")).and_then(Value::as_str);
+                saved.insert(name.clone(), value.unwrap_or_default().to_string());
+            }
             for f in check(step, r.status, &body) {
                 failures.push(format!("step {}: {f}", i + 1));
             }
@@ -185,14 +209,14 @@ fn lupo_request_specs() {
     for s in skipped {
         assert!(s["reason"].as_str().is_some_and(|r| !r.is_empty()), "{s}");
     }
-    // Every example read is accounted for: ported (a case names it, perhaps with a
-    // parenthesised note), out of scope with a reason, or listed as not yet ported.
+    // Every example read is accounted for: ported (a case names it, exactly as lupo's
+    // describe/context/it chain reads; `note` says what the port adds), out of scope with
+    // a reason, or listed as not yet ported.
     let examples: std::collections::BTreeSet<(String, String)> = cases
         .iter()
         .map(|c| {
-            let example = c["example"].as_str().unwrap_or("");
-            let example = example.split(" (").next().unwrap_or(example);
-            (c["file"].as_str().unwrap_or("").to_string(), example.to_string())
+            let file = c["file"].as_str().unwrap_or("");
+            (file.to_string(), c["example"].as_str().unwrap_or("").to_string())
         })
         .collect();
     let read: u64 = read.values().filter_map(Value::as_u64).sum();
