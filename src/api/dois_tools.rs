@@ -129,7 +129,7 @@ fn problems(list: Vec<Problem>) -> Reply {
 
 /// A 422 of metadata problems as lupo's validate shows them: 200 with the `errors`.
 fn errors(e: Error) -> Reply {
-    match e {
+    match super::rest_dois::lupo_titles(e) {
         Error::Unprocessable(list) => problems(list),
         other => problems(vec![Problem {
             title: other.to_string(),

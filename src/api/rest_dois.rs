@@ -9,7 +9,7 @@ use crate::app::Ctx;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
 use crate::dois::{self, doi, Doi, Mode};
-use crate::error::{Error, Problem};
+use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
@@ -73,7 +73,7 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx, &name, naming(changes, &name)?, Mode::Create)?,
+        Some(name) => dois::save(ctx, &name, naming(changes, &name)?, Mode::Create).map_err(lupo_titles)?,
         None => {
             let mut attempt = 0;
             loop {
@@ -81,7 +81,7 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
                 let name = doi::mint(&prefix)?;
                 match dois::save(ctx, &name, naming(changes.clone(), &name)?, Mode::Create) {
                     Err(e) if dois::is_taken(&e) && attempt < MINT_ATTEMPTS => continue,
-                    other => break other?,
+                    other => break other.map_err(lupo_titles)?,
                 }
             }
         }
@@ -101,6 +101,31 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
     Ok(changes)
 }
 
+/// Metadata problems as lupo's `xml_schema` validator titles them: `DOI <uid>: <message>`,
+/// a line number followed by `, column 0`. Other problems (`doi`, `url`) keep their titles.
+pub fn lupo_titles(e: Error) -> Error {
+    match e {
+        Error::Unprocessable(problems) => Error::Unprocessable(
+            problems
+                .into_iter()
+                .map(|mut p| {
+                    let property = matches!(&p.source, Some(Source::Property(s)) if s != "doi" && s != "url");
+                    if let (true, Some(uid)) = (property, &p.uid) {
+                        let at_line = p
+                            .title
+                            .rsplit_once(" at line ")
+                            .is_some_and(|(_, n)| n.parse::<u32>().is_ok());
+                        let column = if at_line { ", column 0" } else { "" };
+                        p.title = format!("DOI {uid}: {}{column}", p.title);
+                    }
+                    p
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 fn invalid_doi(name: &str) -> Error {
     Error::unprocessable(Problem::at_property(format!("{name} is not a valid DOI"), "doi"))
 }
@@ -111,7 +136,7 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
     let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
-    let saved = dois::save(ctx, &name, changes, Mode::Upsert)?;
+    let saved = dois::save(ctx, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
     if saved.created {
         Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
