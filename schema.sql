@@ -132,6 +132,20 @@ CREATE TABLE settings (
 );
 
 -- migration 2
+-- Web console sign-ins. Only the SHA-256 of the cookie's token is stored, so a copy of
+-- the database opens no session. `account` is the upper-case symbol (ADMIN, a provider
+-- or a client); a session ends when idle too long, when too old, at sign-out and when
+-- the account's password changes.
+CREATE TABLE console_sessions (
+    token_hash  BLOB PRIMARY KEY,
+    account     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    remote_addr TEXT
+);
+CREATE INDEX console_sessions_account ON console_sessions (account);
+
+-- migration 3
 -- What a read of a DOI shows that is derived from its attributes (`published`, the
 -- default views of `publisher`, `creators`, `contributors`), computed when they are
 -- written (`dois::resource::derived_text`) so that reads splice it. NULL: derive on read.

@@ -3,7 +3,9 @@
 
 mod support;
 
+mod browser;
 mod cli;
+mod console;
 mod crash;
 mod datafile;
 mod foundation;
@@ -22,4 +24,5 @@ mod security;
 mod startup;
 mod throttle;
 mod transfer;
+mod webdriver;
 mod xmllint;
