@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::dois_list::{self, Paging};
+use super::members;
 
 use crate::app::Ctx;
 use crate::dois::json as doc;
@@ -38,14 +39,37 @@ fn view(ctx: &Ctx, request: &Request, d: &Doi, detail: bool) -> View {
 fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, Error> {
     let provider = dois::provider_of(ctx.db, &d.client)?;
     let metadata = Metadata::Parsed(d.attributes.as_ref());
-    let body = resource::document(
-        d,
-        d.xml.as_deref(),
-        metadata,
-        view(ctx, request, d, true),
-        provider.as_deref(),
-    )?;
-    Ok(Reply::new(status, JSON_API, body))
+    let view = view(ctx, request, d, true);
+    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
+    Ok(Reply::new(
+        status,
+        JSON_API,
+        included(ctx, request, body, &[&d.client])?,
+    ))
+}
+
+/// lupo's `?include=client`: the clients of the resources in `included`, appended to the
+/// document `body` (whose last byte closes it).
+fn included(ctx: &Ctx, request: &Request, mut body: Vec<u8>, clients: &[&str]) -> Result<Vec<u8>, Error> {
+    let wanted = request
+        .query("include")
+        .is_some_and(|i| i.split(',').any(|r| r.trim() == "client"));
+    if !wanted || body.last() != Some(&b'}') {
+        return Ok(body);
+    }
+    body.pop();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut resources = Vec::new();
+    for client in clients {
+        if !seen.contains(client) {
+            seen.push(client);
+            resources.extend(members::client_resource(ctx, client)?);
+        }
+    }
+    body.extend_from_slice(b",\"included\":");
+    body.extend_from_slice(Value::Array(resources).to_string().as_bytes());
+    body.push(b'}');
+    Ok(body)
 }
 
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
@@ -153,7 +177,11 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         };
         let view = view(ctx, request, &row.doi, true);
         let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref())?;
-        Ok(Reply::new(200, JSON_API, body))
+        Ok(Reply::new(
+            200,
+            JSON_API,
+            included(ctx, request, body, &[&row.doi.client])?,
+        ))
     })
 }
 
@@ -254,7 +282,8 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     }
     // The keys in byte order, as a `Value` object would write them.
     body.extend_from_slice(format!(r#"],"links":{links},"meta":{meta}}}"#).as_bytes());
-    Ok(Reply::new(200, JSON_API, body))
+    let clients: Vec<&str> = found.iter().map(|d| d.client.as_str()).collect();
+    Ok(Reply::new(200, JSON_API, included(ctx, request, body, &clients)?))
 }
 
 /// The request's own target (`/dois?…`), for `links.self`.

@@ -1017,3 +1017,25 @@ fn lupo_views_are_derived_at_write_time() {
         "https://ror.org/05bp8ka05"
     );
 }
+
+#[test]
+fn include_client_as_lupo() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/inc");
+    let one = s.get("/dois/10.5072/inc?include=client").send().expect(200).json();
+    assert_eq!(one["included"][0]["id"], "DEMO.REPO");
+    assert_eq!(one["included"][0]["type"], "clients");
+    assert!(
+        one["included"][0]["attributes"].get("domains").is_none(),
+        "private fields stay private"
+    );
+    let list = s.get("/dois?include=client").send().expect(200).json();
+    assert_eq!(list["included"].as_array().map(Vec::len), Some(1));
+    assert!(s
+        .get("/dois/10.5072/inc")
+        .send()
+        .expect(200)
+        .json()
+        .get("included")
+        .is_none());
+}
