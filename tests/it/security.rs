@@ -216,8 +216,7 @@ fn a_gzip_bomb_report_is_refused_with_413_without_growing_memory() {
     child.kill().unwrap();
     let _ = child.wait();
     let db = tinydoi::db::open(&dir.path().join("crash.db")).unwrap();
-    let stored: i64 = db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM reports"), 0);
 }
 
 #[test]
@@ -255,11 +254,10 @@ fn a_client_keeps_at_most_ten_reports_per_month() {
     // Replacing one (same creator) and another month are fine.
     post("creator 3", "2026-09").expect(200);
     post("creator 10", "2026-08").expect(201);
-    let count: i64 = s
-        .db()
-        .query_row("SELECT COUNT(*) FROM reports WHERE month = '2026-09'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 10);
+    assert_eq!(
+        count(&s.db(), "SELECT count(*) FROM reports WHERE month = '2026-09'"),
+        10
+    );
 }
 
 // ---------------------------------------------------------------- Medium: URL hosts as browsers see them
@@ -381,8 +379,7 @@ fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
         );
         assert_eq!(status, 422, "{path}: {text}");
     }
-    let count: i64 = s.db().query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM dois"), 0);
     // Dots inside a segment are fine.
     let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
     s.post("/dois").client_auth().json(&body).send().expect(201);
