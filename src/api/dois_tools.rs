@@ -4,12 +4,12 @@
 
 use serde_json::json;
 
+use super::render::problem_json;
 use crate::app::Ctx;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
 use crate::dois::{self, doi, Doi, State};
 use crate::error::{Error, Problem};
-use crate::http::render::problem_json;
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
 use crate::http::{Reply, Request};

@@ -97,13 +97,21 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx, &name, naming(changes, &name)?, Mode::Create).map_err(lupo_titles)?,
+        Some(name) => {
+            dois::save(ctx.db, &ctx.actor()?, &name, naming(changes, &name)?, Mode::Create).map_err(lupo_titles)?
+        }
         None => {
             let mut attempt = 0;
             loop {
                 attempt += 1;
                 let name = doi::mint(&prefix)?;
-                match dois::save(ctx, &name, naming(changes.clone(), &name)?, Mode::Create) {
+                match dois::save(
+                    ctx.db,
+                    &ctx.actor()?,
+                    &name,
+                    naming(changes.clone(), &name)?,
+                    Mode::Create,
+                ) {
                     Err(e) if dois::is_taken(&e) && attempt < MINT_ATTEMPTS => continue,
                     other => break other.map_err(lupo_titles)?,
                 }
@@ -160,7 +168,7 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
     let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
-    let saved = dois::save(ctx, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
+    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
     if saved.created {
         Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
@@ -187,7 +195,7 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
 
 /// `DELETE /dois/{doi}`: drafts only.
 pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    dois::delete_draft(ctx, params.get("doi"), ALLOW_NOT_DRAFT)?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, params.get("doi"), ALLOW_NOT_DRAFT)?;
     Ok(Reply::empty(204))
 }
 
