@@ -14,6 +14,7 @@ mod foundation;
 mod hardening;
 mod keys;
 mod leaked_keys;
+mod lupo;
 mod mds;
 mod metadata;
 mod metadata_mutations;
