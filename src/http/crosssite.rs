@@ -121,7 +121,10 @@ mod tests {
             &[("Host", "x.org"), ("Origin", "http://x.org:80")]
         ));
         assert!(!refused(Method::Post, &[host, ("Sec-Fetch-Site", "same-origin")]));
-        assert!(!refused(Method::Post, &[host, ("Origin", "null"), ("Sec-Fetch-Site", "same-origin")]));
+        assert!(!refused(
+            Method::Post,
+            &[host, ("Origin", "null"), ("Sec-Fetch-Site", "same-origin")]
+        ));
         assert!(!refused(Method::Post, &[host]));
     }
 }
