@@ -70,9 +70,11 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     } else {
         metadata::detect(body).ok_or_else(|| Error::UnsupportedMediaType("Metadata format not recognized".into()))?
     };
-    let in_record = (format == Format::Datacite)
-        .then(|| metadata::identifier_of(body))
-        .flatten();
+    let in_record = if format == Format::Datacite && !blank(body) {
+        metadata::identifier_of(body).map_err(|e| upload_error("", e))?
+    } else {
+        None
+    };
     let number = request.query("number").and_then(doi::number_param);
     let d = target_doi(ctx, params.get("doi"), in_record.as_deref(), number)?;
     if blank(body) {
@@ -89,7 +91,7 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
         event: Some(Event::Show),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(ok_doi(request, &d))
 }
 
@@ -106,23 +108,22 @@ fn kernel4(format: Format, body: &[u8], doi: &str) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// poodle's `extract_doi`: the path's DOI, else the record's, else a new one under the
-/// path's prefix (shoulder included). 404 `DOI not found` when there is no prefix either;
-/// 400 when `number` gives a DOI that exists.
+/// poodle's `generate_unique_doi` around [`doi::extract_doi`]: 404 `DOI not found` when
+/// there is no DOI and no prefix; with `number`, 400 when that DOI exists; without, random
+/// DOIs until one is unused.
 fn target_doi(ctx: &Ctx, path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<String, Error> {
-    if let Some(d) = doi::validate_doi(path).or_else(|| in_record.and_then(doi::validate_doi)) {
-        return Ok(d);
-    }
     let not_found = || Error::NotFound(Some(DOI_NOT_FOUND.into()));
-    if let Some(n) = number.filter(|n| *n > 0) {
-        let d = doi::generate_random_doi(path, Some(n))?.ok_or_else(not_found)?;
-        if dois::exists(ctx.db, &d)? {
+    let named = doi::validate_doi(path).is_some() || in_record.and_then(doi::validate_doi).is_some();
+    let number = number.filter(|n| *n > 0);
+    if named || number.is_some() {
+        let d = doi::extract_doi(path, in_record, number)?.ok_or_else(not_found)?;
+        if !named && dois::exists(ctx.db, &d)? {
             return Err(Error::BadRequest(format!("doi:{d} has already been registered")));
         }
         return Ok(d);
     }
     for _ in 0..MINT_ATTEMPTS {
-        let d = doi::generate_random_doi(path, None)?.ok_or_else(not_found)?;
+        let d = doi::extract_doi(path, None, None)?.ok_or_else(not_found)?;
         if !dois::exists(ctx.db, &d)? {
             return Ok(d);
         }
@@ -152,7 +153,7 @@ pub fn delete_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply,
         event: Some(Event::Hide),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -243,7 +244,7 @@ pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, E
         event: Some(Event::Publish),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(201, "OK"))
 }
 
@@ -260,7 +261,7 @@ pub fn get_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> 
 
 /// `GET /doi`: the caller's minted DOIs, one a line, upper case; 204 when none.
 pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
-    let names = dois::minted_names_of_client(ctx)?;
+    let names = dois::minted_names_of_client(ctx.db, ctx.client()?)?;
     if names.is_empty() {
         return Ok(Reply::empty(204));
     }
@@ -272,7 +273,7 @@ pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
 pub fn delete_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
     let d = path_doi(params)?;
-    dois::delete_draft(ctx, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -291,7 +292,7 @@ pub fn post_media(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply
     if media.iter().any(|(_, u)| !url::is_valid(u)) {
         return Err(Error::BadRequest(url::INVALID_URL.into()));
     }
-    dois::media_put(ctx, &d, &media).map_err(mds_error(NO_MEDIA))?;
+    dois::media_put(ctx.db, &ctx.actor()?, &d, &media).map_err(mds_error(NO_MEDIA))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -343,7 +344,7 @@ pub fn delete_media_item(ctx: &Ctx, _: &Request, params: &Params) -> Result<Repl
     ctx.writing_client()?;
     let d = path_doi(params)?;
     let id = media_id_param(params)?;
-    dois::media_delete(ctx, &d, id).map_err(mds_error(NO_MEDIA))?;
+    dois::media_delete(ctx.db, &ctx.actor()?, &d, id).map_err(mds_error(NO_MEDIA))?;
     Ok(Reply::text(200, "OK"))
 }
 

@@ -379,6 +379,7 @@ fn rotating_shows_the_new_key_once() {
     )
     .expect(201);
     assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r.text().contains("which no longer works"));
     let new = new_key_of(&r.text());
     s.get("/clients/DEMO.REPO").bearer(&new).send().expect(200);
     s.get("/clients/DEMO.REPO").bearer(&old).send().expect(401);

@@ -3,8 +3,10 @@
 
 mod support;
 
+mod architecture;
 mod browser;
 mod cli;
+mod conformance_poodle;
 mod console;
 mod crash;
 mod datafile;
