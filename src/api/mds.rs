@@ -2,18 +2,19 @@
 //! plain-text bodies, on top of the shared DOI operations in `crate::dois`.
 
 use crate::app::Ctx;
-use crate::dois::{self, doi, url, Changes, Event, Mode, State};
+use crate::dois::{self, doi, url, Changes, Event, Mode};
 use crate::error::{Error, Problem};
-use crate::http::request::parse_form;
+use crate::http::request::{parse_form, percent_decode};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
-use crate::metadata::{self, MetadataError};
+use crate::metadata::{self, Format, MetadataError};
 
 const UNKNOWN_TO_MDS: &str = "DOI is unknown to MDS";
 const DOI_NOT_FOUND: &str = "DOI not found";
 const NO_MEDIA: &str = "No media for the DOI";
-const NO_PREFIX: &str = "No valid prefix found";
 const FORM: &str = "application/x-www-form-urlencoded";
+/// How many random DOIs minting tries before giving up (each is new with odds of 2^30:1).
+const MINT_ATTEMPTS: usize = 8;
 
 /// Turns the DOI core's REST-ready errors into MDS ones: a plain 404 gets `not_found`,
 /// metadata problems read `DOI <doi>: <message>` as DataCite's MDS words them.
@@ -33,10 +34,10 @@ fn mds_error(not_found: &'static str) -> impl Fn(Error) -> Error {
     }
 }
 
-fn ok_doi(status: u16, request: &Request, doi: &str) -> Reply {
-    let upper = doi::upper(doi);
-    Reply::text(status, format!("OK ({upper})"))
-        .with_header("Location", format!("{}/metadata/{upper}", request.base_url()))
+/// `201 OK (10.5072/ABC)` with poodle's `Location` (the DOI as it validated it, lower case).
+fn ok_doi(request: &Request, doi: &str) -> Reply {
+    Reply::text(201, format!("OK ({})", doi::upper(doi)))
+        .with_header("Location", format!("{}/metadata/{doi}", request.base_url()))
 }
 
 /// A schema failure of an uploaded record: 415 when it is no XML at all, else 422.
@@ -47,79 +48,97 @@ fn upload_error(doi: &str, e: MetadataError) -> Error {
     }
 }
 
-/// `PUT`/`POST /metadata/{doi}` (a bare prefix mints a DOI) and `POST /metadata` (the DOI
-/// from the record): stores the record, 201 `OK (DOI)`. New DOIs are drafts.
+fn blank(body: &[u8]) -> bool {
+    body.iter().all(u8::is_ascii_whitespace)
+}
+
+/// `PUT`/`POST /metadata/{doi}` and `POST /metadata`, as poodle's `MetadataController#create`:
+/// the body's format is detected (415 `Metadata format not recognized`), the DOI is the
+/// path's, else the record's, else minted under the path's prefix (`?number=` makes it
+/// deterministic); the stored record carries that DOI as its identifier. 201 `OK (DOI)`.
+/// New DOIs are drafts; a registered one becomes findable again (lupo's event `show`).
 pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
     if request.content_type().as_deref() == Some(FORM) {
         return Err(Error::UnsupportedMediaType(format!(
-            "Content type {FORM} is not supported; send the metadata as application/xml"
+            "Content type {FORM} is not supported"
         )));
     }
-    let xml = &request.body;
-    let path = params.get("doi");
-    // One parse gives the record's DOI, its problems and its attributes.
-    let record = metadata::read_record(xml).map_err(|e| upload_error(&doi::parse(path).unwrap_or_default(), e))?;
-    let in_record = record.doi.clone();
-    enum Target {
-        Given(String),
-        Mint(String),
-    }
-    let target = if path.is_empty() {
-        Target::Given(in_record.as_deref().and_then(doi::parse).ok_or_else(no_prefix)?)
-    } else if let Some(d) = doi::parse(path) {
-        if in_record.as_ref().is_some_and(|r| !r.eq_ignore_ascii_case(&d)) {
-            return Err(Error::BadRequest(dois::DOI_MISMATCH.into()));
-        }
-        Target::Given(d)
-    } else if doi::is_prefix(path) {
-        Target::Mint(path.to_string())
+    let body = &request.body;
+    let format = if blank(body) {
+        Format::Datacite
     } else {
-        return Err(no_prefix());
+        metadata::detect(body).ok_or_else(|| Error::UnsupportedMediaType("Metadata format not recognized".into()))?
     };
-    let shown = match &target {
-        Target::Given(d) => d.clone(),
-        Target::Mint(_) => in_record.clone().unwrap_or_default().to_ascii_lowercase(),
-    };
+    let in_record = (format == Format::Datacite)
+        .then(|| metadata::identifier_of(body))
+        .flatten();
+    let number = request.query("number").and_then(doi::number_param);
+    let d = target_doi(ctx, params.get("doi"), in_record.as_deref(), number)?;
+    if blank(body) {
+        return Err(Error::unprocessable(Problem::new("Can't be blank")));
+    }
+    let xml = kernel4(format, body, &d)?;
+    let record = metadata::read_record(&xml).map_err(|e| upload_error(&d, e))?;
     if !record.problems.is_empty() {
-        return Err(upload_error(&shown, MetadataError::Invalid(record.problems)));
+        return Err(upload_error(&d, MetadataError::Invalid(record.problems)));
     }
-    let saved = match target {
-        Target::Given(d) => {
-            let changes = Changes {
-                xml: Some(xml.clone()),
-                record: Some(record),
-                ..Changes::default()
-            };
-            dois::save(ctx, &d, changes, Mode::Upsert)
+    let changes = Changes {
+        xml: Some(xml),
+        record: Some(record),
+        event: Some(Event::Show),
+        ..Changes::default()
+    };
+    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    Ok(ok_doi(request, &d))
+}
+
+/// The upload as a kernel-4 record naming `doi`.
+fn kernel4(format: Format, body: &[u8], doi: &str) -> Result<Vec<u8>, Error> {
+    match format {
+        Format::Datacite => Ok(metadata::with_identifier(body, doi)
+            .map_err(|e| upload_error(doi, e))?
+            .into_owned()),
+        other => Err(Error::UnsupportedMediaType(format!(
+            "Metadata format {} is not supported yet",
+            other.name()
+        ))),
+    }
+}
+
+/// poodle's `extract_doi`: the path's DOI, else the record's, else a new one under the
+/// path's prefix (shoulder included). 404 `DOI not found` when there is no prefix either;
+/// 400 when `number` gives a DOI that exists.
+fn target_doi(ctx: &Ctx, path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<String, Error> {
+    if let Some(d) = doi::validate_doi(path).or_else(|| in_record.and_then(doi::validate_doi)) {
+        return Ok(d);
+    }
+    let not_found = || Error::NotFound(Some(DOI_NOT_FOUND.into()));
+    if let Some(n) = number.filter(|n| *n > 0) {
+        let d = doi::generate_random_doi(path, Some(n))?.ok_or_else(not_found)?;
+        if dois::exists(ctx.db, &d)? {
+            return Err(Error::BadRequest(format!("doi:{d} has already been registered")));
         }
-        // The record names some other DOI (or none): the minted DOI gets the record's
-        // metadata with its own identifier, so the stored XML is regenerated.
-        Target::Mint(prefix) => {
-            let changes = Changes {
-                attributes: Some(record.attributes),
-                ..Changes::default()
-            };
-            dois::save(ctx, &doi::mint(&prefix)?, changes, Mode::Create)
+        return Ok(d);
+    }
+    for _ in 0..MINT_ATTEMPTS {
+        let d = doi::generate_random_doi(path, None)?.ok_or_else(not_found)?;
+        if !dois::exists(ctx.db, &d)? {
+            return Ok(d);
         }
     }
-    .map_err(mds_error(UNKNOWN_TO_MDS))?;
-    Ok(ok_doi(201, request, &saved.doi.doi))
+    Err(Error::Internal("no unused random DOI found".into()))
 }
 
-fn no_prefix() -> Error {
-    Error::BadRequest(NO_PREFIX.into())
+/// The DOI of a path; one that is no DOI is 404 `DOI not found` (poodle's `ActionNotFound`).
+fn path_doi(params: &Params) -> Result<String, Error> {
+    doi::validate_doi(params.get("doi")).ok_or_else(|| Error::NotFound(Some(DOI_NOT_FOUND.into())))
 }
 
-/// The DOI of a read or delete path; an impossible DOI is simply unknown.
-fn path_doi(params: &Params, not_found: &'static str) -> Result<String, Error> {
-    doi::parse(params.get("doi")).ok_or_else(|| Error::NotFound(Some(not_found.into())))
-}
-
-/// `GET /metadata/{doi}`: the record as uploaded.
+/// `GET /metadata/{doi}`: the record as stored.
 pub fn get_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.client()?;
-    let d = path_doi(params, UNKNOWN_TO_MDS)?;
+    let d = path_doi(params)?;
     let found = dois::get(ctx.db, &ctx.principal, &d).map_err(mds_error(UNKNOWN_TO_MDS))?;
     let xml = found.xml.ok_or_else(|| Error::NotFound(Some(UNKNOWN_TO_MDS.into())))?;
     Ok(Reply::xml(200, xml))
@@ -128,7 +147,7 @@ pub fn get_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Er
 /// `DELETE /metadata/{doi}`: hides a findable DOI (it becomes registered).
 pub fn delete_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
-    let d = path_doi(params, UNKNOWN_TO_MDS)?;
+    let d = path_doi(params)?;
     let changes = Changes {
         event: Some(Event::Hide),
         ..Changes::default()
@@ -137,7 +156,7 @@ pub fn delete_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply,
     Ok(Reply::text(200, "OK"))
 }
 
-/// `key=value` pairs of an MDS body: one a line (LF or CRLF), or form-encoded; query
+/// `key=value` pairs of a media body: one a line (LF or CRLF), or form-encoded; query
 /// parameters count too. The first occurrence of a key wins.
 fn body_params(request: &Request) -> Vec<(String, String)> {
     let text = String::from_utf8_lossy(&request.body);
@@ -153,33 +172,75 @@ fn body_params(request: &Request) -> Vec<(String, String)> {
     out
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// Request parameters as Rails sees them: the query and a form-encoded body.
+fn form_params(request: &Request) -> Vec<(String, String)> {
+    let mut out = request.query.clone();
+    if request.content_type().as_deref() == Some(FORM) {
+        out.extend(parse_form(String::from_utf8_lossy(&request.body).trim()));
+    }
+    out
+}
+
+fn present<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+        .filter(|v| !v.trim().is_empty())
 }
 
-/// `PUT /doi/{doi}` and `POST /doi`: sets the URL and publishes a draft (a DOI hidden with
-/// `DELETE /metadata` stays registered). Needs valid metadata. 201 `OK`.
-pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
-    ctx.writing_client()?;
-    let body = body_params(request);
-    let given = param(&body, "doi").ok_or_else(|| Error::BadRequest("param 'doi' required".into()))?;
-    let target_url = param(&body, "url").ok_or_else(|| Error::BadRequest("param 'url' required".into()))?;
-    let path = params.get("doi");
-    if !path.is_empty() && !given.eq_ignore_ascii_case(path) {
+/// poodle's `extract_url`: `doi=…` and `url=…` lines of an MDS body (a later line wins; a
+/// line without `=` counts as the key `value`), values trimmed and URL-unescaped as
+/// `CGI.unescape` does. `path_doi` (already validated) must match the body's DOI and wins.
+pub fn extract_url(path_doi: Option<&str>, data: &str) -> Result<(String, String), Error> {
+    let mut fields: Vec<(&str, &str)> = Vec::new();
+    for line in data.split('\n') {
+        let (k, v) = line.split_once('=').unwrap_or((line, "value"));
+        fields.retain(|(key, _)| *key != k);
+        fields.push((k, v));
+    }
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    };
+    let given = field("doi").ok_or_else(|| Error::BadRequest("param 'doi' required".into()))?;
+    let given = percent_decode(given, true);
+    if path_doi.is_some_and(|p| !p.eq_ignore_ascii_case(&given)) {
         return Err(Error::BadRequest(dois::DOI_MISMATCH.into()));
     }
-    let d = doi::parse(given).ok_or_else(no_prefix)?;
-    if !url::is_valid(target_url) {
+    let target = field("url").ok_or_else(|| Error::BadRequest("param 'url' required".into()))?;
+    Ok((path_doi.map_or(given, str::to_string), percent_decode(target, true)))
+}
+
+/// `PUT /doi/{doi}` and `POST /doi`, as poodle's `DoisController#update`: the DOI and URL
+/// from parameters (path, query, form), else from the body's lines ([`extract_url`]); no
+/// body at all is an empty 400. Sets the URL and publishes (draft or registered → findable:
+/// lupo's event `publish`). Needs valid metadata. 201 `OK`.
+pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
+    ctx.writing_client()?;
+    let path = params.get("doi");
+    let fields = form_params(request);
+    let path_or_field = Some(path)
+        .filter(|p| !p.trim().is_empty())
+        .or_else(|| present(&fields, "doi"));
+    let (given, target_url) = match (path_or_field, present(&fields, "url")) {
+        (Some(d), Some(u)) => (d.to_string(), u.to_string()),
+        _ if !request.body.is_empty() => extract_url(
+            doi::validate_doi(path).as_deref(),
+            &String::from_utf8_lossy(&request.body),
+        )?,
+        _ => return Err(Error::BadRequest(String::new())),
+    };
+    if !url::is_valid(&target_url) {
         return Err(Error::BadRequest(url::INVALID_URL.into()));
     }
-    let state = dois::get(ctx.db, &ctx.principal, &d).ok().map(|found| found.state);
+    let d = doi::validate_doi(&given).ok_or_else(|| Error::NotFound(Some(DOI_NOT_FOUND.into())))?;
     let changes = Changes {
-        url: Some(target_url.to_string()),
-        event: matches!(state, None | Some(State::Draft)).then_some(Event::Publish),
+        url: Some(target_url),
+        event: Some(Event::Publish),
         ..Changes::default()
     };
     dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
@@ -189,7 +250,7 @@ pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, E
 /// `GET /doi/{doi}`: the URL, 204 when it has none yet.
 pub fn get_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.client()?;
-    let d = path_doi(params, DOI_NOT_FOUND)?;
+    let d = path_doi(params)?;
     let found = dois::get(ctx.db, &ctx.principal, &d).map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(match found.url {
         Some(u) => Reply::text(200, u),
@@ -210,15 +271,16 @@ pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
 /// `DELETE /doi/{doi}`: deletes a draft; 405 for registered and findable DOIs.
 pub fn delete_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
-    let d = path_doi(params, DOI_NOT_FOUND)?;
+    let d = path_doi(params)?;
     dois::delete_draft(ctx, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(200, "OK"))
 }
 
-/// `POST /media/{doi}`: `mime/type=url` lines, added to (or updating) the DOI's media.
+/// `POST /media/{doi}` and `POST /doi/{doi}/media`: `mime/type=url` lines, added to (or
+/// updating) the DOI's media. 404 `No media for the DOI` for a DOI it cannot see, as poodle.
 pub fn post_media(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
-    let d = path_doi(params, UNKNOWN_TO_MDS)?;
+    let d = path_doi(params)?;
     let media: Vec<(String, String)> = body_params(request)
         .into_iter()
         .filter(|(t, u)| !u.is_empty() && is_media_type(t))
@@ -229,7 +291,7 @@ pub fn post_media(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply
     if media.iter().any(|(_, u)| !url::is_valid(u)) {
         return Err(Error::BadRequest(url::INVALID_URL.into()));
     }
-    dois::media_put(ctx, &d, &media).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::media_put(ctx, &d, &media).map_err(mds_error(NO_MEDIA))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -239,16 +301,50 @@ fn is_media_type(s: &str) -> bool {
         .is_some_and(|(t, sub)| !t.is_empty() && !sub.is_empty() && !s.contains(char::is_whitespace))
 }
 
-/// `GET /media/{doi}`: the media as `mime/type=url` lines; 404 when there are none.
+/// `GET /media/{doi}` and `GET /doi/{doi}/media`: the media as `mime/type=url` lines; 404
+/// `No media for the DOI` when there are none.
 pub fn get_media(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.client()?;
-    let d = path_doi(params, UNKNOWN_TO_MDS)?;
+    let d = path_doi(params)?;
     let media = dois::media_get(ctx.db, &ctx.principal, &d).map_err(mds_error(UNKNOWN_TO_MDS))?;
     if media.is_empty() {
         return Err(Error::NotFound(Some(NO_MEDIA.into())));
     }
-    let lines: Vec<String> = media.iter().map(|(t, u)| format!("{t}={u}")).collect();
+    let lines: Vec<String> = media.iter().map(|m| format!("{}={}", m.media_type, m.url)).collect();
     Ok(Reply::text(200, lines.join("\n")))
+}
+
+/// A media id as lupo shows it: Base32, 16 characters in groups of 4 (`0000-0000-0000-n07c`).
+pub fn media_id(id: i64) -> String {
+    doi::base32_url(u64::try_from(id).unwrap_or_default(), 4, 16, false)
+}
+
+fn media_id_param(params: &Params) -> Result<i64, Error> {
+    doi::base32_url_decode(params.get("id"))
+        .and_then(|n| i64::try_from(n).ok())
+        .ok_or_else(|| Error::NotFound(Some(NO_MEDIA.into())))
+}
+
+/// `GET /doi/{doi}/media/{id}`: one media entry as `mime/type=url`.
+pub fn get_media_item(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
+    ctx.client()?;
+    let d = path_doi(params)?;
+    let id = media_id_param(params)?;
+    let media = dois::media_get(ctx.db, &ctx.principal, &d).map_err(mds_error(NO_MEDIA))?;
+    let m = media
+        .iter()
+        .find(|m| m.id == id)
+        .ok_or_else(|| Error::NotFound(Some(NO_MEDIA.into())))?;
+    Ok(Reply::text(200, format!("{}={}", m.media_type, m.url)))
+}
+
+/// `DELETE /doi/{doi}/media/{id}`: removes one media entry, 200 `OK`.
+pub fn delete_media_item(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
+    ctx.writing_client()?;
+    let d = path_doi(params)?;
+    let id = media_id_param(params)?;
+    dois::media_delete(ctx, &d, id).map_err(mds_error(NO_MEDIA))?;
+    Ok(Reply::text(200, "OK"))
 }
 
 #[cfg(test)]
@@ -279,11 +375,11 @@ mod tests {
             ),
         ] {
             let p = body_params(&r);
-            assert_eq!(param(&p, "doi"), Some("10.5072/abc"));
-            assert_eq!(param(&p, "url"), Some("https://example.org/a?b=c"));
-            assert_eq!(param(&p, "x"), Some("1"));
+            assert_eq!(present(&p, "doi"), Some("10.5072/abc"));
+            assert_eq!(present(&p, "url"), Some("https://example.org/a?b=c"));
+            assert_eq!(present(&p, "x"), Some("1"));
         }
-        assert_eq!(param(&body_params(&request(None, "doi=\n")), "doi"), None);
+        assert_eq!(present(&body_params(&request(None, "doi=\n")), "doi"), None);
     }
 
     #[test]

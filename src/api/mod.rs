@@ -24,7 +24,6 @@ fn rest(method: Method, pattern: &'static str, handler: Handler) -> Route<Handle
     }
 }
 
-#[allow(dead_code)]
 fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
         method,
@@ -52,7 +51,12 @@ pub fn routes() -> Vec<Route<Handler>> {
         mds(Post, "/metadata/{doi*}", mds::put_metadata),
         mds(Post, "/metadata", mds::put_metadata),
         mds(Get, "/metadata/{doi*}", mds::get_metadata),
+        mds(Get, "/metadata", mds::get_metadata),
         mds(Delete, "/metadata/{doi*}", mds::delete_metadata),
+        mds(Get, "/doi/{doi*}/media/{id}", mds::get_media_item),
+        mds(Delete, "/doi/{doi*}/media/{id}", mds::delete_media_item),
+        mds(Get, "/doi/{doi*}/media", mds::get_media),
+        mds(Post, "/doi/{doi*}/media", mds::post_media),
         mds(Put, "/doi/{doi*}", mds::put_doi),
         mds(Post, "/doi", mds::put_doi),
         mds(Get, "/doi/{doi*}", mds::get_doi),

@@ -290,22 +290,50 @@ pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Resu
     rows.collect()
 }
 
-/// Replaces a DOI's media list (`(media type, url)` in order).
-pub fn replace_media(conn: &Connection, doi: &str, media: &[(String, String)]) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM media WHERE doi = ?1")?
-        .execute([doi])?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO media (doi, position, media_type, url) VALUES (?1, ?2, ?3, ?4)")?;
-    for (i, (media_type, url)) in media.iter().enumerate() {
-        insert.execute(params![doi, i as i64, media_type, url])?;
+/// One media entry of a DOI; `id` is its row id, stable while it exists (MDS shows it in
+/// Base32 as lupo shows its media ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub id: i64,
+    pub media_type: String,
+    pub url: String,
+}
+
+/// Sets the URL of the DOI's media of type `media_type`, or appends one. Rows are updated
+/// in place, so ids stay as they were.
+pub fn put_media(conn: &Connection, doi: &str, media_type: &str, url: &str) -> rusqlite::Result<()> {
+    let updated = conn
+        .prepare_cached("UPDATE media SET url = ?3 WHERE doi = ?1 AND media_type = ?2")?
+        .execute(params![doi, media_type, url])?;
+    if updated == 0 {
+        conn.prepare_cached(
+            "INSERT INTO media (doi, position, media_type, url)
+             VALUES (?1, (SELECT COALESCE(MAX(position) + 1, 0) FROM media WHERE doi = ?1), ?2, ?3)",
+        )?
+        .execute(params![doi, media_type, url])?;
     }
     Ok(())
 }
 
-pub fn media(conn: &Connection, doi: &str) -> rusqlite::Result<Vec<(String, String)>> {
-    let mut stmt = conn.prepare_cached("SELECT media_type, url FROM media WHERE doi = ?1 ORDER BY position")?;
-    let rows = stmt.query_map([doi], |r| Ok((r.get(0)?, r.get(1)?)))?;
+/// The DOI's media in the order they were added.
+pub fn media(conn: &Connection, doi: &str) -> rusqlite::Result<Vec<Media>> {
+    let mut stmt = conn.prepare_cached("SELECT rowid, media_type, url FROM media WHERE doi = ?1 ORDER BY position")?;
+    let rows = stmt.query_map([doi], |r| {
+        Ok(Media {
+            id: r.get(0)?,
+            media_type: r.get(1)?,
+            url: r.get(2)?,
+        })
+    })?;
     rows.collect()
+}
+
+/// Deletes media `id` of the DOI; false when it has none with that id.
+pub fn delete_media(conn: &Connection, doi: &str, id: i64) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached("DELETE FROM media WHERE doi = ?1 AND rowid = ?2")?
+        .execute(params![doi, id])?
+        > 0)
 }
 
 #[cfg(test)]
@@ -374,9 +402,22 @@ mod tests {
         d.url = Some("https://example.org".into());
         update(&conn, &d).unwrap();
         assert_eq!(get(&conn, "10.5072/a").unwrap(), Some(d.clone()));
-        let media_list = vec![("text/plain".to_string(), "https://example.org/a.txt".to_string())];
-        replace_media(&conn, "10.5072/a", &media_list).unwrap();
-        assert_eq!(media(&conn, "10.5072/a").unwrap(), media_list);
+        put_media(&conn, "10.5072/a", "text/plain", "https://example.org/a.txt").unwrap();
+        put_media(&conn, "10.5072/a", "application/pdf", "https://example.org/a.pdf").unwrap();
+        put_media(&conn, "10.5072/a", "text/plain", "https://example.org/b.txt").unwrap();
+        let listed = media(&conn, "10.5072/a").unwrap();
+        let pairs: Vec<(&str, &str)> = listed.iter().map(|m| (m.media_type.as_str(), m.url.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [
+                ("text/plain", "https://example.org/b.txt"),
+                ("application/pdf", "https://example.org/a.pdf")
+            ]
+        );
+        // Updating a type keeps its id; deleting takes one entry by id.
+        assert!(delete_media(&conn, "10.5072/a", listed[1].id).unwrap());
+        assert!(!delete_media(&conn, "10.5072/a", listed[1].id).unwrap());
+        assert_eq!(media(&conn, "10.5072/a").unwrap(), listed[..1]);
         assert!(delete(&conn, "10.5072/a").unwrap());
         assert_eq!(get(&conn, "10.5072/a").unwrap(), None);
         assert!(media(&conn, "10.5072/a").unwrap().is_empty());

@@ -65,6 +65,138 @@ pub fn mint(prefix: &str) -> Result<String, Error> {
     Ok(format!("{}/{}", prefix.to_ascii_lowercase(), random_suffix()?))
 }
 
+/// Resolver forms bolognese's `validate_doi` strips before the DOI itself.
+const DOI_FORMS: [&str; 7] = [
+    "https://doi.org/",
+    "http://doi.org/",
+    "https://dx.doi.org/",
+    "http://dx.doi.org/",
+    "https://handle.stage.datacite.org/",
+    "https://handle.test.datacite.org/",
+    "doi:",
+];
+
+/// bolognese's `validate_doi`: the DOI in `s` (bare, `doi:` or a resolver URL), parsed and
+/// lower case; `None` when there is none. The MDS API accepts these forms in paths and bodies.
+pub fn validate_doi(s: &str) -> Option<String> {
+    let s = s.trim().replace('\u{200B}', "");
+    let bare = DOI_FORMS
+        .iter()
+        .find_map(|form| strip_prefix_ignore_case(&s, form))
+        .unwrap_or(&s);
+    parse(bare)
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+/// bolognese's `validate_prefix`: the prefix `s` starts with (`10.5072` of `10.5072`,
+/// `10.5072/` or `10.5072/fk2`); `None` when it starts with none.
+pub fn validate_prefix(s: &str) -> Option<String> {
+    let s = s.trim();
+    let bare = DOI_FORMS
+        .iter()
+        .find_map(|form| strip_prefix_ignore_case(s, form))
+        .unwrap_or(s);
+    let prefix = bare.split('/').next().unwrap_or(bare);
+    is_prefix(prefix).then(|| prefix.to_string())
+}
+
+/// The largest number poodle draws for a random DOI (`UPPER_LIMIT`, 2^30 - 1).
+pub const UPPER_LIMIT: u64 = 1_073_741_823;
+
+/// The `base32-url` gem's `Base32::URL.encode(n, split:, length:, checksum:)`: Crockford
+/// base32 in lower case, zero-padded to `length` (the checksum's two characters included),
+/// the ISO 7064 mod 97-10 checksum as two digits, a `-` every `split` characters.
+pub fn base32_url(n: u64, split: usize, length: usize, checksum: bool) -> String {
+    let mut digits = Vec::new();
+    let mut rest = n;
+    loop {
+        digits.push(CROCKFORD[(rest % 32) as usize]);
+        rest /= 32;
+        if rest == 0 {
+            break;
+        }
+    }
+    let width = if checksum { length.saturating_sub(2) } else { length };
+    while digits.len() < width {
+        digits.push(b'0');
+    }
+    digits.reverse();
+    let mut plain: String = digits.into_iter().map(char::from).collect();
+    if checksum {
+        let check = 98 - (u128::from(n) * 100 % 97);
+        plain.push_str(&format!("{check:02}"));
+    }
+    let chars: Vec<char> = plain.chars().collect();
+    chars
+        .chunks(split.max(1))
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The inverse of [`base32_url`] without checksum: `-` ignored, case-insensitive, `i`/`l`
+/// read as 1 and `o` as 0 (Crockford's decoding rules). `None` for other characters or overflow.
+pub fn base32_url_decode(s: &str) -> Option<u64> {
+    let mut n: u64 = 0;
+    let mut any = false;
+    for c in s.chars().filter(|c| *c != '-') {
+        let c = match c.to_ascii_lowercase() {
+            'i' | 'l' => '1',
+            'o' => '0',
+            c => c,
+        };
+        let value = CROCKFORD.iter().position(|&b| char::from(b) == c)?;
+        n = n.checked_mul(32)?.checked_add(value as u64)?;
+        any = true;
+    }
+    any.then_some(n)
+}
+
+/// poodle's `encode_doi`: `prefix/[shoulder-]xxxx-xxcc` for `number`, or for a random
+/// number below [`UPPER_LIMIT`] when `number` is `None` or 0.
+pub fn encode_doi(prefix: &str, shoulder: &str, number: Option<u64>) -> Result<String, Error> {
+    let n = match number.filter(|n| *n > 0) {
+        Some(n) => n,
+        None => random_below(UPPER_LIMIT)?,
+    };
+    let shoulder = if shoulder.is_empty() {
+        String::new()
+    } else {
+        format!("{shoulder}-")
+    };
+    Ok(format!("{prefix}/{shoulder}{}", base32_url(n, 4, 8, true)).to_ascii_lowercase())
+}
+
+fn random_below(limit: u64) -> Result<u64, Error> {
+    let mut bytes = [0u8; 8];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| Error::Internal("the system random number generator failed".into()))?;
+    // 2^64 is so much larger than the limit that the modulo bias is negligible.
+    Ok(u64::from_le_bytes(bytes) % limit)
+}
+
+/// poodle's `generate_random_doi`: under the prefix `s` starts with, with the rest of `s`
+/// (after the first `/`) as shoulder. `None` when `s` starts with no prefix.
+pub fn generate_random_doi(s: &str, number: Option<u64>) -> Result<Option<String>, Error> {
+    let Some(prefix) = validate_prefix(s) else {
+        return Ok(None);
+    };
+    let shoulder = s.trim().split_once('/').map_or("", |(_, rest)| rest);
+    encode_doi(&prefix, shoulder, number).map(Some)
+}
+
+/// poodle's `number` parameter: the digits it contains, read as one number (`None` when it
+/// has none or they do not fit 64 bits).
+pub fn number_param(s: &str) -> Option<u64> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +248,43 @@ mod tests {
         let doi = mint("10.5072").unwrap();
         assert_eq!(parse(&doi).as_deref(), Some(doi.as_str()));
         assert_eq!(prefix_of(&doi), "10.5072");
+    }
+
+    #[test]
+    fn poodle_encode_doi() {
+        assert_eq!(encode_doi("10.5072", "", Some(123456)).unwrap(), "10.5072/003r-j076");
+        assert_eq!(encode_doi("10.5072", "", Some(1234578)).unwrap(), "10.5072/015n-mj18");
+        assert_eq!(encode_doi("10.5072", "", Some(1234579)).unwrap(), "10.5072/015n-mk15");
+        assert_eq!(
+            encode_doi("10.5072", "fk2", Some(123456)).unwrap(),
+            "10.5072/fk2-003r-j076"
+        );
+        assert_eq!(encode_doi("10.5072", "", None).unwrap().len(), 17);
+        assert_eq!(base32_url(688364, 4, 16, false), "0000-0000-0000-n07c");
+        assert_eq!(base32_url_decode("0000-0000-0000-N07C"), Some(688364));
+        assert_eq!(base32_url_decode("0000-u"), None);
+        assert_eq!(base32_url_decode(""), None);
+        assert_eq!(generate_random_doi("20.5438", None).unwrap(), None);
+        assert_eq!(number_param("12-34"), Some(1234));
+        assert_eq!(number_param("x"), None);
+    }
+
+    #[test]
+    fn bolognese_validate_doi_and_prefix() {
+        assert_eq!(
+            validate_doi("https://doi.org/10.5072/ABC").as_deref(),
+            Some("10.5072/abc")
+        );
+        assert_eq!(validate_doi("doi:10.5072/abc").as_deref(), Some("10.5072/abc"));
+        assert_eq!(validate_doi("10.5072"), None);
+        assert_eq!(validate_doi("xxx"), None);
+        for (s, p) in [
+            ("10.5072", Some("10.5072")),
+            ("10.5072/", Some("10.5072")),
+            ("10.5072/FK2", Some("10.5072")),
+            ("20.5072", None),
+        ] {
+            assert_eq!(validate_prefix(s).as_deref(), p, "{s}");
+        }
     }
 }

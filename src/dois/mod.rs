@@ -319,26 +319,45 @@ pub fn delete_draft(ctx: &Ctx, doi: &str, allow: &str) -> Result<(), Error> {
 }
 
 /// Adds or updates media of the calling client's DOI (404 unseen, 403 not its own): a
-/// media type already listed gets the new URL, others are appended (MDS `POST /media`).
-/// Each URL must be `http`, `https` or `ftp` (422 otherwise).
+/// media type already listed gets the new URL (its id is kept), others are appended (MDS
+/// `POST /media`). Each URL must be `http`, `https` or `ftp` (422 otherwise).
 pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
+    own_doi_write(ctx, doi, |tx, d| {
+        if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
+            return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
+        }
+        for (media_type, u) in media {
+            dbd::put_media(tx, &d.doi, media_type, u)?;
+        }
+        Ok(())
+    })
+}
+
+/// Deletes media `id` of the calling client's DOI (404 unseen or no such media, 403 not its own).
+pub fn media_delete(ctx: &Ctx, doi: &str, id: i64) -> Result<(), Error> {
+    own_doi_write(ctx, doi, |tx, d| {
+        if dbd::delete_media(tx, &d.doi, id)? {
+            Ok(())
+        } else {
+            Err(Error::not_found())
+        }
+    })
+}
+
+/// Runs `change` on the calling client's DOI in one write transaction, then records who
+/// changed it and when. 404 when the caller cannot see it, 403 when it is not its own.
+fn own_doi_write(
+    ctx: &Ctx,
+    doi: &str,
+    change: impl FnOnce(&Connection, &Doi) -> Result<(), Error>,
+) -> Result<(), Error> {
     let client = ctx.writing_client()?.to_string();
     db::write(ctx.db, |tx| {
         let mut d = get(tx, &ctx.principal, doi)?;
         if d.client != client {
             return Err(Error::forbidden());
         }
-        if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
-            return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
-        }
-        let mut all = dbd::media(tx, &d.doi)?;
-        for (media_type, u) in media {
-            match all.iter_mut().find(|(t, _)| t == media_type) {
-                Some(entry) => entry.1 = u.clone(),
-                None => all.push((media_type.clone(), u.clone())),
-            }
-        }
-        dbd::replace_media(tx, &d.doi, &all)?;
+        change(tx, &d)?;
         d.updated = ctx.now;
         d.updated_by = Some(ctx.principal.changed_by());
         dbd::update(tx, &d)?;
@@ -347,7 +366,7 @@ pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(),
 }
 
 /// The media of a DOI the caller may see (404 otherwise); empty when it has none.
-pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<(String, String)>, Error> {
+pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<dbd::Media>, Error> {
     db::read(conn, |tx| {
         let d = get(tx, principal, doi)?;
         Ok(dbd::media(tx, &d.doi)?)
@@ -376,6 +395,11 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
 pub fn minted_names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
     let client = ctx.client()?;
     Ok(dbd::minted_names_of_client(ctx.db, client)?)
+}
+
+/// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).
+pub fn exists(conn: &Connection, doi: &str) -> Result<bool, Error> {
+    Ok(dbd::get(conn, &doi.to_ascii_lowercase())?.is_some())
 }
 
 /// An opaque `page[cursor]` pointing just after `d`.

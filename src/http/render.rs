@@ -17,7 +17,9 @@ fn standard_text(error: &Error, family: Family) -> String {
         Error::Forbidden(Some(m)) | Error::NotFound(Some(m)) => m.clone(),
         Error::Forbidden(None) if rest => "You are not authorized to access this resource.".into(),
         Error::Forbidden(None) => "Access is denied".into(),
-        Error::NotFound(None) => "The resource you are looking for doesn't exist.".into(),
+        Error::NotFound(None) if rest => "The resource you are looking for doesn't exist.".into(),
+        // poodle's `route_not_found`: the MDS handlers name their own 404s.
+        Error::NotFound(None) => "Resource not found".into(),
         Error::MethodNotAllowed { message: Some(m), .. } => m.clone(),
         Error::MethodNotAllowed { message: None, .. } => "Method not allowed".into(),
         Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) => m.clone(),

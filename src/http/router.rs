@@ -89,6 +89,10 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
+            // Rails ignores a trailing slash; poodle's MDS paths (`/metadata/`) rely on it.
+            None if Family::of_path(path) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
+                self.find(method, &path[..path.len() - 1])
+            }
             None => Match::NotFound(Family::of_path(path)),
         }
     }
@@ -99,27 +103,38 @@ fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
     let pattern_segments: Vec<&'static str> = pattern.trim_start_matches('/').split('/').collect();
     for (i, pat) in pattern_segments.iter().enumerate() {
         if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
-            let rest = segments.get(i..)?;
+            // The segments after the star's match the rest of the pattern, from the end.
+            let tail = &pattern_segments[i + 1..];
+            let end = segments.len().checked_sub(tail.len())?;
+            let rest = segments.get(i..end)?;
             if rest.is_empty() || rest.iter().all(|s| s.is_empty()) {
                 return None;
             }
             params.push((name, rest.join("/")));
+            for (pat, seg) in tail.iter().zip(&segments[end..]) {
+                match_segment(pat, seg, &mut params)?;
+            }
             return Some(Params(params));
         }
-        let seg = segments.get(i)?;
-        if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-            if seg.is_empty() {
-                return None;
-            }
-            params.push((name, seg.to_string()));
-        } else if pat != seg {
-            return None;
-        }
+        match_segment(pat, segments.get(i)?, &mut params)?;
     }
     if segments.len() == pattern_segments.len() {
         Some(Params(params))
     } else {
         None
+    }
+}
+
+/// One literal or `{name}` pattern segment against one path segment.
+fn match_segment(pat: &'static str, seg: &str, params: &mut Vec<(&'static str, String)>) -> Option<()> {
+    if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+        if seg.is_empty() {
+            return None;
+        }
+        params.push((name, seg.to_string()));
+        Some(())
+    } else {
+        (pat == seg).then_some(())
     }
 }
 
@@ -165,6 +180,29 @@ mod tests {
         assert_eq!((h, p.get("id")), (4, "x-1"));
         assert_eq!(found(router().find(Method::Get, "/clients/DEMO.REPO/prefixes")).0, 5);
         assert_eq!(found(router().find(Method::Get, "/clients/DEMO.REPO")).0, 6);
+    }
+
+    #[test]
+    fn segments_after_a_doi() {
+        let r = |method, pattern, handler| Route {
+            method,
+            pattern,
+            family: Family::Mds,
+            handler,
+        };
+        let router = Router::new(vec![
+            r(Method::Get, "/doi/{doi*}/media/{id}", 1u8),
+            r(Method::Get, "/doi/{doi*}/media", 2),
+            r(Method::Get, "/doi/{doi*}", 3),
+            r(Method::Get, "/metadata", 4),
+        ]);
+        let (h, p) = found(router.find(Method::Get, "/doi/10.5072/a/b/media/0000-0001"));
+        assert_eq!((h, p.get("doi"), p.get("id")), (1, "10.5072/a/b", "0000-0001"));
+        let (h, p) = found(router.find(Method::Get, "/doi/10.5072/a/media"));
+        assert_eq!((h, p.get("doi")), (2, "10.5072/a"));
+        assert_eq!(found(router.find(Method::Get, "/doi/10.5072/a")).0, 3);
+        assert_eq!(found(router.find(Method::Get, "/doi/media")).0, 3);
+        assert_eq!(found(router.find(Method::Get, "/metadata/")).0, 4);
     }
 
     #[test]

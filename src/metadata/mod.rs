@@ -6,6 +6,8 @@
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
 pub mod cli;
+mod detect;
+mod identifier;
 mod parse;
 mod schema;
 mod simple;
@@ -16,6 +18,8 @@ mod validate;
 use serde_json::{Map, Value};
 use std::fmt;
 
+pub use detect::{detect, Format};
+pub use identifier::{identifier_of, with_identifier};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.
@@ -115,7 +119,7 @@ pub fn doi_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
 }
 
 /// Converts a kernel-4 record to DataCite REST attributes. Does not validate:
-/// call [`validate`] first when the record must be valid.
+/// call [`validate()`] first when the record must be valid.
 pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;
@@ -123,7 +127,7 @@ pub fn xml_to_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     Ok(to_json::resource(root))
 }
 
-/// What one parse of a record tells: [`doi_of`], [`validate`]'s problems and [`xml_to_json`].
+/// What one parse of a record tells: [`doi_of`], [`validate()`]'s problems and [`xml_to_json`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     pub doi: Option<String>,
@@ -132,7 +136,7 @@ pub struct Record {
     pub attributes: Map<String, Value>,
 }
 
-/// [`doi_of`], [`validate`] and [`xml_to_json`] with a single parse. Fails as they all
+/// [`doi_of`], [`validate()`] and [`xml_to_json`] with a single parse. Fails as they all
 /// would (not XML, not kernel-4); a record that is merely invalid is `Ok` with problems.
 pub fn read_record(xml: &[u8]) -> Result<Record, MetadataError> {
     let text = parse::decode(xml)?;
@@ -153,7 +157,7 @@ fn doi_in(root: roxmltree::Node<'_, '_>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// [`validate`] and [`xml_to_json`] with a single parse: what an MDS upload needs.
+/// [`validate()`] and [`xml_to_json`] with a single parse: what an MDS upload needs.
 pub fn validated_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;

@@ -143,7 +143,7 @@ fn a_body_trickled_past_the_body_timeout_is_refused() {
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
     assert!(text.contains("took too long"), "{text}");
     assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
-    // tiny_http drains the rest of the body until the client stops (see docs/readme/hardening.md).
+    // tiny_http drains the rest of the body until the client stops (README.md#slow-and-idle-clients).
     let _ = stream.shutdown(std::net::Shutdown::Both);
     drop(stream);
     let _ = trickle.join();

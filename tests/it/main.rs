@@ -20,3 +20,4 @@ mod rest;
 mod startup;
 mod throttle;
 mod transfer;
+mod xmllint;

@@ -1,11 +1,12 @@
 //! Differential test: our kernel-4 validator against `xmllint --schema` on the
-//! official examples and thousands of systematic mutations generated here.
+//! official examples and thousands of systematic mutations generated here, judged by
+//! xmllint's verdicts recorded in `xmllint-verdicts.tsv` (see `xmllint.rs`).
 
-use super::metadata::{examples, fixtures};
+use super::metadata::examples;
+use crate::xmllint::{recorded, write_all, Doc};
 use roxmltree::{Document, Node};
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use tinydoi::metadata::validate;
 
 /// One generated test document and how it was made.
@@ -334,72 +335,18 @@ pub fn corpus() -> Vec<Mutation> {
     all
 }
 
-pub fn xmllint_available() -> bool {
-    let found = Command::new("xmllint").arg("--version").output().is_ok();
-    if !found {
-        assert!(
-            std::env::var("TINYDOI_SKIP_XMLLINT").as_deref() == Ok("1"),
-            "xmllint is not on PATH: install Debian's libxml2-utils (CI's .ci/run does), \
-             or set TINYDOI_SKIP_XMLLINT=1 to skip the differential checks"
-        );
-        eprintln!("xmllint not found; skipped because TINYDOI_SKIP_XMLLINT=1");
-    }
-    found
-}
-
-/// xmllint's verdict per file, validating many files per process.
-pub fn xmllint_verdicts(files: &[PathBuf]) -> Vec<bool> {
-    let schema = fixtures().join("metadata.xsd");
-    let mut verdicts = Vec::with_capacity(files.len());
-    for batch in files.chunks(400) {
-        let output = Command::new("xmllint")
-            .arg("--noout")
-            .arg("--schema")
-            .arg(&schema)
-            .args(batch)
-            .output()
-            .expect("run xmllint");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let valid: HashSet<&str> = stderr.lines().filter_map(|l| l.strip_suffix(" validates")).collect();
-        verdicts.extend(batch.iter().map(|f| valid.contains(f.to_string_lossy().as_ref())));
-    }
-    verdicts
-}
-
-pub fn write_all(dir: &Path, docs: &[(String, String)]) -> Vec<PathBuf> {
-    std::fs::create_dir_all(dir).expect("temp dir");
-    docs.iter()
-        .enumerate()
-        .map(|(i, (_, xml))| {
-            let p = dir.join(format!("m{i:05}.xml"));
-            std::fs::write(&p, xml).expect("write mutation");
-            p
-        })
-        .collect()
-}
-
 #[test]
 fn differential_against_xmllint() {
     let corpus = corpus();
     assert!(corpus.len() >= 331, "only {} documents generated", corpus.len());
-    if !xmllint_available() {
-        return;
-    }
-    // TINYDOI_MUTATIONS_DIR keeps the corpus and xmllint's verdicts (verdicts.tsv)
-    // for comparing other validators (see docs/perf-metadata.md).
-    let keep = std::env::var_os("TINYDOI_MUTATIONS_DIR").map(PathBuf::from);
-    let dir = keep
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("tinydoi-metadata-diff-{}", std::process::id())));
-    let docs: Vec<(String, String)> = corpus.into_iter().map(|m| (m.name, m.xml)).collect();
-    let files = write_all(&dir, &docs);
-    let theirs = xmllint_verdicts(&files);
+    let docs: Vec<Doc> = corpus.into_iter().map(|m| (m.name, m.xml.into_bytes())).collect();
+    let theirs = recorded(&docs);
     let mut disagreements = Vec::new();
     let mut invalid = 0;
-    for ((name, xml), (file, xmllint_valid)) in docs.iter().zip(files.iter().zip(&theirs)) {
-        let ours = validate(xml.as_bytes());
+    for ((name, xml), xmllint_valid) in docs.iter().zip(&theirs) {
+        let ours = validate(xml);
         // Conversion must cope with every mutation too (no panics on any input).
-        if let Ok(json) = tinydoi::metadata::xml_to_json(xml.as_bytes()) {
+        if let Ok(json) = tinydoi::metadata::xml_to_json(xml) {
             let _ = tinydoi::metadata::json_to_xml("10.5072/x", &json);
         }
         if ours.is_err() {
@@ -407,8 +354,7 @@ fn differential_against_xmllint() {
         }
         if ours.is_ok() != *xmllint_valid {
             disagreements.push(format!(
-                "{name} ({}): xmllint {}, ours {:?}",
-                file.display(),
+                "{name}: xmllint {}, ours {:?}",
                 if *xmllint_valid { "valid" } else { "invalid" },
                 ours.err().map(|e| e.messages("")),
             ));
@@ -422,7 +368,10 @@ fn differential_against_xmllint() {
         theirs.iter().filter(|v| !**v).count(),
         theirs.iter().filter(|v| **v).count(),
     );
-    if let Some(keep) = &keep {
+    // TINYDOI_MUTATIONS_DIR keeps the corpus as files and xmllint's verdicts
+    // (verdicts.tsv) for comparing other validators (see docs/perf-metadata.md).
+    if let Some(keep) = std::env::var_os("TINYDOI_MUTATIONS_DIR").map(PathBuf::from) {
+        let files = write_all(&keep, &docs);
         let tsv: String = files
             .iter()
             .zip(&theirs)
@@ -430,27 +379,26 @@ fn differential_against_xmllint() {
             .map(|((f, v), (name, _))| format!("{}\t{}\t{}\n", f.display(), v, name))
             .collect();
         std::fs::write(keep.join("verdicts.tsv"), tsv).expect("write verdicts");
-    } else if disagreements.is_empty() {
-        std::fs::remove_dir_all(&dir).ok();
     }
     assert!(invalid > 300, "too few invalid mutations: {invalid}");
     assert!(
         disagreements.is_empty(),
-        "{} disagreements (files kept in {}):\n{}",
+        "{} disagreements:\n{}",
         disagreements.len(),
-        dir.display(),
         disagreements.iter().take(60).cloned().collect::<Vec<_>>().join("\n")
     );
 }
 
 /// The examples re-encoded (UTF-8 with BOM, UTF-16 LE/BE with BOM, ISO-8859-1
-/// where representable): xmllint and we must both read them.
-#[test]
-fn other_encodings_agree_with_xmllint() {
-    let mut docs: Vec<(String, Vec<u8>)> = Vec::new();
+/// where representable).
+pub fn encodings() -> Vec<Doc> {
+    let mut docs: Vec<Doc> = Vec::new();
     for path in examples() {
         let text = std::fs::read_to_string(&path).expect("example");
-        let name = path.display().to_string();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut bom = b"\xEF\xBB\xBF".to_vec();
         bom.extend(text.as_bytes());
         docs.push((format!("{name} utf-8 bom"), bom));
@@ -466,21 +414,14 @@ fn other_encodings_agree_with_xmllint() {
             docs.push((format!("{name} latin-1"), latin.chars().map(|c| c as u8).collect()));
         }
     }
-    if !xmllint_available() {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("tinydoi-encodings-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let files: Vec<PathBuf> = docs
-        .iter()
-        .enumerate()
-        .map(|(i, (_, bytes))| {
-            let p = dir.join(format!("e{i:04}.xml"));
-            std::fs::write(&p, bytes).expect("write");
-            p
-        })
-        .collect();
-    let theirs = xmllint_verdicts(&files);
+    docs
+}
+
+/// xmllint and we must both read the examples in other encodings.
+#[test]
+fn other_encodings_agree_with_xmllint() {
+    let docs = encodings();
+    let theirs = recorded(&docs);
     let mut disagreements = Vec::new();
     for ((name, bytes), xmllint_valid) in docs.iter().zip(&theirs) {
         let ours = validate(bytes);
@@ -493,6 +434,5 @@ fn other_encodings_agree_with_xmllint() {
         docs.len() - disagreements.len(),
         docs.len()
     );
-    std::fs::remove_dir_all(&dir).ok();
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
