@@ -52,11 +52,18 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print a record in the other form: DataCite JSON attributes or kernel-4 XML.
+    /// Print a record in another form: DataCite REST attributes (`json`), kernel-4 XML
+    /// (`xml`), or any format of content negotiation (`ris`, `bibtex`, `citation` …).
     Convert {
         /// The form to print.
         #[arg(long, value_enum)]
         to: ConvertForm,
+        /// CSL style of `--to citation` (`apa`, `ieee`, `vancouver` …; unknown: APA).
+        #[arg(long)]
+        style: Option<String>,
+        /// CSL locale of `--to citation` (`en-US`, `de` …).
+        #[arg(long)]
+        locale: Option<String>,
         file: PathBuf,
     },
 }
@@ -65,6 +72,16 @@ pub enum Command {
 pub enum ConvertForm {
     Json,
     Xml,
+    Datacite,
+    DataciteJson,
+    Crosscite,
+    SchemaOrg,
+    Citeproc,
+    Ris,
+    Bibtex,
+    Csv,
+    Jats,
+    Citation,
 }
 
 #[derive(Subcommand)]
@@ -240,7 +257,12 @@ pub fn run() -> i32 {
                 1
             };
         }
-        Some(Command::Convert { to, file }) => convert(to, &file),
+        Some(Command::Convert {
+            to,
+            style,
+            locale,
+            file,
+        }) => convert(to, &file, style.as_deref(), locale.as_deref()),
         Some(command) => operate(&cli.db, cli.pbkdf2_iterations, command),
     };
     match result {
@@ -252,13 +274,31 @@ pub fn run() -> i32 {
     }
 }
 
-fn convert(to: ConvertForm, file: &Path) -> Result<(), String> {
+fn convert(to: ConvertForm, file: &Path, style: Option<&str>, locale: Option<&str>) -> Result<(), String> {
+    use crate::formats::{self, CitationOptions, Format};
     use crate::metadata::cli::{convert_file, ConvertTo};
-    let to = match to {
-        ConvertForm::Json => ConvertTo::Json,
-        ConvertForm::Xml => ConvertTo::Xml,
+    let format = match to {
+        ConvertForm::Json => return print_line(convert_file(file, ConvertTo::Json)?),
+        ConvertForm::Xml => match formats::cli::kernel4_file(file)? {
+            Some(xml) => return print_line(xml),
+            None => return print_line(convert_file(file, ConvertTo::Xml)?),
+        },
+        ConvertForm::Datacite => Format::DataciteXml,
+        ConvertForm::DataciteJson => Format::DataciteJson,
+        ConvertForm::Crosscite => Format::CrossciteJson,
+        ConvertForm::SchemaOrg => Format::SchemaOrg,
+        ConvertForm::Citeproc => Format::Citeproc,
+        ConvertForm::Ris => Format::Ris,
+        ConvertForm::Bibtex => Format::Bibtex,
+        ConvertForm::Csv => Format::Csv,
+        ConvertForm::Jats => Format::Jats,
+        ConvertForm::Citation => Format::Citation,
     };
-    let text = convert_file(file, to)?;
+    let bytes = formats::cli::convert_file(file, format, CitationOptions { style, locale })?;
+    print_line(String::from_utf8_lossy(&bytes).trim_end().to_string())
+}
+
+fn print_line(text: String) -> Result<(), String> {
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = writeln!(std::io::stdout().lock(), "{text}");
     Ok(())

@@ -60,6 +60,8 @@ pub enum Error {
     BadRequest(String),
     Conflict(String),
     UnsupportedMediaType(String),
+    /// `Accept` names no type DataCite serves for the resource (lupo's 406).
+    NotAcceptable,
     PayloadTooLarge,
     Unprocessable(Vec<Problem>),
     TooManyRequests {
@@ -79,6 +81,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
+            Error::NotAcceptable => 406,
             Error::PayloadTooLarge => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::dois::json::{self as doc, Metadata};
 use crate::dois::{self, doi, Doi, Filter, Mode, State};
@@ -102,7 +103,12 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
 }
 
 /// `GET /dois/{doi}`: findable DOIs for anyone, others for their client only.
-pub fn show(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
+pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
+    // Another format than JSON:API by `Accept` (content negotiation).
+    let wanted = negotiation::wanted(request.header("accept"));
+    if wanted != negotiation::Wanted::JsonApi {
+        return negotiation::show(ctx, request, params.get("doi"), wanted);
+    }
     dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
         one(ctx, &row.doi, row.xml, Metadata::Stored(row.attributes), 200)
     })

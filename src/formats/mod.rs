@@ -2,10 +2,11 @@
 //! the JSON formats back to kernel-4. Pure functions of a DOI's stored attributes: no HTTP,
 //! no database. Each writer follows the bolognese writer lupo calls for the same media type.
 //!
-//! - [`write`]: a DOI ([`Source`]) in a [`Format`];
+//! - [`write()`]: a DOI ([`Source`]) in a [`Format`];
 //! - [`detect`] and [`to_kernel4`]: what an upload is, and that upload as kernel-4 XML.
 
 mod citation;
+pub mod cli;
 mod json_out;
 mod model;
 mod readers;

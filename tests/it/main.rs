@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod content_negotiation;
 mod crash;
 mod datafile;
 mod foundation;
