@@ -151,6 +151,16 @@ pub struct ServeArgs {
     /// Longest time to receive one request body, e.g. `60s` (the default).
     #[arg(long)]
     pub body_timeout: Option<humantime::Duration>,
+    /// Largest request line and headers together, in bytes (larger: 431, read no further).
+    #[arg(long, default_value_t = config::DEFAULT_HEAD_LIMIT)]
+    pub head_limit: usize,
+    /// Longest time to receive a request line and its headers, e.g. `20s` (the default);
+    /// a client trickling them longer gets 408 and is disconnected.
+    #[arg(long)]
+    pub header_timeout: Option<humantime::Duration>,
+    /// Most connections served at once; more get 503 at once.
+    #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {
@@ -420,6 +430,9 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         rate_limit,
         idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
         body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
+        head_limit: args.head_limit,
+        header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
+        max_connections: args.max_connections,
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));

@@ -10,6 +10,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Request line and headers together: no DataCite client sends more than a few KiB, and
+/// nginx's default buffers hold 32 KiB.
+pub const DEFAULT_HEAD_LIMIT: usize = 32 * 1024;
+/// Connections served at once (a thread and two descriptors each): keep `ulimit -n` above
+/// twice this plus a margin.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -30,6 +36,12 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// Longest time to receive one request body.
     pub body_timeout: Duration,
+    /// Largest request line and headers together, in bytes (larger: 431).
+    pub head_limit: usize,
+    /// Longest time to receive a request line and its headers (longer: 408).
+    pub header_timeout: Duration,
+    /// Most connections served at once (more: 503 at once).
+    pub max_connections: usize,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
 }
@@ -48,7 +60,24 @@ impl Default for Config {
             auth_throttle: ThrottlePolicy::default(),
             idle_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(60),
+            head_limit: DEFAULT_HEAD_LIMIT,
+            header_timeout: Duration::from_secs(20),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
             rate_limit: Some(RateLimitConfig::default()),
+        }
+    }
+}
+
+impl Config {
+    /// The HTTP layer's limits on every request and connection.
+    pub fn http_limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            body_bytes: self.body_limit,
+            head_bytes: self.head_limit,
+            connections: self.max_connections,
+            idle: self.idle_timeout,
+            head: self.header_timeout,
+            body: self.body_timeout,
         }
     }
 }

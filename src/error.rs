@@ -63,6 +63,9 @@ pub enum Error {
     /// `Accept` names no type DataCite serves for the resource (lupo's 406).
     NotAcceptable,
     PayloadTooLarge,
+    /// 413 with the reason, for a body that is within the size limit but would not be
+    /// once decoded (a decompressed usage report).
+    TooLarge(String),
     Unprocessable(Vec<Problem>),
     TooManyRequests {
         retry_after_secs: u64,
@@ -82,7 +85,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
             Error::NotAcceptable => 406,
-            Error::PayloadTooLarge => 413,
+            Error::PayloadTooLarge | Error::TooLarge(_) => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,
             Error::Internal(_) => 500,

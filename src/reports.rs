@@ -5,14 +5,25 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use flate2::read::GzDecoder;
-use serde_json::{Map, Value};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use std::cell::Cell;
+use std::collections::HashMap;
 use std::io::Read;
 
 use crate::error::{Error, Problem};
 
-/// The largest report once decompressed: gzip shrinks JSON reports about tenfold, and a
-/// bound keeps a small "gzip bomb" from filling memory.
-pub const MAX_DECOMPRESSED: u64 = 64 * 1024 * 1024;
+/// The largest report once decompressed (413 past it): gzip shrinks JSON reports about
+/// tenfold, and a bound keeps a small "gzip bomb" from filling memory and the database.
+pub const MAX_DECOMPRESSED: u64 = 32 * 1024 * 1024;
+/// The most datasets in one report (422 past it): COUNTER senders split larger ones.
+pub const MAX_DATASETS: usize = 50_000;
+/// The most reports one client keeps for one month (422 past it). DataCite keeps one per
+/// creator and month, but `created-by` is free text; real senders use one or two names.
+pub const MAX_PER_CLIENT_MONTH: i64 = 10;
+/// The largest `report-header` (422 past it): a few fields and exceptions, never megabytes.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 pub const HEADER: &str = "report-header";
 pub const DATASETS: &str = "report-datasets";
@@ -21,20 +32,25 @@ pub const DATASETS: &str = "report-datasets";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     pub header: Value,
-    pub datasets: Value,
+    /// The datasets array as the JSON text sent: checked by a streaming pass and kept as
+    /// text, never built into a tree (a tree of tiny objects costs ~25 times the text).
+    pub datasets: String,
     pub created_by: String,
     /// `YYYY-MM` of the reporting period.
     pub month: String,
 }
 
 impl Report {
-    /// The JSON stored and shown, with `id` first.
-    pub fn to_json(&self, id: &str) -> Value {
-        let mut report = Map::new();
-        report.insert("id".into(), Value::String(id.into()));
-        report.insert(HEADER.into(), self.header.clone());
-        report.insert(DATASETS.into(), self.datasets.clone());
-        Value::Object(report)
+    /// The JSON text stored and shown: `{"report-header":…,"report-datasets":…}`.
+    pub fn to_json_text(&self) -> String {
+        let header = self.header.to_string();
+        let mut text = String::with_capacity(header.len() + self.datasets.len() + 40);
+        text.push_str("{\"report-header\":");
+        text.push_str(&header);
+        text.push_str(",\"report-datasets\":");
+        text.push_str(&self.datasets);
+        text.push('}');
+        text
     }
 }
 
@@ -53,64 +69,87 @@ fn invalid(title: impl Into<String>, pointer: &str) -> Error {
 /// - `"report-datasets": "<Base64 of gzip of the datasets array>"`.
 ///
 /// `report_header` / `report_datasets` (Rails parameter spelling) are read as well.
+/// Memory stays a small multiple of the decompressed size: values are borrowed from the
+/// text, and only the header is built into a tree.
 pub fn parse(body: &[u8]) -> Result<Report, Error> {
-    let body = if body.starts_with(&GZIP_MAGIC) {
-        gunzip(body, "")?
-    } else {
-        body.to_vec()
-    };
-    let value: Value = serde_json::from_slice(&body).map_err(|e| invalid(format!("Malformed JSON: {e}"), ""))?;
-    let Value::Object(mut outer) = value else {
-        return Err(invalid("A report must be a JSON object", ""));
-    };
-    rename(&mut outer, "report_header", HEADER);
-    rename(&mut outer, "report_datasets", DATASETS);
-    if let Some(compressed) = outer.remove("compressed") {
-        let Value::String(encoded) = compressed else {
-            return Err(invalid("compressed must be a Base64 string", "/compressed"));
-        };
-        match unpack(&encoded, "/compressed")? {
-            Value::Object(mut inner) => {
-                rename(&mut inner, "report_header", HEADER);
-                rename(&mut inner, "report_datasets", DATASETS);
-                for (name, value) in inner {
-                    if name == HEADER || name == DATASETS {
-                        outer.insert(name, value);
-                    }
-                }
-            }
-            datasets @ Value::Array(_) => {
-                outer.insert(DATASETS.into(), datasets);
-            }
-            _ => return Err(invalid("compressed must hold a report or its datasets", "/compressed")),
-        }
+    if body.starts_with(&GZIP_MAGIC) {
+        let inflated = gunzip(body, "")?;
+        return parse_json(&inflated);
     }
-    if let Some(Value::String(encoded)) = outer.get(DATASETS) {
-        let datasets = unpack(&encoded.clone(), "/report-datasets")?;
-        outer.insert(DATASETS.into(), datasets);
-    }
-    validate(outer.remove(HEADER), outer.remove(DATASETS))
+    parse_json(body)
 }
 
-fn rename(map: &mut Map<String, Value>, from: &str, to: &str) {
-    if !map.contains_key(to) {
-        if let Some(v) = map.remove(from) {
-            map.insert(to.into(), v);
-        }
+type Members<'a> = HashMap<String, &'a RawValue>;
+
+fn members<'a>(text: &'a [u8], pointer: &str) -> Result<Members<'a>, Error> {
+    let trimmed = text.iter().position(|b| !b.is_ascii_whitespace()).map(|i| &text[i..]);
+    if trimmed.is_some_and(|t| t[0] != b'{') {
+        return Err(invalid("A report must be a JSON object", pointer));
     }
+    serde_json::from_slice(text).map_err(|e| invalid(format!("Malformed JSON: {e}"), pointer))
 }
 
-/// Base64 of gzip of JSON → JSON.
-fn unpack(encoded: &str, pointer: &str) -> Result<Value, Error> {
-    let cleaned: String = encoded.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+fn take<'a>(map: &Members<'a>, name: &str, rails: &str) -> Option<&'a RawValue> {
+    map.get(name).or_else(|| map.get(rails)).copied()
+}
+
+fn parse_json(text: &[u8]) -> Result<Report, Error> {
+    let outer = members(text, "")?;
+    let mut header = take(&outer, HEADER, "report_header");
+    let mut datasets = take(&outer, DATASETS, "report_datasets");
+    // `compressed`: the whole report, or its datasets. Its text must outlive what borrows it.
+    let inner_text = match outer.get("compressed") {
+        Some(raw) => Some(unpack(raw, "/compressed")?),
+        None => None,
+    };
+    if let Some(inner) = inner_text.as_deref() {
+        if inner.trim_ascii_start().starts_with(b"[") {
+            datasets = Some(raw_value(inner, "/compressed")?);
+        } else {
+            let inner = members(inner, "/compressed")?;
+            header = take(&inner, HEADER, "report_header").or(header);
+            datasets = take(&inner, DATASETS, "report_datasets").or(datasets);
+        }
+    }
+    let packed = match datasets {
+        Some(raw) if raw.get().starts_with('"') => Some(unpack(raw, "/report-datasets")?),
+        _ => None,
+    };
+    if let Some(packed) = packed.as_deref() {
+        datasets = Some(raw_value(packed, "/report-datasets")?);
+    }
+    let header = match header {
+        Some(raw) if raw.get().len() > MAX_HEADER_BYTES => {
+            return Err(invalid(
+                format!("report-header is larger than {MAX_HEADER_BYTES} bytes"),
+                "/report-header",
+            ))
+        }
+        Some(raw) => Some(serde_json::from_str(raw.get()).map_err(|e| invalid(e.to_string(), "/report-header"))?),
+        None => None,
+    };
+    validate(header, datasets)
+}
+
+fn raw_value<'a>(text: &'a [u8], pointer: &str) -> Result<&'a RawValue, Error> {
+    serde_json::from_slice(text).map_err(|e| invalid(format!("Malformed JSON after decompression: {e}"), pointer))
+}
+
+/// A JSON string holding Base64 of gzip → the decompressed bytes.
+fn unpack(raw: &RawValue, pointer: &str) -> Result<Vec<u8>, Error> {
+    let encoded: String = serde_json::from_str(raw.get())
+        .map_err(|_| invalid(format!("{} must be a Base64 string", &pointer[1..]), pointer))?;
+    let cleaned: Vec<u8> = encoded.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    drop(encoded);
     let gzipped = STANDARD
-        .decode(cleaned.as_bytes())
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(cleaned.as_bytes()))
+        .decode(&cleaned)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&cleaned))
         .map_err(|_| invalid("Not valid Base64", pointer))?;
-    let json = gunzip(&gzipped, pointer)?;
-    serde_json::from_slice(&json).map_err(|e| invalid(format!("Malformed JSON after decompression: {e}"), pointer))
+    drop(cleaned);
+    gunzip(&gzipped, pointer)
 }
 
+/// Inflates as a stream, stopping one byte past the limit.
 fn gunzip(bytes: &[u8], pointer: &str) -> Result<Vec<u8>, Error> {
     let mut out = Vec::new();
     GzDecoder::new(bytes)
@@ -118,15 +157,126 @@ fn gunzip(bytes: &[u8], pointer: &str) -> Result<Vec<u8>, Error> {
         .read_to_end(&mut out)
         .map_err(|e| invalid(format!("Not valid gzip: {e}"), pointer))?;
     if out.len() as u64 > MAX_DECOMPRESSED {
-        return Err(invalid(
-            format!("The report is larger than {MAX_DECOMPRESSED} bytes once decompressed"),
-            pointer,
-        ));
+        return Err(Error::TooLarge(format!(
+            "The report is larger than {} MiB once decompressed; split it",
+            MAX_DECOMPRESSED >> 20
+        )));
     }
     Ok(out)
 }
 
-fn validate(header: Option<Value>, datasets: Option<Value>) -> Result<Report, Error> {
+/// What a streaming pass over `report-datasets` found, without building any of it.
+#[derive(Debug, PartialEq)]
+enum DatasetsShape {
+    NotArray,
+    /// Index of the first item that is not an object.
+    NotObject(usize),
+    TooMany,
+    Fine,
+}
+
+/// Checks that `raw` is an array of at most `MAX_DATASETS` objects, visiting each value
+/// once and keeping none of it.
+fn datasets_shape(raw: &RawValue) -> DatasetsShape {
+    let too_many = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    match de.deserialize_any(Items { too_many: &too_many }) {
+        Ok(shape) => shape,
+        Err(_) if too_many.get() => DatasetsShape::TooMany,
+        Err(_) => DatasetsShape::NotArray,
+    }
+}
+
+struct Items<'a> {
+    too_many: &'a Cell<bool>,
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = DatasetsShape;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of objects")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<DatasetsShape, A::Error> {
+        let (mut count, mut first_bad) = (0, None);
+        while let Some(item) = seq.next_element::<IsObject>()? {
+            count += 1;
+            if count > MAX_DATASETS {
+                self.too_many.set(true);
+                return Err(de::Error::custom("too many datasets"));
+            }
+            if !item.0 && first_bad.is_none() {
+                first_bad = Some(count - 1);
+            }
+        }
+        Ok(first_bad.map_or(DatasetsShape::Fine, DatasetsShape::NotObject))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DatasetsShape, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+    fn visit_unit<E>(self) -> Result<DatasetsShape, E> {
+        Ok(DatasetsShape::NotArray)
+    }
+}
+
+/// Whether a value is a JSON object; its content is skipped.
+struct IsObject(bool);
+
+impl<'de> de::Deserialize<'de> for IsObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<IsObject, D::Error> {
+        struct Kind;
+        impl<'de> Visitor<'de> for Kind {
+            type Value = IsObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IsObject, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(IsObject(true))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<IsObject, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(IsObject(false))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+            fn visit_unit<E>(self) -> Result<IsObject, E> {
+                Ok(IsObject(false))
+            }
+        }
+        d.deserialize_any(Kind)
+    }
+}
+
+fn validate(header: Option<Value>, datasets: Option<&RawValue>) -> Result<Report, Error> {
     let header = match header {
         Some(h @ Value::Object(_)) => h,
         Some(_) => return Err(invalid("report-header must be an object", "/report-header")),
@@ -165,16 +315,17 @@ fn validate(header: Option<Value>, datasets: Option<Value>) -> Result<Report, Er
             ));
         }
     }
-    match &datasets {
-        Some(Value::Array(items)) => {
-            if let Some(i) = items.iter().position(|d| !d.is_object()) {
-                problems.push(Problem::at_pointer(
-                    "Each dataset must be an object",
-                    format!("/report-datasets/{i}"),
-                ));
-            }
-        }
-        Some(_) => problems.push(Problem::at_pointer(
+    match datasets.map(datasets_shape) {
+        Some(DatasetsShape::Fine) => {}
+        Some(DatasetsShape::NotObject(i)) => problems.push(Problem::at_pointer(
+            "Each dataset must be an object",
+            format!("/report-datasets/{i}"),
+        )),
+        Some(DatasetsShape::TooMany) => problems.push(Problem::at_pointer(
+            format!("A report may hold at most {MAX_DATASETS} datasets; split it"),
+            "/report-datasets",
+        )),
+        Some(DatasetsShape::NotArray) => problems.push(Problem::at_pointer(
             "report-datasets must be an array",
             "/report-datasets",
         )),
@@ -187,7 +338,7 @@ fn validate(header: Option<Value>, datasets: Option<Value>) -> Result<Report, Er
     Ok(Report {
         created_by: header["created-by"].as_str().unwrap_or_default().trim().to_string(),
         header,
-        datasets: datasets.unwrap_or(Value::Array(Vec::new())),
+        datasets: datasets.map_or_else(|| "[]".to_string(), |raw| raw.get().to_string()),
         month: format!("{year:04}-{month:02}"),
     })
 }
@@ -259,8 +410,9 @@ mod tests {
         let r = parse(body.to_string().as_bytes()).unwrap();
         assert_eq!(r.month, "2026-09");
         assert_eq!(r.created_by, "dataone");
-        assert_eq!(r.datasets, datasets());
-        assert_eq!(r.to_json("x")["report-header"], header());
+        assert_eq!(serde_json::from_str::<Value>(&r.datasets).unwrap(), datasets());
+        let whole: Value = serde_json::from_str(&r.to_json_text()).unwrap();
+        assert_eq!(whole["report-header"], header());
     }
 
     #[test]

@@ -84,11 +84,7 @@ impl Server {
         let http = HttpServer::start(
             &config.listen,
             config.workers,
-            config.body_limit,
-            crate::http::Timeouts {
-                idle: config.idle_timeout,
-                body: config.body_timeout,
-            },
+            config.http_limits(),
             move || db::open(&db_path),
             move |conn, request| handler_app.dispatch(conn, &request),
         )?;

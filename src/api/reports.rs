@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use crate::app::Ctx;
 use crate::db;
 use crate::db::reports::{Filter, StoredReport};
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
 use crate::reports::{self, Report};
@@ -24,7 +24,7 @@ fn report_reply(status: u16, id: &str, body: &str) -> Reply {
 }
 
 fn stored(report: &Report, id: String, client: &str, now: i64) -> StoredReport {
-    let body = json!({reports::HEADER: report.header, reports::DATASETS: report.datasets});
+    let body = report.to_json_text();
     StoredReport {
         id,
         client: client.to_string(),
@@ -37,7 +37,7 @@ fn stored(report: &Report, id: String, client: &str, now: i64) -> StoredReport {
     }
 }
 
-/// `POST /reports`: a new report, or the replacement of the caller's report by the same
+/// `POST /reports`: a new report (at most `MAX_PER_CLIENT_MONTH` per client and month), or the replacement of the caller's report by the same
 /// creator for the same month (200, same id).
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let client = ctx.writing_client()?;
@@ -50,6 +50,16 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
                 Ok::<_, Error>((200, saved))
             }
             None => {
+                if db::reports::count_for_month(tx, client, &report.month)? >= reports::MAX_PER_CLIENT_MONTH {
+                    return Err(Error::unprocessable(Problem::at_pointer(
+                        format!(
+                            "A client may keep at most {} reports per month (one per created-by); \
+                             replace one by posting it with the same created-by, or delete one",
+                            reports::MAX_PER_CLIENT_MONTH
+                        ),
+                        "/report-header/created-by",
+                    )));
+                }
                 let saved = stored(&report, uuid::Uuid::new_v4().to_string(), client, ctx.now);
                 db::reports::insert(tx, &saved)?;
                 Ok((201, saved))

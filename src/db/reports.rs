@@ -52,6 +52,12 @@ pub fn find_id(conn: &Connection, created_by: &str, client: &str, month: &str) -
         .optional()
 }
 
+/// How many reports the client has for `month` (any creator).
+pub fn count_for_month(conn: &Connection, client: &str, month: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM reports WHERE client = ?1 AND month = ?2")?
+        .query_row([client, month], |r| r.get(0))
+}
+
 pub fn insert(conn: &Connection, r: &StoredReport) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO reports (id, client, created_by, month, header, body, created, updated)

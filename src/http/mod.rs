@@ -20,19 +20,23 @@ pub use reply::{Body, Reply};
 pub use request::{Method, Request};
 use router::Family;
 
-/// Request headers larger than this in total are refused (400, as nginx does past its
-/// buffers): no DataCite client sends more than a few KB.
-const MAX_HEADER_BYTES: usize = 32 * 1024;
-
 /// How often an idle worker looks at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
-/// Per-connection limits against slow or idle clients.
+/// What one request or connection may make the server read, hold and wait for.
 #[derive(Debug, Clone, Copy)]
-pub struct Timeouts {
+pub struct Limits {
+    /// Largest request body (larger: 413, without reading it).
+    pub body_bytes: usize,
+    /// Largest request line and headers together (larger: 431 and close, read no further).
+    pub head_bytes: usize,
+    /// Most connections served at once; past it a new one gets 503 and is closed.
+    pub connections: usize,
     /// Longest wait for the next bytes of a request (or for a client to take our reply);
     /// an idle keep-alive connection is closed after it.
     pub idle: Duration,
+    /// Longest time to receive a request line and headers, however they trickle in (408).
+    pub head: Duration,
     /// Longest time a worker spends reading one request body, however it trickles in.
     pub body: Duration,
 }
@@ -51,8 +55,7 @@ impl HttpServer {
     pub fn start<W, M, H>(
         listen: &str,
         workers: usize,
-        body_limit: usize,
-        timeouts: Timeouts,
+        limits: Limits,
         make_worker: M,
         handle: H,
     ) -> Result<HttpServer, String>
@@ -62,7 +65,13 @@ impl HttpServer {
         H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
     {
         let socket = listener::bind(listen)?;
-        let server = tiny_http::Server::from_listener_with_timeouts(socket, None, Some(timeouts.idle))
+        let connection_limits = tiny_http::ConnectionLimits {
+            idle_timeout: Some(limits.idle),
+            max_head_bytes: limits.head_bytes,
+            head_timeout: Some(limits.head),
+            max_connections: limits.connections,
+        };
+        let server = tiny_http::Server::from_listener_with_limits(socket, None, connection_limits)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
@@ -84,8 +93,8 @@ impl HttpServer {
                     Ok(mut state) => {
                         let _ = ready_tx.send(Ok(()));
                         let body = BodyRules {
-                            limit: body_limit,
-                            deadline: timeouts.body,
+                            limit: limits.body_bytes,
+                            deadline: limits.body,
                         };
                         worker_loop(&thread_server, &thread_stop, body, &mut state, &*handle);
                     }
@@ -172,13 +181,8 @@ fn serve_one<W>(
         .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
         .collect();
     let family = Family::of_path(&request.path);
-    let header_bytes: usize = request.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum();
-    let body = if header_bytes > MAX_HEADER_BYTES {
-        Err(Error::BadRequest("Request header fields too large".into()))
-    } else {
-        read_body(&mut incoming, body_rules)
-    };
-    let reply = match body {
+    // The head's size and time were bounded by tiny_http (`Limits::head_bytes`, `head`).
+    let reply = match read_body(&mut incoming, body_rules) {
         Err(e) => render::render(&e, family),
         Ok(body) => {
             request.body = body;

@@ -22,7 +22,7 @@ fn standard_text(error: &Error, family: Family) -> String {
         Error::NotFound(None) => "Resource not found".into(),
         Error::MethodNotAllowed { message: Some(m), .. } => m.clone(),
         Error::MethodNotAllowed { message: None, .. } => "Method not allowed".into(),
-        Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) => m.clone(),
+        Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) | Error::TooLarge(m) => m.clone(),
         Error::PayloadTooLarge => "Request body too large".into(),
         Error::NotAcceptable => "The content type is not recognized.".into(),
         Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("\n"),

@@ -21,7 +21,7 @@ fn spawn(dir: &std::path::Path) -> (Child, String) {
     spawn_with(dir, &[])
 }
 
-fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
+pub(crate) fn spawn_with(dir: &std::path::Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
         .arg("--db")
         .arg(dir.join("crash.db"))

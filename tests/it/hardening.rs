@@ -302,7 +302,7 @@ fn a_hundred_kilobyte_header_is_refused() {
     let big = "a".repeat(100 * 1024);
     let started = Instant::now();
     let r = s.get("/heartbeat").header("X-Big", &big).send();
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 431);
     refused(&s, "100 KB header", r, started, Duration::from_secs(2));
 
     let started = Instant::now();

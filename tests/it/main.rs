@@ -18,6 +18,7 @@ mod openapi_regressions;
 mod ratelimit;
 mod reports;
 mod rest;
+mod security;
 mod startup;
 mod throttle;
 mod transfer;

@@ -112,10 +112,9 @@ pub fn serve(args: &[String]) -> Result<(), String> {
             let server = HttpServer::start(
                 "127.0.0.1:0",
                 workers,
-                1 << 20,
-                tinydoi::http::Timeouts {
-                    idle: tinydoi::config::Config::default().idle_timeout,
-                    body: tinydoi::config::Config::default().body_timeout,
+                tinydoi::http::Limits {
+                    body_bytes: 1 << 20,
+                    ..tinydoi::config::Config::default().http_limits()
                 },
                 || Ok(()),
                 |_, _| Reply::text(200, "OK"),

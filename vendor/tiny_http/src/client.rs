@@ -2,13 +2,16 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Method};
-use crate::util::RefinedTcpStream;
+use crate::util::{HeadDeadline, RefinedTcpStream};
+use crate::ConnectionLimits;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
@@ -34,7 +37,20 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    /// tinydoi patch: the limits on a request's head, and the deadline the read stream obeys.
+    limits: ConnectionLimits,
+    head_deadline: Arc<HeadDeadline>,
+    /// No request read yet: the head deadline of the first one runs from the connection's
+    /// start; later ones' from their first byte (the idle timeout covers the wait before).
+    first_request: bool,
 }
+
+/// tinydoi patch: after refusing a request head, how long and how much more of what the
+/// client is still sending we read and discard before closing, so that our answer is not
+/// lost in the reset a close with unread data causes (Apache's "lingering close").
+const LINGER_TIME: Duration = Duration::from_secs(2);
+const LINGER_BYTES: u64 = 1024 * 1024;
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
@@ -44,6 +60,8 @@ enum ReadError {
     /// the client sent an unrecognized `Expect` header
     ExpectationFailed(HTTPVersion),
     ReadIoError(IoError),
+    /// tinydoi patch: the request line and headers exceed `ConnectionLimits::max_head_bytes`
+    HeadTooLarge,
 }
 
 impl ClientConnection {
@@ -51,9 +69,12 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: ConnectionLimits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
+        let head_deadline = HeadDeadline::new(limits.idle_timeout);
+        read_socket.obey(head_deadline.clone());
 
         let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
         let first_header = source.next().unwrap();
@@ -65,7 +86,33 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            limits,
+            head_deadline,
+            first_request: true,
         }
+    }
+
+    /// tinydoi patch: starts the head deadline (if one is configured).
+    fn start_head_clock(&self) {
+        if let Some(timeout) = self.limits.head_timeout {
+            self.head_deadline.set(Some(Instant::now() + timeout));
+        }
+    }
+
+    /// tinydoi patch: answers `status` and closes, reading and discarding for a bounded
+    /// time and size what the client may still be sending so that it gets the answer.
+    fn refuse_and_close(&mut self, status: u16, version: HTTPVersion) {
+        use crate::{Header, Response, StatusCode};
+        let mut writer = self.sink.next().unwrap();
+        let close = Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap();
+        let response = Response::new_empty(StatusCode(status)).with_header(close);
+        response.raw_print(&mut writer, version, &[], false, None).ok();
+        writer.flush().ok();
+        drop(writer);
+        self.head_deadline.set(Some(Instant::now() + LINGER_TIME));
+        self.head_deadline.shutdown_write();
+        let mut rest = self.next_header_source.by_ref().take(LINGER_BYTES);
+        std::io::copy(&mut rest, &mut std::io::sink()).ok();
     }
 
     /// true if the connection is HTTPS
@@ -77,7 +124,12 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// tinydoi patch: every byte counts against `budget` (what is left of the head's size
+    /// limit), so a line never grows past it: an endless line is refused after `budget`
+    /// bytes instead of filling memory. With `start_clock`, the head deadline starts at the
+    /// line's first byte.
+    fn read_next_line(&mut self, budget: &mut usize, start_clock: bool) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,14 +137,27 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(b) => b.map_err(ReadError::ReadIoError)?,
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+            if start_clock && buf.is_empty() {
+                self.start_head_clock();
+            }
+            if *budget == 0 {
+                return Err(ReadError::HeadTooLarge);
+            }
+            *budget -= 1;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| {
+                    ReadError::ReadIoError(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
+                });
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -104,10 +169,16 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        // tinydoi patch: the head's size limit and deadline.
+        let mut budget = self.limits.max_head_bytes;
+        let first = std::mem::replace(&mut self.first_request, false);
+        if first {
+            self.start_head_clock();
+        }
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut budget, !first)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,7 +189,7 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(&mut budget, false)?;
 
                     if line.is_empty() {
                         break;
@@ -135,6 +206,9 @@ impl ClientConnection {
 
             (method, path, version, headers)
         };
+        // tinydoi patch: the head is in; the body is read under the idle timeout (and the
+        // application's own body deadline).
+        self.head_deadline.set(None);
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();
@@ -204,13 +278,16 @@ impl Iterator for ClientConnection {
                 }
 
                 Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    // request timeout (tinydoi patch: with a lingering close, so that a
+                    // client still trickling its headers gets the answer)
+                    self.refuse_and_close(408, HTTPVersion(1, 1));
                     return None; // closing the connection
+                }
+
+                // tinydoi patch: a head over the size limit is refused, not read further.
+                Err(ReadError::HeadTooLarge) => {
+                    self.refuse_and_close(431, HTTPVersion(1, 1));
+                    return None;
                 }
 
                 Err(ReadError::ExpectationFailed(ver)) => {

@@ -99,7 +99,7 @@ use std::io::Error as IoError;
 use std::io::ErrorKind as IoErrorKind;
 use std::io::Result as IoResult;
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -256,6 +256,23 @@ impl Server {
         ssl_config: Option<SslConfig>,
         timeout: Option<Duration>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        let limits = ConnectionLimits {
+            idle_timeout: timeout,
+            ..ConnectionLimits::default()
+        };
+        Self::from_listener_with_limits(listener, ssl_config, limits)
+    }
+
+    /// Like `from_listener`, with `limits` on every connection (see `ConnectionLimits`).
+    ///
+    /// tinydoi patch: upstream 0.12 reads request heads of any size for as long as they
+    /// take, on as many connections (threads) as clients open.
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: ConnectionLimits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        let timeout = limits.idle_timeout;
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -298,6 +315,8 @@ impl Server {
 
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        // tinydoi patch: connections being served now (one thread each).
+        let open = Arc::new(AtomicUsize::new(0));
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
@@ -305,11 +324,17 @@ impl Server {
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
                 let new_client = match server.accept() {
-                    Ok((sock, _)) => {
+                    Ok((mut sock, _)) => {
                         use util::RefinedTcpStream;
                         // tinydoi patch: a connection that cannot get its timeouts is
                         // closed rather than served without them.
                         if sock.set_timeouts(timeout).is_err() {
+                            continue;
+                        }
+                        // tinydoi patch: past the connection limit, refuse at once rather
+                        // than start yet another thread; the client may retry.
+                        if open.load(Relaxed) >= limits.max_connections {
+                            refuse_busy(&mut sock);
                             continue;
                         }
                         let (read_closable, write_closable) = match ssl {
@@ -329,7 +354,7 @@ impl Server {
                             Some(ref _ssl) => unreachable!(),
                         };
 
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        Ok(ClientConnection::new(write_closable, read_closable, limits))
                     }
                     Err(e) => Err(e),
                 };
@@ -338,7 +363,9 @@ impl Server {
                     Ok(client) => {
                         let messages = inside_messages.clone();
                         let mut client = Some(client);
+                        let mut counted = Some(OpenConnection::new(&open));
                         tasks_pool.spawn(Box::new(move || {
+                            let _counted = counted.take();
                             if let Some(client) = client.take() {
                                 // Synchronization is needed for HTTPS requests to avoid a deadlock
                                 if client.secure() {
@@ -434,6 +461,63 @@ impl Server {
     pub fn unblock(&self) {
         self.messages.unblock();
     }
+}
+
+/// tinydoi patch: what one connection may make the server read, wait for and hold.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Read and write timeout of every connection (`None`: none): the longest wait for the
+    /// next bytes of a request, or for the client to take some of our answer.
+    pub idle_timeout: Option<Duration>,
+    /// Most bytes of a request line and its headers together, line ends included; a larger
+    /// head is answered 431 and the connection closed, without reading the rest.
+    pub max_head_bytes: usize,
+    /// Longest time to receive a request line and its headers (`None`: no limit), counted
+    /// from the connection's start for its first request and from the first byte for later
+    /// ones; past it the request is answered 408 and the connection closed.
+    pub head_timeout: Option<Duration>,
+    /// Most connections served at once (each has a thread); a connection arriving past it
+    /// is answered 503 and closed at once.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// Upstream's behaviour: no limits.
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            idle_timeout: None,
+            max_head_bytes: usize::MAX,
+            head_timeout: None,
+            max_connections: usize::MAX,
+        }
+    }
+}
+
+/// tinydoi patch: counts a connection as open while it lives.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: &Arc<AtomicUsize>) -> OpenConnection {
+        open.fetch_add(1, Relaxed);
+        OpenConnection(open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// tinydoi patch: the answer to a connection past the limit, written without waiting (a
+/// new socket's send buffer takes it whole) before it is closed.
+fn refuse_busy(sock: &mut Connection) {
+    use std::io::Write;
+    const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\
+Retry-After: 1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 35\r\n\r\n\
+Too many connections; retry later.\n";
+    sock.write_all(BUSY).ok();
+    sock.shutdown(Shutdown::Write).ok();
 }
 
 /// tinydoi patch: what the accept loop does after `accept` failed.
