@@ -138,6 +138,7 @@ pub(crate) fn render(csl: &Value, style_name: Option<&str>, locale: Option<&str>
     let fields = csl
         .as_object()?
         .iter()
+        .filter(|(_, v)| usable_date(v))
         .filter_map(|(k, v)| Some((k.clone(), serde_json::from_value(v.clone()).ok()?)));
     let item = Item(fields.collect());
     let (style, locale) = resolve(style_name, locale)?;
@@ -173,6 +174,24 @@ pub(crate) fn render(csl: &Value, style_name: Option<&str>, locale: Option<&str>
         }
     };
     Some(content.trim().to_string())
+}
+
+/// A CSL date citationberg can take: not `date-parts` without a year (it unwraps the year),
+/// month 1–12, day 1–31, year within its `i16`. Values that are not dates pass.
+fn usable_date(v: &Value) -> bool {
+    let Some(parts) = v.get("date-parts").and_then(Value::as_array) else {
+        return true;
+    };
+    parts.iter().all(|p| {
+        let nums: Vec<Option<i64>> = p
+            .as_array()
+            .map(|a| a.iter().map(Value::as_i64).collect())
+            .unwrap_or_default();
+        let ok = |i: usize, range: std::ops::RangeInclusive<i64>| {
+            nums.get(i).is_none_or(|n| n.is_some_and(|n| range.contains(&n)))
+        };
+        !nums.is_empty() && nums.len() <= 3 && ok(0, 1..=9999) && ok(1, 1..=12) && ok(2, 1..=31)
+    })
 }
 
 fn html(out: &mut String, children: &ElemChildren) {

@@ -352,3 +352,92 @@ fn writers_fill_bolognese_derived_values() {
     let xml = write_text(Format::DataciteXml, &src, CitationOptions::default());
     assert!(xml.contains("10.5438/4K3M-NYVG"), "{xml}");
 }
+
+#[test]
+fn any_locale_text_is_refused_or_used() {
+    let xml = std::fs::read(root().join("fixtures/formats/bolognese/dryad.8515.xml")).unwrap();
+    let attrs = metadata::xml_to_json(&xml).unwrap();
+    let src = example_source("10.5072/6458-m8v5", &xml, &attrs);
+    for locale in ["\u{1e8d7}", "", "-", "de-", "--", "x", "\u{0}", "ÿ-ÿ"] {
+        let c = CitationOptions {
+            style: Some("ieee"),
+            locale: Some(locale),
+        };
+        assert!(!write_text(Format::Citation, &src, c).is_empty(), "{locale:?}");
+    }
+}
+
+#[test]
+fn a_draft_without_metadata_is_written_in_every_format() {
+    let empty = Map::new();
+    let src = Source {
+        doi: "10.5072/6458-m8v5",
+        attributes: &empty,
+        xml: None,
+        url: None,
+        state: Some("draft"),
+        registered: None,
+        client_id: Some("DEMO.REPO"),
+    };
+    for f in Format::ALL {
+        for style in [
+            "apa",
+            "ieee",
+            "vancouver",
+            "chicago-author-date",
+            "modern-language-association",
+            "harvard-cite-them-right",
+        ] {
+            let c = CitationOptions {
+                style: Some(style),
+                locale: Some("\u{5e8d7}"),
+            };
+            assert!(!write(f, &src, c).is_empty(), "{f:?} {style}");
+        }
+    }
+}
+
+/// Records missing any one property (drafts may) are still written, in every format.
+#[test]
+fn partial_records_are_written_without_panics() {
+    for path in examples() {
+        let xml = std::fs::read(&path).unwrap();
+        let full = metadata::xml_to_json(&xml).unwrap();
+        for key in full.keys() {
+            let mut attrs = full.clone();
+            attrs.remove(key);
+            let src = Source {
+                doi: "10.5072/partial",
+                attributes: &attrs,
+                xml: None,
+                url: None,
+                state: None,
+                registered: None,
+                client_id: None,
+            };
+            for f in Format::ALL {
+                let _ = write(
+                    f,
+                    &src,
+                    CitationOptions {
+                        style: Some("ieee"),
+                        locale: None,
+                    },
+                );
+            }
+        }
+    }
+    // Dates citationberg would choke on are left out of the citation, not fatal.
+    let attrs = serde_json::json!({"dates": [{"date": "2011-13-45", "dateType": "Issued"}], "publicationYear": 0});
+    let attrs = attrs.as_object().unwrap();
+    let src = Source {
+        doi: "10.5072/odd",
+        attributes: attrs,
+        xml: None,
+        url: None,
+        state: None,
+        registered: None,
+        client_id: None,
+    };
+    assert!(!write(Format::Citation, &src, CitationOptions::default()).is_empty());
+}
