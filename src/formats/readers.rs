@@ -490,6 +490,12 @@ fn schema_org_lists(o: &Map<String, Value>, a: &mut Map<String, Value>) {
         })
         .collect();
     a.insert("identifiers".into(), Value::Array(identifiers));
+    a.insert("relatedIdentifiers".into(), Value::Array(schema_org_relations(o)));
+    a.insert("fundingReferences".into(), Value::Array(schema_org_funders(o)));
+}
+
+/// `isPartOf`, `hasPart`, `citation`, `sameAs`, `isBasedOn` → related identifiers.
+fn schema_org_relations(o: &Map<String, Value>) -> Vec<Value> {
     let mut related = Vec::new();
     for (key, relation) in [
         ("isPartOf", "IsPartOf"),
@@ -510,8 +516,12 @@ fn schema_org_lists(o: &Map<String, Value>, a: &mut Map<String, Value>) {
                 .push(json!({ "relatedIdentifier": id, "relatedIdentifierType": id_type, "relationType": relation }));
         }
     }
-    a.insert("relatedIdentifiers".into(), Value::Array(related));
-    let funders: Vec<Value> = many(o.get("funder"))
+    related
+}
+
+/// `funder` organisations → funding references.
+fn schema_org_funders(o: &Map<String, Value>) -> Vec<Value> {
+    many(o.get("funder"))
         .into_iter()
         .filter_map(|f| {
             let name = text_of(f.get("name"))?;
@@ -526,6 +536,5 @@ fn schema_org_lists(o: &Map<String, Value>, a: &mut Map<String, Value>) {
             }
             Some(fr)
         })
-        .collect();
-    a.insert("fundingReferences".into(), Value::Array(funders));
+        .collect()
 }
