@@ -130,3 +130,17 @@ CREATE TABLE settings (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+
+-- migration 2
+-- Web console sign-ins. Only the SHA-256 of the cookie's token is stored, so a copy of
+-- the database opens no session. `account` is the upper-case symbol (ADMIN, a provider
+-- or a client); a session ends when idle too long, when too old, at sign-out and when
+-- the account's password changes.
+CREATE TABLE console_sessions (
+    token_hash  BLOB PRIMARY KEY,
+    account     TEXT NOT NULL,
+    created     INTEGER NOT NULL,
+    last_seen   INTEGER NOT NULL,
+    remote_addr TEXT
+);
+CREATE INDEX console_sessions_account ON console_sessions (account);

@@ -96,8 +96,8 @@ def check_mentions(files, problems):
     (no folder, no anchor) needs only to be some file's name."""
     basenames = {os.path.basename(f) for f in files}
     for name in files:
-        if name.startswith(FOREIGN):
-            continue
+        if name.startswith(FOREIGN) or name == ".ci/check-docs.py":
+            continue  # this file's own examples are no references
         try:
             with open(os.path.join(ROOT, name), encoding="utf-8") as f:
                 text = f.read()

@@ -121,7 +121,7 @@ impl App {
                 }
             }
             Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
-            Match::NotFound(_) => Err(Error::NotFound(None)),
+            Match::NotFound(_) => crate::console::root_redirect(request).ok_or(Error::NotFound(None)),
         };
         let reply = match result {
             Ok(reply) => reply,

@@ -151,6 +151,16 @@ pub struct ServeArgs {
     /// Longest time to receive one request body, e.g. `60s` (the default).
     #[arg(long)]
     pub body_timeout: Option<humantime::Duration>,
+    /// Browsers reach the web console over HTTPS (through a proxy): its cookie gets `Secure`
+    /// and its forms expect an `https://` origin.
+    #[arg(long)]
+    pub console_https: bool,
+    /// A console session ends after this long without a request, e.g. `30m` (the default).
+    #[arg(long)]
+    pub console_idle: Option<humantime::Duration>,
+    /// A console session ends this long after sign-in whatever its use, e.g. `12h` (the default).
+    #[arg(long)]
+    pub console_lifetime: Option<humantime::Duration>,
     /// Largest request line and headers together, in bytes (larger: 431, read no further).
     #[arg(long, default_value_t = config::DEFAULT_HEAD_LIMIT)]
     pub head_limit: usize,
@@ -430,6 +440,13 @@ fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String>
         rate_limit,
         idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
         body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
+        console: config::ConsoleConfig {
+            https: args.console_https,
+            idle: args.console_idle.map_or(Config::default().console.idle, Into::into),
+            lifetime: args
+                .console_lifetime
+                .map_or(Config::default().console.lifetime, Into::into),
+        },
         head_limit: args.head_limit,
         header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
         max_connections: args.max_connections,

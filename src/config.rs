@@ -44,6 +44,28 @@ pub struct Config {
     pub max_connections: usize,
     /// Request limits per caller (CONTRACT §9); `None` turns rate limiting off.
     pub rate_limit: Option<RateLimitConfig>,
+    pub console: ConsoleConfig,
+}
+
+/// The web console's sessions.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    /// Browsers come over HTTPS: the session cookie is `Secure`, form origins `https://`.
+    pub https: bool,
+    /// A session unused this long is over.
+    pub idle: Duration,
+    /// A session this old is over, however busy.
+    pub lifetime: Duration,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> ConsoleConfig {
+        ConsoleConfig {
+            https: false,
+            idle: Duration::from_secs(30 * 60),
+            lifetime: Duration::from_secs(12 * 3600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -64,6 +86,7 @@ impl Default for Config {
             header_timeout: Duration::from_secs(20),
             max_connections: DEFAULT_MAX_CONNECTIONS,
             rate_limit: Some(RateLimitConfig::default()),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use crate::db;
 use crate::db::datafiles::{Datafile, DoiRow};
 use crate::error::Error;
-use crate::time::{parse_rfc3339, rfc3339};
+use crate::time::{rfc3339, Month};
 
 /// How long a signed link works.
 pub const LINK_TTL_SECS: i64 = 3600;
@@ -31,36 +31,17 @@ static BUILD_LOCK: Mutex<()> = Mutex::new(());
 
 /// `(year, month)` of a `YYYY-MM` string.
 pub fn parse_month(month: &str) -> Option<(i32, u32)> {
-    let (y, m) = month.split_once('-')?;
-    if y.len() != 4 || m.len() != 2 || !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
-    (1..=12).contains(&m).then_some((y, m))
-}
-
-fn month_start(year: i32, month: u32) -> Option<i64> {
-    parse_rfc3339(&format!("{year:04}-{month:02}-01T00:00:00Z"))
+    Month::parse(month).map(|m| (m.year, m.month))
 }
 
 /// Unix seconds at which `month` ends (the first second of the next month).
 pub fn month_end(month: &str) -> Option<i64> {
-    let (y, m) = parse_month(month)?;
-    if m == 12 {
-        month_start(y + 1, 1)
-    } else {
-        month_start(y, m + 1)
-    }
+    Month::parse(month)?.next().start()
 }
 
 /// The latest complete month at `now`: the month before the current one.
 pub fn previous_month(now: i64) -> String {
-    let current = crate::time::month_of(now);
-    match parse_month(&current) {
-        Some((y, 1)) => format!("{:04}-12", y - 1),
-        Some((y, m)) => format!("{y:04}-{:02}", m - 1),
-        None => current,
-    }
+    Month::of(now).previous().to_string()
 }
 
 /// The month a download name such as `2026-10.jsonl.gz` stands for.
@@ -273,7 +254,9 @@ impl<W: Write> Write for HashingWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::parse_rfc3339;
 
+    /// The calendar itself is `time::Month`'s (tested there); these are the data file's uses.
     #[test]
     fn months() {
         assert_eq!(parse_month("2026-10"), Some((2026, 10)));

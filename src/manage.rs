@@ -100,6 +100,8 @@ pub fn set_password(conn: &Connection, symbol: &str, password: &str, iterations:
     let stored = password::hash(password, iterations)?;
     let found = db::write(conn, |c| {
         let found = dba::set_password(c, &symbol, role, &stored, now())?;
+        // A new password ends the account's console sessions: whoever knew the old one is out.
+        crate::db::sessions::delete_account(c, &symbol)?;
         if found && role == Role::Client {
             crate::db::audit::record(
                 c,

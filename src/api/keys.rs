@@ -20,7 +20,7 @@ const MAX_PAGE_SIZE: i64 = 1000;
 
 /// Whose keys a request manages: the calling client's; a provider's clients' (or one of
 /// them with `client-id`); for staff everybody's (or one client's).
-fn scope(ctx: &Ctx, request: &Request) -> Result<Scope, Error> {
+pub fn scope(ctx: &Ctx, request: &Request) -> Result<Scope, Error> {
     let client_id = request
         .query("client-id")
         .map(str::trim)
@@ -50,7 +50,7 @@ fn scope(ctx: &Ctx, request: &Request) -> Result<Scope, Error> {
     }
 }
 
-fn remote(request: &Request) -> Option<String> {
+pub fn remote(request: &Request) -> Option<String> {
     request.remote_addr.map(|a| a.to_string())
 }
 

@@ -111,6 +111,9 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Put, "/reports/{id}", reports::update),
         rest(Delete, "/reports/{id}", reports::delete),
     ]
+    .into_iter()
+    .chain(crate::console::routes())
+    .collect()
 }
 
 fn heartbeat(_: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {

@@ -151,18 +151,29 @@ impl Authenticator {
     ) -> Result<Principal, Error> {
         match header::parse(header).map_err(|_| Error::BadCredentials)? {
             None => Ok(Principal::Anonymous),
-            Some(Claim::Password { symbol, password }) => {
-                let result = self.check_password(conn, &symbol, &password);
-                if matches!(result, Err(Error::BadCredentials)) && role_of(&symbol) == Some(Role::Client) {
-                    // Only known clients: unknown names would let anyone fill the table.
-                    if is_client(conn, &symbol) {
-                        attempt.audit(&symbol, "auth.failed", None, now);
-                    }
-                }
-                result
-            }
+            Some(Claim::Password { symbol, password }) => self.password(conn, &symbol, &password, now, attempt),
             Some(Claim::ApiKey { key, for_client }) => self.check_key(conn, &key, for_client.as_deref(), now, attempt),
         }
+    }
+
+    /// Checks an account's password (upper-case `symbol`); a failure of a known client is
+    /// an `auth.failed` audit event. The web console's sign-in uses it too.
+    pub fn password(
+        &self,
+        conn: &Connection,
+        symbol: &str,
+        password: &str,
+        now: i64,
+        attempt: &Attempt,
+    ) -> Result<Principal, Error> {
+        let result = self.check_password(conn, symbol, password);
+        if matches!(result, Err(Error::BadCredentials)) && role_of(symbol) == Some(Role::Client) {
+            // Only known clients: unknown names would let anyone fill the table.
+            if is_client(conn, symbol) {
+                attempt.audit(symbol, "auth.failed", None, now);
+            }
+        }
+        result
     }
 
     fn check_password(&self, conn: &Connection, symbol: &str, password: &str) -> Result<Principal, Error> {
@@ -176,16 +187,7 @@ impl Authenticator {
             }
             self.cache.insert(symbol, password, &stored.hash);
         }
-        Ok(match role {
-            Role::Staff => Principal::Staff,
-            Role::Provider => Principal::Provider { symbol: account.symbol },
-            Role::Client => Principal::Client {
-                symbol: account.symbol,
-                provider: account.provider.unwrap_or_default(),
-                is_active: account.is_active,
-                credential: Credential::Password,
-            },
-        })
+        Ok(signed_in(account))
     }
 
     /// Checks a key offline (format and checksum), then by its SHA-256 in the database.
@@ -235,6 +237,20 @@ impl Authenticator {
                 key_prefix: stored.key_prefix,
             },
         })
+    }
+}
+
+/// The principal of an account that proved its password (by header or console session).
+pub fn signed_in(account: db::accounts::Account) -> Principal {
+    match account.role {
+        Role::Staff => Principal::Staff,
+        Role::Provider => Principal::Provider { symbol: account.symbol },
+        Role::Client => Principal::Client {
+            symbol: account.symbol,
+            provider: account.provider.unwrap_or_default(),
+            is_active: account.is_active,
+            credential: Credential::Password,
+        },
     }
 }
 

@@ -215,16 +215,46 @@ pub fn authenticate(
     if auth.is_none() {
         return app.auth.authenticate(conn, auth, now, attempt);
     }
+    guarded(app, claimed_username(auth), attempt, || {
+        app.auth.authenticate(conn, auth, now, attempt)
+    })
+}
+
+/// The web console's sign-in: an account symbol and its password, throttled and audited
+/// exactly as the same pair in an `Authorization` header.
+pub fn sign_in(
+    app: &App,
+    conn: &Connection,
+    symbol: &str,
+    password: &str,
+    now: i64,
+    attempt: &Attempt,
+) -> Result<Principal, Error> {
+    let symbol = symbol.trim().to_ascii_uppercase();
+    let username = role_of(&symbol).is_some().then(|| symbol.clone());
+    guarded(app, username, attempt, || {
+        app.auth.password(conn, &symbol, password, now, attempt)
+    })
+}
+
+/// Runs `check` unless `username` (or the address) is blocked; counts its failure or success.
+fn guarded(
+    app: &App,
+    username: Option<String>,
+    attempt: &Attempt,
+    check: impl FnOnce() -> Result<Principal, Error>,
+) -> Result<Principal, Error> {
     let ip = attempt.remote_addr;
     let throttle = &app.throttle;
     let clock = throttle.now();
-    let username = claimed_username(auth);
     if let Some(retry_after_secs) = throttle.blocked(username.as_deref(), ip, clock) {
         return Err(Error::TooManyRequests { retry_after_secs });
     }
-    match app.auth.authenticate(conn, auth, now, attempt) {
+    match check() {
         Ok(principal) => {
-            if let Some(user) = &username {
+            // Only a correct password clears the count of wrong ones: a key holder logging
+            // in with the key as the password must not reset them between guesses.
+            if let (Some(user), false) = (&username, principal.is_api_key()) {
                 throttle.succeeded(user, ip);
             }
             Ok(principal)

@@ -125,6 +125,13 @@ pub fn clients_of_provider(conn: &Connection, provider: &str) -> rusqlite::Resul
     rows.collect()
 }
 
+/// Every client symbol, in order (the staff's client picker).
+pub fn client_symbols(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT symbol FROM clients ORDER BY symbol")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
 /// A client's prefixes with the time each was assigned, oldest first.
 pub fn prefixes_of(conn: &Connection, client: &str) -> rusqlite::Result<Vec<(String, i64)>> {
     let mut stmt =

@@ -24,6 +24,27 @@ pub struct Doi {
     pub updated_by: Option<String>,
 }
 
+#[cfg(test)]
+impl Doi {
+    /// For unit tests: a draft of `DEMO.REPO` with nothing stored and all times 0; set what a
+    /// test cares about with `Doi { state, ..Doi::draft("10.5072/a") }`.
+    pub fn draft(doi: &str) -> Doi {
+        Doi {
+            doi: doi.into(),
+            client: "DEMO.REPO".into(),
+            prefix: doi.split('/').next().unwrap_or_default().into(),
+            state: State::Draft,
+            url: None,
+            xml: None,
+            attributes: None,
+            created: 0,
+            updated: 0,
+            registered: None,
+            updated_by: None,
+        }
+    }
+}
+
 const COLUMNS: &str = "doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by";
 
 /// A stored DOI as SQLite holds it: `xml` and the attributes JSON text borrowed from the
@@ -356,17 +377,14 @@ mod tests {
         let mut attributes = Map::new();
         attributes.insert("titles".into(), serde_json::json!([{"title": title}]));
         Doi {
-            doi: name.into(),
             client: client.into(),
-            prefix: name.split('/').next().unwrap().into(),
             state,
-            url: None,
             xml: Some(b"<resource/>".to_vec()),
             attributes: Some(attributes),
             created,
             updated: created,
-            registered: None,
             updated_by: Some("password".into()),
+            ..Doi::draft(name)
         }
     }
 

@@ -7,6 +7,7 @@ pub mod datafiles;
 pub mod dois;
 pub mod keys;
 pub mod reports;
+pub mod sessions;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::Path;

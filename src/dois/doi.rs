@@ -18,6 +18,15 @@ pub fn parse(s: &str) -> Option<String> {
     Some(s.to_ascii_lowercase())
 }
 
+/// Why a DOI may not be created although its characters are fine: a suffix with an empty,
+/// `.` or `..` path segment, or ending in `/`, would make its URLs (`/dois/10.5072/../x`,
+/// `Location`) resolve to other resources once a client normalises them (CONTRACT §4).
+pub fn segment_problem(doi: &str) -> Option<String> {
+    let suffix = suffix_of(doi);
+    let bad = suffix.ends_with('/') || suffix.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+    bad.then(|| format!("DOI {doi}: the suffix may not have an empty, '.' or '..' path segment, or end with '/'"))
+}
+
 /// `10.` and 4–9 digits.
 pub fn is_prefix(s: &str) -> bool {
     s.strip_prefix("10.")
@@ -228,6 +237,30 @@ mod tests {
             "doi:10.5072/abc",
         ] {
             assert_eq!(parse(bad), None, "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn path_segments() {
+        for bad in [
+            "10.5072/..",
+            "10.5072/.",
+            "10.5072/a/../b",
+            "10.5072/a//b",
+            "10.5072/a/",
+            "10.5072//a",
+            "10.5072/./a",
+        ] {
+            assert!(segment_problem(bad).is_some(), "{bad}");
+        }
+        for fine in [
+            "10.5072/a.b",
+            "10.5072/...",
+            "10.5072/a/b",
+            "10.5072/.a",
+            "10.5072/a..b",
+        ] {
+            assert!(segment_problem(fine).is_none(), "{fine}");
         }
     }
 

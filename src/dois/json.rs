@@ -454,17 +454,9 @@ mod tests {
     #[test]
     fn resource_shape() {
         let d = Doi {
-            doi: "10.5072/abc".into(),
-            client: "DEMO.REPO".into(),
-            prefix: "10.5072".into(),
-            state: State::Draft,
-            url: None,
             xml: Some(b"<x/>".to_vec()),
-            attributes: None,
-            created: 0,
-            updated: 0,
-            registered: None,
             updated_by: Some("password".into()),
+            ..Doi::draft("10.5072/abc")
         };
         let resource = |for_owner| -> Value {
             let text = document(&d, d.xml.as_deref(), Metadata::Stored(None), for_owner).unwrap();
@@ -536,17 +528,14 @@ mod tests {
         let metadata = metadata.as_object().unwrap().clone();
         let stored = Value::Object(metadata.clone()).to_string();
         let mut d = Doi {
-            doi: "10.5072/a\"b".into(),
-            client: "DEMO.REPO".into(),
-            prefix: "10.5072".into(),
             state: State::Findable,
             url: Some("https://example.org/?a=\"1\"".into()),
             xml: Some("<resource>é</resource>".as_bytes().to_vec()),
-            attributes: None,
             created: 1_700_000_000,
             updated: 1_700_000_100,
             registered: Some(1_700_000_050),
             updated_by: Some("apiKey:k1".into()),
+            ..Doi::draft("10.5072/a\"b")
         };
         for for_owner in [false, true] {
             let expected = as_value_tree(&d, &metadata, for_owner).into_bytes();
@@ -587,19 +576,7 @@ mod tests {
 
     #[test]
     fn stored_attributes_that_are_not_an_object_are_an_internal_error() {
-        let d = Doi {
-            doi: "10.5072/a".into(),
-            client: "DEMO.REPO".into(),
-            prefix: "10.5072".into(),
-            state: State::Draft,
-            url: None,
-            xml: None,
-            attributes: None,
-            created: 0,
-            updated: 0,
-            registered: None,
-            updated_by: None,
-        };
+        let d = Doi::draft("10.5072/a");
         assert!(matches!(
             document(&d, d.xml.as_deref(), Metadata::Stored(Some(b"[1]")), false),
             Err(Error::Internal(_))

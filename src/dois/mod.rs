@@ -185,6 +185,9 @@ fn url_problem(doi: &str, title: String) -> Error {
 pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
     let client = ctx.writing_client()?.to_string();
     let doi = doi.to_ascii_lowercase();
+    if let Some(problem) = doi::segment_problem(&doi) {
+        return Err(Error::unprocessable(Problem::at_property(problem, "doi")));
+    }
     let prefix = doi::prefix_of(&doi).to_string();
     // Its errors are raised inside, where they were found when it was read there, so that
     // ownership and existence errors keep coming first.
@@ -238,6 +241,9 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
             attributes_text = None;
             metadata_from_json = true;
         }
+        if metadata_changed {
+            check_xml_chars(&doi, d.xml.as_deref())?;
+        }
         let url_changed = changes.url.is_some();
         if let Some(u) = changes.url {
             if !url::is_valid(&u) {
@@ -267,6 +273,27 @@ pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Sa
         }
         Ok(Saved { doi: d, created })
     })
+}
+
+/// Drafts too: a record with a character XML 1.0 forbids is refused (422) when written,
+/// whether it came as XML or as JSON attributes (which the XML is made from).
+fn check_xml_chars(doi: &str, xml: Option<&[u8]>) -> Result<(), Error> {
+    let found = xml
+        .and_then(|x| std::str::from_utf8(x).ok())
+        .and_then(metadata::forbidden_char);
+    match found {
+        Some(c) => Err(Error::unprocessable(Problem {
+            uid: Some(doi.to_string()),
+            ..Problem::at_property(
+                format!(
+                    "DOI {doi}: the metadata holds U+{:04X}, a character XML 1.0 forbids",
+                    c as u32
+                ),
+                "xml",
+            )
+        })),
+        None => Ok(()),
+    }
 }
 
 fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&str>) -> Result<(), Error> {
@@ -425,17 +452,9 @@ mod tests {
     #[test]
     fn cursor_round_trip() {
         let d = Doi {
-            doi: "10.5072/a:b".into(),
-            client: "DEMO.REPO".into(),
-            prefix: "10.5072".into(),
-            state: State::Draft,
-            url: None,
-            xml: None,
-            attributes: None,
             created: 1_700_000_000,
             updated: 1_700_000_000,
-            registered: None,
-            updated_by: None,
+            ..Doi::draft("10.5072/a:b")
         };
         let c = decode_cursor(&encode_cursor(&d)).unwrap();
         assert_eq!((c.created, c.doi.as_str()), (1_700_000_000, "10.5072/a:b"));

@@ -32,6 +32,9 @@ pub fn check(
     xml: Option<&[u8]>,
 ) -> Result<Seed, String> {
     let d = doi::parse(name).ok_or_else(|| format!("'{name}' is not a DOI: 10.<4-9 digits>/<suffix>"))?;
+    if let Some(problem) = doi::segment_problem(&d) {
+        return Err(problem);
+    }
     let client = check_client_symbol(client)?;
     let state = match state {
         None => State::Draft,

@@ -3,8 +3,14 @@
 /// DataCite's wording for a URL that is not `http`, `https` or `ftp`.
 pub const INVALID_URL: &str = "Not a valid HTTP(S) or FTP URL";
 
-/// The lower-case host of an absolute `http`, `https` or `ftp` URL; `None` for anything
-/// else (other schemes, relative URLs, white space, no host).
+/// The host of an absolute `http`, `https` or `ftp` URL as a browser would connect to it;
+/// `None` for anything else (other schemes, relative URLs, white space, no host).
+///
+/// The form is DataCite's (`(ftp|http|https)://` and no white space); the host is the
+/// WHATWG URL parser's, as browsers (and the DOI resolver's visitors) see it: `\` counts
+/// as `/`, so `https://evil.example\@repo.example.org/x` goes to `evil.example`; hosts are
+/// percent-decoded, IDNA-mapped and lower-cased, and numeric IPv4 forms normalised
+/// (`0x7f.1` is `127.0.0.1`). Userinfo is allowed, as DataCite allows it.
 pub fn host_of(url: &str) -> Option<String> {
     if url.is_empty() || url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) {
         return None;
@@ -13,34 +19,18 @@ pub fn host_of(url: &str) -> Option<String> {
     if !["http", "https", "ftp"].iter().any(|s| scheme.eq_ignore_ascii_case(s)) {
         return None;
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        let (inside, after) = v6.split_once(']')?;
-        if !after.is_empty() && !is_port(after) {
-            return None;
-        }
-        format!("[{inside}]")
-    } else {
-        let (host, port) = match host_port.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        };
-        if port.is_some_and(|p| !is_port(&format!(":{p}"))) {
-            return None;
-        }
-        host.to_string()
-    };
-    let well_formed = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~[]:%".contains(&b));
-    well_formed.then(|| host.to_ascii_lowercase())
-}
-
-fn is_port(s: &str) -> bool {
-    s.strip_prefix(':')
-        .is_some_and(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+    // `https:///x` and `https://\\x` have no authority to a reader; a browser would skip
+    // the extra slashes and take `x` as the host. Refused, as before.
+    if rest.starts_with(['/', '\\']) {
+        return None;
+    }
+    let parsed = ::url::Url::parse(url).ok()?;
+    match parsed.host()? {
+        ::url::Host::Domain(d) if !d.is_empty() => Some(d.to_ascii_lowercase()),
+        ::url::Host::Domain(_) => None,
+        ::url::Host::Ipv4(a) => Some(a.to_string()),
+        ::url::Host::Ipv6(a) => Some(format!("[{a}]")),
+    }
 }
 
 /// True when `url` is an `http`, `https` or `ftp` URL.
@@ -118,5 +108,36 @@ mod tests {
         assert!(url_allowed("*.example.org", "https://data.example.org/x"));
         assert!(!url_allowed("*.example.org", "https://data.example.org.evil.net/x"));
         assert!(!url_allowed("*", "mailto:x"));
+    }
+
+    #[test]
+    fn hosts_are_the_ones_browsers_use() {
+        // A backslash ends the authority for a browser: this goes to evil.example.
+        assert_eq!(
+            host_of("https://evil.example\\@repo.example.org/x").as_deref(),
+            Some("evil.example")
+        );
+        assert!(!url_allowed(
+            "repo.example.org",
+            "https://evil.example\\@repo.example.org/x"
+        ));
+        // Percent-encoded in the host: decoded, and `\` and `@` are not host characters.
+        assert!(!is_valid("https://evil.example%5C%40repo.example.org/x"));
+        assert!(!url_allowed(
+            "*.example.org",
+            "https://evil.example%5C%40repo.example.org/x"
+        ));
+        // Percent-encoded in the userinfo: still userinfo, the host is repo.example.org.
+        assert!(url_allowed(
+            "repo.example.org",
+            "https://evil.example%5C@repo.example.org/x"
+        ));
+        assert!(url_allowed("repo.example.org", "https://user:pw@repo.example.org/x"));
+        assert_eq!(host_of("http://0x7f.1/").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            host_of("https://REPO.example.org.:443/").as_deref(),
+            Some("repo.example.org.")
+        );
+        assert!(!is_valid("https://\\evil.example/"));
     }
 }

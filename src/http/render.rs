@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 pub const MDS_NO_AUTH: &str = "An Authentication object was not found in the SecurityContext";
 
 fn standard_text(error: &Error, family: Family) -> String {
-    let rest = family == Family::Rest;
+    let rest = family != Family::Mds;
     match error {
         Error::Unauthenticated if rest => "Bad credentials.".into(),
         Error::Unauthenticated => MDS_NO_AUTH.into(),
@@ -54,6 +54,31 @@ fn problem_json(problem: &Problem) -> Value {
     }
 }
 
+/// A console error page: what went wrong and the way back, in the console's style.
+fn html_error(status: u16, message: &str) -> Reply {
+    let page = maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Error " (status) " · tinydoi console" }
+                link rel="stylesheet" href="/console/static/style.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
+            }
+            body {
+                header { p.brand { a href="/console" { "tinydoi" } } }
+                main #main {
+                    h1 { "Error " (status) }
+                    p role="alert" { (message) }
+                    p { a href="/console" { "Back to the console" } }
+                }
+            }
+        }
+    };
+    Reply::html(status, page.into_string())
+}
+
 pub fn render(error: &Error, family: Family) -> Reply {
     let status = error.status();
     let mut reply = match (family, error) {
@@ -66,8 +91,11 @@ pub fn render(error: &Error, family: Family) -> Reply {
             &json!({"errors": [{"status": status.to_string(), "title": standard_text(error, family)}]}),
         ),
         (Family::Mds, _) => Reply::text(status, standard_text(error, family)),
+        (Family::Html, _) => html_error(status, &standard_text(error, family)),
     };
     match error {
+        // A browser would pop up its own password dialog; the console has a sign-in page.
+        Error::Unauthenticated | Error::BadCredentials if family == Family::Html => {}
         Error::Unauthenticated | Error::BadCredentials => {
             reply.set_header("WWW-Authenticate", "Basic realm=\"tinydoi\"")
         }

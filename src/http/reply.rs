@@ -41,6 +41,28 @@ impl Reply {
         Reply::new(status, "application/xml", xml)
     }
 
+    /// A web console page (or its error page) with the headers every console page carries:
+    /// no framing, no script or style from elsewhere, no sniffing, no referrer, no caching
+    /// (pages show keys and private metadata).
+    pub fn html(status: u16, html: impl Into<String>) -> Reply {
+        Reply::new(status, "text/html; charset=utf-8", html.into())
+            .with_header(
+                "Content-Security-Policy",
+                "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            )
+            .with_header("X-Content-Type-Options", "nosniff")
+            .with_header("Referrer-Policy", "no-referrer")
+            .with_header("X-Frame-Options", "DENY")
+            .with_header("Cache-Control", "no-store")
+    }
+
+    /// `303 See Other` to `location` (after a console form, or to the sign-in page).
+    pub fn see_other(location: &str) -> Reply {
+        Reply::empty(303)
+            .with_header("Location", location)
+            .with_header("Cache-Control", "no-store")
+    }
+
     pub fn empty(status: u16) -> Reply {
         Reply {
             status,

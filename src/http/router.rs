@@ -9,6 +9,8 @@ pub enum Family {
     Rest,
     /// DataCite MDS: plain-text bodies.
     Mds,
+    /// The web console: HTML pages.
+    Html,
 }
 
 impl Family {
@@ -17,6 +19,7 @@ impl Family {
         let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
         match first {
             "metadata" | "doi" | "media" => Family::Mds,
+            "console" => Family::Html,
             _ => Family::Rest,
         }
     }

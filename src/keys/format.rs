@@ -64,7 +64,8 @@ pub fn hash(key: &str) -> Vec<u8> {
 }
 
 fn encode_checksum(payload: &str) -> String {
-    let mut n = crc32(payload.as_bytes()) as u64;
+    // CRC-32 (IEEE 802.3, as zlib and most secret scanners compute it).
+    let mut n = crc32fast::hash(payload.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
@@ -73,27 +74,25 @@ fn encode_checksum(payload: &str) -> String {
     out.iter().map(|b| *b as char).collect()
 }
 
-/// CRC-32 (IEEE 802.3, as zlib and most secret scanners compute it).
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Keys made before, with the checksum zlib's CRC-32 gives: the format never changes.
     #[test]
-    fn crc32_matches_reference() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
-        assert_eq!(crc32(b""), 0);
+    fn known_keys_keep_validating() {
+        for key in [
+            "DC.qk9jb45s5qgbmyF5OOeR2ZqGfY0jLXzY", // fixtures/ci.json
+            "DC.000000000000000000000000004f4S3s",
+            "DC.zzzzzzzzzzzzzzzzzzzzzzzzzz4b6Mwf",
+        ] {
+            assert_eq!(parse(key).as_deref(), Some(key));
+            assert_eq!(
+                encode_checksum(&key[..KEY_LEN - CHECKSUM_LEN]),
+                key[KEY_LEN - CHECKSUM_LEN..]
+            );
+        }
+        assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
     }
 
     #[test]

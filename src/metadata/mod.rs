@@ -172,6 +172,14 @@ pub fn validated_json(xml: &[u8]) -> Result<Map<String, Value>, MetadataError> {
 
 /// Builds kernel-4 XML from DataCite REST attributes. Never fails: missing or
 /// malformed attributes (drafts) simply produce XML that does not validate.
+/// The first character of `text` that XML 1.0 forbids (its `Char` production: controls
+/// other than tab, LF and CR, U+FFFE and U+FFFF; Rust strings hold no lone surrogates), so
+/// that no stored record can make `GET /metadata` return XML that parsers reject.
+pub fn forbidden_char(text: &str) -> Option<char> {
+    text.chars()
+        .find(|&c| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}')
+}
+
 pub fn json_to_xml(doi: &str, attributes: &Map<String, Value>) -> String {
     to_xml::resource(doi, attributes)
 }

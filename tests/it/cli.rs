@@ -1,5 +1,6 @@
 //! The command line: operator commands and `serve` as a process (port on stdout, signals).
 
+use crate::support::count;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -141,16 +142,12 @@ fn operator_commands_create_accounts_and_refuse_mistakes_with_one_line() {
         "n3w",
         account.password.as_ref().unwrap()
     ));
-    let audit: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM audit_events WHERE client = 'ACME.DATA' AND action = 'password.changed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let audit = count(
+        &conn,
+        "SELECT count(*) FROM audit_events WHERE client = 'ACME.DATA' AND action = 'password.changed'",
+    );
     assert_eq!(audit, 1);
-    let staff: i64 = conn.query_row("SELECT count(*) FROM staff", [], |r| r.get(0)).unwrap();
-    assert_eq!(staff, 1);
+    assert_eq!(count(&conn, "SELECT count(*) FROM staff"), 1);
 }
 
 #[test]

@@ -148,13 +148,7 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
         assert_eq!(n, 1, "acknowledged key {id} lost");
     }
     // Nothing half-written: every stored DOI is whole, acknowledged or not.
-    let partial: i64 = db
-        .query_row(
-            "SELECT count(*) FROM dois WHERE xml IS NULL OR attributes IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let partial = count(&db, "SELECT count(*) FROM dois WHERE xml IS NULL OR attributes IS NULL");
     assert_eq!(partial, 0);
     let last = acked.dois.last().unwrap();
     let r = agent

@@ -144,10 +144,7 @@ fn built_once_then_kept() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
-    let rows: i64 = s
-        .db()
-        .query_row("SELECT count(*) FROM datafiles", [], |r| r.get(0))
-        .unwrap();
+    let rows = count(&s.db(), "SELECT count(*) FROM datafiles");
     assert_eq!(rows, 1);
 }
 

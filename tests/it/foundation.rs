@@ -201,14 +201,11 @@ fn a_database_from_a_newer_version_is_refused() {
     let err = tinydoi::db::open(&path).unwrap_err();
     assert!(err.contains("newer"), "{err}");
     let conn = Connection::open(&path).unwrap();
-    let tables: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(tables, 0, "nothing was created");
-}
-
-fn count(conn: &Connection, sql: &str) -> i64 {
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM sqlite_master"),
+        0,
+        "nothing was created"
+    );
 }
 
 #[test]

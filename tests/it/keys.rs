@@ -15,7 +15,7 @@ fn name_body(name: &str) -> Value {
 }
 
 fn key_count(db: &Connection) -> i64 {
-    db.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0)).unwrap()
+    count(db, "SELECT count(*) FROM api_keys")
 }
 
 /// (client, name, key_prefix, key_hash, revoked_at, expires_at, rotated_from, last_used_at) of a key.
@@ -51,22 +51,8 @@ fn key_state(db: &Connection, id: &str) -> Option<KeyState> {
     .unwrap()
 }
 
-/// (action, client, api_key_id, remote_addr) of an audit event.
-type AuditRow = (String, Option<String>, Option<String>, Option<String>);
-
-/// Every audit event, oldest first.
-fn audit(db: &Connection) -> Vec<AuditRow> {
-    let mut stmt = db
-        .prepare("SELECT action, client, api_key_id, remote_addr FROM audit_events ORDER BY id")
-        .unwrap();
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap();
-    rows.map(Result::unwrap).collect()
-}
-
-fn actions(db: &Connection) -> Vec<String> {
-    audit(db).into_iter().map(|(a, ..)| a).collect()
+fn actions(s: &TestServer) -> Vec<String> {
+    audit_events(s).into_iter().map(|(a, ..)| a).collect()
 }
 
 /// An authenticated read any client may do; shows private fields to the client itself.
@@ -122,7 +108,7 @@ fn create_with_password_and_a_json_body_labelled_as_form() {
     assert_eq!(hash, format::hash(key), "stored as SHA-256");
     assert_eq!((revoked, expires, rotated, used), (None, None, None, None));
     assert_eq!(
-        audit(&db),
+        audit_events(&s),
         vec![(
             "key.created".into(),
             Some("DEMO.REPO".into()),
@@ -379,7 +365,7 @@ fn a_key_authenticates_in_every_form_as_its_client() {
 fn a_key_cannot_manage_keys() {
     let s = TestServer::start();
     let (id, key) = create_key(&s, "ci");
-    let before = (key_count(&s.db()), actions(&s.db()));
+    let before = (key_count(&s.db()), actions(&s));
     let forbidden = json!({"errors": [{"status": "403", "title": KEY_MESSAGE}]});
     let calls: Vec<Box<dyn Fn() -> Call>> = vec![
         Box::new(|| s.post(KEYS).json(&name_body("by key"))),
@@ -399,7 +385,7 @@ fn a_key_cannot_manage_keys() {
         }
     }
     let db = s.db();
-    assert_eq!((key_count(&db), actions(&db)), before);
+    assert_eq!((key_count(&db), actions(&s)), before);
     assert_eq!(key_state(&db, &id).unwrap().4, None, "still not revoked");
 }
 
@@ -472,7 +458,7 @@ fn revoke_takes_effect_on_the_very_next_request() {
         .unwrap();
     s.delete(&format!("{KEYS}/{id}")).client_auth().send().expect(204);
     assert_eq!(key_state(&db, &id).unwrap().4, Some(1234));
-    let revokes: Vec<_> = audit(&db).into_iter().filter(|e| e.0 == "key.revoked").collect();
+    let revokes: Vec<_> = audit_events(&s).into_iter().filter(|e| e.0 == "key.revoked").collect();
     assert_eq!(
         revokes,
         vec![(
@@ -632,7 +618,7 @@ fn keys_expire() {
     .unwrap();
     whoami(&s, |c| c.bearer(&key)).expect(401);
     s.app().recorder.flush();
-    let last = audit(&db).pop().unwrap();
+    let last = audit_events(&s).pop().unwrap();
     assert_eq!(
         last,
         (
@@ -669,7 +655,7 @@ fn rotate_replaces_a_key_with_or_without_grace() {
     let db = s.db();
     assert!(key_state(&db, &old).unwrap().4.is_some(), "grace 0: revoked at once");
     assert_eq!(key_state(&db, &new).unwrap().6.as_deref(), Some(old.as_str()));
-    let events = audit(&db);
+    let events = audit_events(&s);
     assert_eq!(events[events.len() - 2].0, "key.created");
     assert_eq!(events[events.len() - 2].2.as_deref(), Some(new.as_str()));
     assert_eq!(
@@ -851,7 +837,7 @@ fn audit_events_record_key_changes_and_failed_authentication() {
     );
     assert_eq!(v["meta"]["total"], 5);
     assert_eq!(v["data"][4]["attributes"]["keyPrefix"], &key[..11]);
-    assert_eq!(audit(&s.db()).len(), 5, "the unknown account left no event");
+    assert_eq!(audit_events(&s).len(), 5, "the unknown account left no event");
 
     let r = s
         .get("/credentials/audit-events?page[size]=2&page[number]=2")
@@ -944,7 +930,7 @@ fn fixtures_define_keys_by_value_stored_hashed_and_idempotent() {
         })
         .unwrap();
     assert_eq!((name.as_str(), hash, expires), ("ci", format::hash(&key), None));
-    assert_eq!(actions(&db), vec!["key.created"]);
+    assert_eq!(actions(&s), vec!["key.created"]);
     let snapshot = |db: &Connection| -> (i64, i64, i64) {
         db.query_row(
             "SELECT count(*), max(updated), (SELECT count(*) FROM audit_events) FROM api_keys",
@@ -1016,8 +1002,7 @@ fn a_server_does_not_start_with_a_bad_fixture_key() {
     let err = tinydoi::server::Server::start(config).err().expect("start fails");
     assert!(err.contains("apiKeys[0] (bad)"), "{err}");
     let db = tinydoi::db::open(&dir.path().join("t.db")).unwrap();
-    let clients: i64 = db.query_row("SELECT count(*) FROM clients", [], |r| r.get(0)).unwrap();
-    assert_eq!(clients, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM clients"), 0);
 }
 
 fn tinydoi_cli(db: &std::path::Path, args: &[&str]) -> std::process::Output {
@@ -1093,7 +1078,7 @@ fn operators_manage_keys_with_the_cli() {
     assert_eq!(key_count(&db), 1);
     s.app().recorder.flush();
     // The CLI records its changes like the API; the revoked key's use is a failed attempt.
-    assert_eq!(actions(&db), vec!["key.created", "key.revoked", "auth.failed"]);
+    assert_eq!(actions(&s), vec!["key.created", "key.revoked", "auth.failed"]);
 }
 
 #[test]
@@ -1133,12 +1118,8 @@ fn concurrent_create_use_and_revoke() {
     assert!(!statuses.contains(&500));
     assert_eq!(statuses.len(), 4 * 6 * 3 + 2 * 30);
     let db = s.db();
-    let active: i64 = db
-        .query_row("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let active = count(&db, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL");
     assert_eq!((key_count(&db), active), (3 + 24, 3));
-    let revoked_events = actions(&db).iter().filter(|a| *a == "key.revoked").count();
+    let revoked_events = actions(&s).iter().filter(|a| *a == "key.revoked").count();
     assert_eq!(revoked_events, 24);
 }

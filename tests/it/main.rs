@@ -3,7 +3,9 @@
 
 mod support;
 
+mod browser;
 mod cli;
+mod console;
 mod content_negotiation;
 mod crash;
 mod datafile;
@@ -22,4 +24,5 @@ mod security;
 mod startup;
 mod throttle;
 mod transfer;
+mod webdriver;
 mod xmllint;

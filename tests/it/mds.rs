@@ -28,7 +28,7 @@ fn dataset_record(doi: &str) -> String {
 }
 
 fn doi_count(db: &Connection) -> i64 {
-    db.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap()
+    count(db, "SELECT count(*) FROM dois")
 }
 
 fn media_rows(db: &Connection, doi: &str) -> Vec<(String, String)> {
@@ -947,7 +947,7 @@ fn bad_fixture_dois_store_nothing() {
         };
         assert!(error.contains("dois[0]"), "{error}");
         let db = tinydoi::db::open(&db_path).unwrap();
-        let clients: i64 = db.query_row("SELECT COUNT(*) FROM clients", [], |r| r.get(0)).unwrap();
+        let clients = count(&db, "SELECT count(*) FROM clients");
         assert_eq!((clients, doi_count(&db)), (0, 0), "{error}");
     }
 }

@@ -382,7 +382,7 @@ fn writes_need_credentials() {
         .json(&body(json!({"prefix": "10.5072"})))
         .send()
         .expect(403);
-    let n: i64 = s.db().query_row("SELECT count(*) FROM dois", [], |r| r.get(0)).unwrap();
+    let n = count(&s.db(), "SELECT count(*) FROM dois");
     assert_eq!(n, 0);
 }
 
@@ -409,7 +409,7 @@ fn foreign_prefix_is_403() {
         .json(&body(json!({})))
         .send()
         .expect(403);
-    let n: i64 = s.db().query_row("SELECT count(*) FROM dois", [], |r| r.get(0)).unwrap();
+    let n = count(&s.db(), "SELECT count(*) FROM dois");
     assert_eq!(n, 0);
     // Nor may another client update or publish a DOI it does not own.
     create(&s, json!({"doi": "10.5072/owned"}));

@@ -261,3 +261,177 @@ fn a_client_keeps_at_most_ten_reports_per_month() {
         .unwrap();
     assert_eq!(count, 10);
 }
+
+// ---------------------------------------------------------------- Medium: URL hosts as browsers see them
+
+const REPO_DOMAINS: &str = r#"{
+  "providers": [{"symbol": "DEMO", "name": "Demo"}],
+  "clients": [
+    {"symbol": "DEMO.REPO", "provider": "DEMO", "password": "demo-password", "prefixes": ["10.5072"],
+     "domains": "repo.example.org,*.example.org"}
+  ]
+}"#;
+
+#[test]
+fn url_hosts_are_checked_as_browsers_parse_them() {
+    let s = TestServer::with(REPO_DOMAINS, |_| {});
+    s.put("/metadata/10.5072/abc")
+        .client_auth()
+        .header("Content-Type", "application/xml;charset=UTF-8")
+        .body(video_record("10.5072/abc"))
+        .send()
+        .expect(201);
+    let register = |url: &str| {
+        s.put("/doi/10.5072/abc")
+            .client_auth()
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(format!("doi=10.5072/abc\nurl={url}"))
+            .send()
+    };
+    // A browser goes to evil.example (`\` ends the authority), or finds no valid host.
+    for evil in [
+        "https://evil.example\\@repo.example.org/x",
+        "https://evil.example%5C%40repo.example.org/x",
+        "https://evil.example%5c%40data.example.org/x",
+    ] {
+        let r = register(evil);
+        assert!(matches!(r.status, 400 | 422), "{evil}: {} {}", r.status, r.text());
+        assert_eq!(doi_row(&s.db(), "10.5072/abc").unwrap().url, None, "{evil}");
+    }
+    // Userinfo is allowed, as DataCite allows it; the host is what counts.
+    register("https://user:pw@data.example.org/x").expect(201);
+    let stored = doi_row(&s.db(), "10.5072/abc").unwrap().url;
+    assert_eq!(stored.as_deref(), Some("https://user:pw@data.example.org/x"));
+}
+
+// ---------------------------------------------------------------- Low: throttling
+
+#[test]
+fn a_key_given_as_the_password_does_not_clear_the_failed_password_count() {
+    let s = TestServer::with(FIXTURES, |c| {
+        c.auth_throttle.base_delay = Duration::from_secs(3600);
+        c.auth_throttle.max_delay = Duration::from_secs(3600);
+    });
+    let key = insert_key(&s.db(), CLIENT);
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    // The key holder logs in with the key as the password, then guesses on.
+    s.get("/clients/DEMO.REPO").auth(CLIENT, &key).send().expect(200);
+    s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    // Ten wrong passwords: blocked, the key login between them notwithstanding.
+    s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(429);
+}
+
+#[test]
+fn a_correct_password_still_clears_the_count() {
+    let s = TestServer::with(FIXTURES, |c| c.auth_throttle.base_delay = Duration::from_secs(3600));
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+    for _ in 0..9 {
+        s.get("/clients/DEMO.REPO").auth(CLIENT, "guess").send().expect(401);
+    }
+    s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+}
+
+// ---------------------------------------------------------------- Low: DOI path segments
+
+/// Sends one raw request (no client-side path normalisation) and returns status and text.
+fn raw_request(base: &str, head: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr(base)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let request = format!(
+        "{head}\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    (text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0), text)
+}
+
+#[test]
+fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
+    let s = TestServer::start();
+    for bad in [
+        "10.5072/../../../credentials/api-keys",
+        "10.5072/a/./b",
+        "10.5072/a//b",
+        "10.5072/abc/",
+    ] {
+        let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": bad}}});
+        let r = s.post("/dois").client_auth().json(&body).send().expect(422);
+        assert!(r.text().contains("path segment"), "{bad}: {}", r.text());
+    }
+    // MDS, sent as is (HTTP clients would normalise the path first).
+    let auth = basic(CLIENT, CLIENT_PASSWORD);
+    for path in [
+        "/metadata/10.5072/a/../b",
+        "/metadata/10.5072/a//b",
+        "/metadata/10.5072/ab/",
+    ] {
+        let (status, text) = raw_request(
+            &s.base,
+            &format!("PUT {path} HTTP/1.1\r\nAuthorization: {auth}\r\nContent-Type: application/xml"),
+            video_record("10.5072/x").as_bytes(),
+        );
+        assert_eq!(status, 422, "{path}: {text}");
+    }
+    let count: i64 = s.db().query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 0);
+    // Dots inside a segment are fine.
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+}
+
+// ---------------------------------------------------------------- Low: characters XML forbids
+
+#[test]
+fn characters_xml_forbids_are_refused_at_write_time_drafts_included() {
+    let s = TestServer::start();
+    for (n, bad) in ["a\u{1}b", "a\u{FFFE}b", "a\u{1F}b", "\u{FFFF}"].iter().enumerate() {
+        let doi = format!("10.5072/json-{n}");
+        let body = serde_json::json!({"data": {"type": "dois", "attributes": {
+            "doi": doi, "titles": [{"title": bad}]}}});
+        let r = s.post("/dois").client_auth().json(&body).send().expect(422);
+        assert!(r.text().contains("XML 1.0 forbids"), "{bad:?}: {}", r.text());
+        assert!(doi_row(&s.db(), &doi).is_none());
+    }
+    // An existing draft cannot be given one either.
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/ok"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+    let body = serde_json::json!({"data": {"attributes": {"creators": [{"name": "x\u{8}"}]}}});
+    s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(422);
+    // MDS: raw or as a character reference.
+    for (n, bad) in ["a\u{1}b", "a&#1;b", "a\u{FFFF}b"].iter().enumerate() {
+        let doi = format!("10.5072/xml-{n}");
+        let xml = video_record(&doi).replacen("<title", &format!("<title>{bad}</title><title"), 1);
+        let r = s
+            .put(&format!("/metadata/{doi}"))
+            .client_auth()
+            .header("Content-Type", "application/xml;charset=UTF-8")
+            .body(xml)
+            .send();
+        assert!(
+            matches!(r.status, 400 | 415 | 422),
+            "{bad:?}: {} {}",
+            r.status,
+            r.text()
+        );
+        assert!(doi_row(&s.db(), &doi).is_none(), "{bad:?}");
+    }
+    // REST with the record as Base64 XML.
+    let xml = video_record("10.5072/b64").replacen("<title", "<title>a\u{1}b</title><title", 1);
+    let encoded = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, xml);
+    let body = serde_json::json!({"data": {"attributes": {"doi": "10.5072/b64", "xml": encoded}}});
+    s.post("/dois").client_auth().json(&body).send().expect(422);
+    assert!(doi_row(&s.db(), "10.5072/b64").is_none());
+    // Tab, CR and LF are fine.
+    let body = serde_json::json!({"data": {"attributes": {"titles": [{"title": "a\tb\r\nc"}]}}});
+    s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(200);
+    s.get("/metadata/10.5072/ok").client_auth().send().expect(200);
+}

@@ -363,3 +363,36 @@ pub fn doi_row(db: &Connection, doi: &str) -> Option<DoiRow> {
     )
     .ok()
 }
+
+/// The one number `sql` (a `SELECT count(*) …`) returns.
+pub fn count(db: &Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// (action, client, api_key_id, remote_addr) of an audit event.
+pub type AuditRow = (String, Option<String>, Option<String>, Option<String>);
+
+/// Every audit event, oldest first, once the recorder has written what it queued.
+pub fn audit_events(s: &TestServer) -> Vec<AuditRow> {
+    s.app().recorder.flush();
+    let db = s.db();
+    let mut stmt = db
+        .prepare("SELECT action, client, api_key_id, remote_addr FROM audit_events ORDER BY id")
+        .expect("audit query");
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("audit rows");
+    rows.map(|r| r.expect("audit row")).collect()
+}
+
+/// Asserts the events of `action`, oldest first, as (client, api_key_id, remote_addr).
+pub fn assert_audit(s: &TestServer, action: &str, expected: &[(Option<&str>, Option<&str>, Option<&str>)]) {
+    let events = audit_events(s);
+    let found: Vec<_> = events
+        .iter()
+        .filter(|e| e.0 == action)
+        .map(|(_, client, key, addr)| (client.as_deref(), key.as_deref(), addr.as_deref()))
+        .collect();
+    assert_eq!(found, expected, "{action} events; all events: {events:?}");
+}
