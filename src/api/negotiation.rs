@@ -114,13 +114,26 @@ fn serve(ctx: &Ctx, request: &Request, doi: &str, format: Format) -> Result<Repl
             registered: registered.as_deref(),
             client_id: Some(&row.doi.client),
         };
+        // As lupo's index controller: the query first, then `Accept` parameters
+        // (`text/x-bibliography; style=apa; locale=de`, what doi.org passes on).
+        let accept = request.header("accept").unwrap_or("");
         let citation = CitationOptions {
-            style: request.query("style"),
-            locale: request.query("locale"),
+            style: request.query("style").or_else(|| accept_param(accept, "style")),
+            locale: request.query("locale").or_else(|| accept_param(accept, "locale")),
         };
         let body = formats::write(format, &source, citation);
         Ok(Reply::new(200, &format.content_type(), body))
     })
+}
+
+/// The value of parameter `name` anywhere in an `Accept` header.
+fn accept_param<'a>(accept: &'a str, name: &str) -> Option<&'a str> {
+    accept
+        .split([';', ','])
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.trim().trim_matches('"'))
+        .filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -151,6 +164,15 @@ mod tests {
         );
         assert_eq!(wanted(Some("text/csv, application/json")), Wanted::Format(Format::Csv));
         assert_eq!(wanted(Some("text/csv;q=0, foo/bar")), Wanted::Unknown);
+    }
+
+    #[test]
+    fn citation_options_from_accept_parameters() {
+        let accept = "text/x-bibliography; style=ieee; locale=\"de-DE\"";
+        assert_eq!(accept_param(accept, "style"), Some("ieee"));
+        assert_eq!(accept_param(accept, "locale"), Some("de-DE"));
+        assert_eq!(accept_param("text/x-bibliography", "style"), None);
+        assert_eq!(accept_param("text/x-bibliography;style=", "style"), None);
     }
 
     #[test]

@@ -154,6 +154,21 @@ fn formats_have_their_content_type_and_drafts_stay_private() {
         .send()
         .expect(200);
     assert_eq!(r.body, stored);
+    // Style and locale as `Accept` parameters (lupo's index controller); the query wins.
+    let cite = |accept: &str, query: &str| {
+        s.get(&format!("/dois/{FINDABLE}{query}"))
+            .header("Accept", accept)
+            .send()
+            .expect(200)
+            .text()
+    };
+    let ieee_de = cite("text/x-bibliography; style=ieee; locale=de", "");
+    assert!(ieee_de.contains("„"), "{ieee_de}");
+    assert_eq!(ieee_de, cite("text/x-bibliography", "?style=ieee&locale=de"));
+    assert_eq!(
+        cite("text/x-bibliography; style=ieee", "?style=apa"),
+        cite("text/x-bibliography", "")
+    );
     // An unknown DOI is 404 whatever the Accept; 406 only for one that exists.
     s.get("/dois/10.5072/nothing")
         .header("Accept", "application/vnd.ms-excel")
