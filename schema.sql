@@ -144,3 +144,30 @@ CREATE TABLE console_sessions (
     remote_addr TEXT
 );
 CREATE INDEX console_sessions_account ON console_sessions (account);
+
+-- migration 3
+-- DOI state history, so that the monthly data file holds the DOIs findable *at* the
+-- month's end (CONTRACT §10), not those findable now. Triggers record every state a DOI
+-- takes, whichever code path wrote it, at the DOI's `updated` time.
+CREATE TABLE doi_events (
+    id    INTEGER PRIMARY KEY,
+    doi   TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at    INTEGER NOT NULL
+);
+CREATE INDEX doi_events_doi ON doi_events (doi, at);
+
+CREATE TRIGGER doi_events_insert AFTER INSERT ON dois BEGIN
+    INSERT INTO doi_events (doi, state, at) VALUES (NEW.doi, NEW.state, NEW.updated);
+END;
+CREATE TRIGGER doi_events_state AFTER UPDATE OF state ON dois WHEN OLD.state <> NEW.state BEGIN
+    INSERT INTO doi_events (doi, state, at) VALUES (NEW.doi, NEW.state, NEW.updated);
+END;
+CREATE TRIGGER doi_events_delete AFTER DELETE ON dois BEGIN
+    DELETE FROM doi_events WHERE doi = OLD.doi;
+END;
+
+-- Existing DOIs: their present state, since they were registered (findable and registered
+-- ones) or last changed (drafts).
+INSERT INTO doi_events (doi, state, at)
+    SELECT doi, state, CASE WHEN state = 'draft' THEN updated ELSE COALESCE(registered, created) END FROM dois;

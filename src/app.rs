@@ -86,6 +86,10 @@ impl App {
             Match::WrongMethod { family, .. } => *family,
             Match::NotFound(family) => *family,
         };
+        // Before any credential is checked: a forged cross-site request is no login attempt.
+        if let Some(refused) = crate::http::crosssite::refusal(request) {
+            return finish(error_reply(&refused, family, request), &Principal::Anonymous, None);
+        }
         let attempt = Attempt {
             remote_addr: request.remote_addr,
             recorder: &self.recorder,

@@ -86,8 +86,9 @@ pub fn signed_url(key: &[u8], month: &str, expires: i64) -> String {
     )
 }
 
-/// Whether `signature` signs `month` until `expires` and `expires` has not passed
-/// (the comparison runs in constant time).
+/// Whether `signature` signs `month` until `expires`, `expires` has not passed and lies
+/// no further ahead than a link's lifetime (the comparison runs in constant time). The cap
+/// means that even someone who got hold of the signing key cannot make a link that lasts.
 pub fn verify(key: &[u8], month: &str, expires: i64, signature: &str, now: i64) -> bool {
     let Ok(tag) = URL_SAFE_NO_PAD.decode(signature) else {
         return false;
@@ -98,7 +99,7 @@ pub fn verify(key: &[u8], month: &str, expires: i64, signature: &str, now: i64) 
         &tag,
     )
     .is_ok();
-    valid && now < expires
+    valid && now < expires && expires <= now.saturating_add(LINK_TTL_SECS)
 }
 
 /// The data file of `month`, built now if it has not been. The month must have ended.
@@ -130,7 +131,8 @@ fn build(
     if end > now {
         return Err(Error::BadRequest(format!("month {month} has not ended yet")));
     }
-    fs::create_dir_all(dir)?;
+    // Only the server's user may read the files (and list them).
+    std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700).create(dir)?;
     let id = uuid::Uuid::new_v4().simple().to_string();
     let temp = dir.join(format!(".{month}-{id}.tmp"));
     let path = dir.join(format!("{month}-{}{SUFFIX}", &id[..8]));
@@ -164,6 +166,16 @@ fn build(
 }
 
 /// Streams the findable DOIs into a gzip file at `temp`; returns (records, bytes, sha256 hex).
+/// A new file only its owner may read.
+fn private_file(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
 fn write_file(
     conn: &rusqlite::Connection,
     temp: &Path,
@@ -171,7 +183,7 @@ fn write_file(
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<(u64, u64, String), Error> {
     let out = HashingWriter {
-        inner: BufWriter::new(File::create(temp)?),
+        inner: BufWriter::new(private_file(temp)?),
         digest: digest::Context::new(&digest::SHA256),
         size: 0,
     };

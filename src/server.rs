@@ -48,6 +48,7 @@ impl Server {
         };
         if ephemeral_db.is_none() {
             refuse_world_writable(&config.db_path)?;
+            refuse_readable_by_others(&config.db_path)?;
         }
         let is_new = is_new_database(&config.db_path);
         let conn = db::open(&config.db_path)?;
@@ -145,6 +146,35 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
                 } else {
                     ""
                 }
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a database (or its `-wal`/`-shm` files, or the data-file directory) that other
+/// users may read: it holds password hashes and the key that signs data-file links.
+pub fn refuse_readable_by_others(db_path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths: Vec<PathBuf> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", db_path.display())))
+        .collect();
+    paths.push(crate::datafile::directory(db_path));
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            let (what, fix) = if meta.is_dir() {
+                ("directory", format!("chmod -R go-rwx {}", path.display()))
+            } else {
+                ("file", format!("chmod 600 {}", path.display()))
+            };
+            return Err(format!(
+                "refusing to use the database: the {what} {} may be read by other users (mode {:o}); \
+                 it holds password hashes and the data-file signing key. Fix with `{fix}`",
+                path.display(),
+                mode & 0o7777,
             ));
         }
     }

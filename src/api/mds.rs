@@ -70,9 +70,11 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     } else {
         metadata::detect(body).ok_or_else(|| Error::UnsupportedMediaType("Metadata format not recognized".into()))?
     };
-    let in_record = (format == Format::Datacite)
-        .then(|| metadata::identifier_of(body))
-        .flatten();
+    let in_record = if format == Format::Datacite && !blank(body) {
+        metadata::identifier_of(body).map_err(|e| upload_error("", e))?
+    } else {
+        None
+    };
     let number = request.query("number").and_then(doi::number_param);
     let d = target_doi(ctx, params.get("doi"), in_record.as_deref(), number)?;
     if blank(body) {
@@ -106,23 +108,22 @@ fn kernel4(format: Format, body: &[u8], doi: &str) -> Result<Vec<u8>, Error> {
     }
 }
 
-/// poodle's `extract_doi`: the path's DOI, else the record's, else a new one under the
-/// path's prefix (shoulder included). 404 `DOI not found` when there is no prefix either;
-/// 400 when `number` gives a DOI that exists.
+/// poodle's `generate_unique_doi` around [`doi::extract_doi`]: 404 `DOI not found` when
+/// there is no DOI and no prefix; with `number`, 400 when that DOI exists; without, random
+/// DOIs until one is unused.
 fn target_doi(ctx: &Ctx, path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<String, Error> {
-    if let Some(d) = doi::validate_doi(path).or_else(|| in_record.and_then(doi::validate_doi)) {
-        return Ok(d);
-    }
     let not_found = || Error::NotFound(Some(DOI_NOT_FOUND.into()));
-    if let Some(n) = number.filter(|n| *n > 0) {
-        let d = doi::generate_random_doi(path, Some(n))?.ok_or_else(not_found)?;
-        if dois::exists(ctx.db, &d)? {
+    let named = doi::validate_doi(path).is_some() || in_record.and_then(doi::validate_doi).is_some();
+    let number = number.filter(|n| *n > 0);
+    if named || number.is_some() {
+        let d = doi::extract_doi(path, in_record, number)?.ok_or_else(not_found)?;
+        if !named && dois::exists(ctx.db, &d)? {
             return Err(Error::BadRequest(format!("doi:{d} has already been registered")));
         }
         return Ok(d);
     }
     for _ in 0..MINT_ATTEMPTS {
-        let d = doi::generate_random_doi(path, None)?.ok_or_else(not_found)?;
+        let d = doi::extract_doi(path, None, None)?.ok_or_else(not_found)?;
         if !dois::exists(ctx.db, &d)? {
             return Ok(d);
         }

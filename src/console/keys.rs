@@ -161,6 +161,7 @@ fn key_row(s: &Session, key: &KeyRow, q: &str, now: i64) -> Markup {
 
 /// The page that shows a new key, once.
 fn new_key_page(s: &Session, key: &KeyRow, plain: &str, in_links: Option<&str>) -> Reply {
+    let rotated = key.rotated_from.is_some();
     let body = html! {
         p { "Key " strong { (key.name) } " for " (key.client) " (prefix " code { (key.key_prefix) } ")." }
         div.newkey {
@@ -169,6 +170,7 @@ fn new_key_page(s: &Session, key: &KeyRow, plain: &str, in_links: Option<&str>) 
             button #copy type="button" data-copy="new-key" hidden { "Copy" }
         }
         p.warning role="alert" { strong { "Copy it now: it will not be shown again." } }
+        @if rotated { p { "It replaces the rotated key, which no longer works." } }
         p { "Programs send it as " code { "Authorization: Bearer <key>" } "." }
         p { a href={ "/console/keys" (client_query(in_links)) } { "Back to API keys" } }
     };
@@ -186,18 +188,10 @@ fn shown(ctx: &Ctx, request: &Request, s: &Session, result: Result<Reply, Error>
     }
 }
 
-/// The end of day `date` (`YYYY-MM-DD`, UTC) as Unix seconds.
+/// The last second of `date` (`YYYY-MM-DD`, UTC) as Unix seconds.
 fn end_of_day(date: &str) -> Option<i64> {
-    let ok = date.len() == 10
-        && date.bytes().enumerate().all(|(i, b)| {
-            if i == 4 || i == 7 {
-                b == b'-'
-            } else {
-                b.is_ascii_digit()
-            }
-        });
-    ok.then(|| crate::time::parse_rfc3339(&format!("{date}T23:59:59Z")))
-        .flatten()
+    let (month, day) = crate::time::parse_date(date).filter(|_| date.len() == 10)?;
+    Some(month.start()? + i64::from(day) * 86_400 - 1)
 }
 
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
@@ -275,5 +269,11 @@ mod tests {
         assert_eq!(end_of_day("1970-01-01"), Some(86_399));
         assert_eq!(end_of_day("1970-1-01"), None);
         assert_eq!(end_of_day("soon"), None);
+        assert_eq!(end_of_day("2031-02-29"), None);
+        assert_eq!(
+            end_of_day("2028-02-29"),
+            crate::time::parse_rfc3339("2028-02-29T23:59:59Z")
+        );
+        assert_eq!(end_of_day("2028-02-29T00:00"), None);
     }
 }

@@ -63,23 +63,28 @@ pub fn insert(conn: &Connection, file: &Datafile) -> rusqlite::Result<bool> {
     Ok(n == 1)
 }
 
-pub fn count_findable(conn: &Connection, created_before: i64) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT count(*) FROM dois WHERE state = 'findable' AND created < ?1")?
-        .query_row([created_before], |r| r.get(0))
+/// DOIs whose last state before `?1` (from `doi_events`) was findable.
+const FINDABLE_AT: &str = "(SELECT e.state FROM doi_events e WHERE e.doi = dois.doi AND e.at < ?1
+      ORDER BY e.at DESC, e.id DESC LIMIT 1) = 'findable'";
+
+/// How many DOIs were findable just before `at` (a month's end).
+pub fn count_findable(conn: &Connection, at: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(&format!("SELECT count(*) FROM dois WHERE {FINDABLE_AT}"))?
+        .query_row([at], |r| r.get(0))
 }
 
-/// Calls `each` for every findable DOI created before `created_before`, one row at a
-/// time, so that no more than one row is in memory.
+/// Calls `each` for every DOI that was findable just before `at` (a month's end), with its
+/// present metadata, one row at a time, so that no more than one row is in memory.
 pub fn for_each_findable(
     conn: &Connection,
-    created_before: i64,
+    at: i64,
     mut each: impl FnMut(DoiRow) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT doi, prefix, state, url, attributes, created, updated, registered FROM dois
-         WHERE state = 'findable' AND created < ?1 ORDER BY created, doi",
-    )?;
-    let mut rows = stmt.query([created_before])?;
+         WHERE {FINDABLE_AT} ORDER BY created, doi"
+    ))?;
+    let mut rows = stmt.query([at])?;
     while let Some(r) = rows.next()? {
         each(DoiRow {
             doi: r.get(0)?,

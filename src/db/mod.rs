@@ -45,12 +45,32 @@ pub fn latest_version() -> u32 {
 /// Opens (creating if needed) the database at `path`, sets the pragmas and runs pending
 /// migrations. A database from a newer tinydoi is refused rather than misread.
 pub fn open(path: &Path) -> Result<Connection, String> {
+    create_private(path).map_err(|e| format!("cannot create database {}: {e}", path.display()))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)
         .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
     configure(&conn).map_err(|e| format!("cannot configure database {}: {e}", path.display()))?;
     migrate(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;
     Ok(conn)
+}
+
+/// Creates a missing database file readable by its owner only: it holds password hashes
+/// and the data-file signing key. SQLite gives its `-wal` and `-shm` files the database
+/// file's mode, so they are private too.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if path == Path::new(":memory:") || path.exists() {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {

@@ -74,26 +74,35 @@ pub fn mint(prefix: &str) -> Result<String, Error> {
     Ok(format!("{}/{}", prefix.to_ascii_lowercase(), random_suffix()?))
 }
 
-/// Resolver forms bolognese's `validate_doi` strips before the DOI itself.
-const DOI_FORMS: [&str; 7] = [
-    "https://doi.org/",
-    "http://doi.org/",
-    "https://dx.doi.org/",
-    "http://dx.doi.org/",
-    "https://handle.stage.datacite.org/",
-    "https://handle.test.datacite.org/",
-    "doi:",
+/// Resolver hosts bolognese's `validate_doi` strips before the DOI itself.
+const RESOLVERS: [&str; 4] = [
+    "dx.doi.org/",
+    "doi.org/",
+    "handle.stage.datacite.org/",
+    "handle.test.datacite.org/",
 ];
+
+/// `s` without bolognese's optional lead: `http(s):/` or `http(s)://` and a resolver host
+/// (a path may have lost one of the two slashes), then `doi:`.
+fn strip_resolver(s: &str) -> &str {
+    let mut rest = s;
+    for scheme in ["https:/", "http:/"] {
+        if let Some(after) = strip_prefix_ignore_case(rest, scheme) {
+            let after = after.strip_prefix('/').unwrap_or(after);
+            if let Some(bare) = RESOLVERS.iter().find_map(|r| strip_prefix_ignore_case(after, r)) {
+                rest = bare;
+            }
+            break;
+        }
+    }
+    strip_prefix_ignore_case(rest, "doi:").unwrap_or(rest)
+}
 
 /// bolognese's `validate_doi`: the DOI in `s` (bare, `doi:` or a resolver URL), parsed and
 /// lower case; `None` when there is none. The MDS API accepts these forms in paths and bodies.
 pub fn validate_doi(s: &str) -> Option<String> {
     let s = s.trim().replace('\u{200B}', "");
-    let bare = DOI_FORMS
-        .iter()
-        .find_map(|form| strip_prefix_ignore_case(&s, form))
-        .unwrap_or(&s);
-    parse(bare)
+    parse(strip_resolver(&s))
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
@@ -104,11 +113,7 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 /// bolognese's `validate_prefix`: the prefix `s` starts with (`10.5072` of `10.5072`,
 /// `10.5072/` or `10.5072/fk2`); `None` when it starts with none.
 pub fn validate_prefix(s: &str) -> Option<String> {
-    let s = s.trim();
-    let bare = DOI_FORMS
-        .iter()
-        .find_map(|form| strip_prefix_ignore_case(s, form))
-        .unwrap_or(s);
+    let bare = strip_resolver(s.trim());
     let prefix = bare.split('/').next().unwrap_or(bare);
     is_prefix(prefix).then(|| prefix.to_string())
 }
@@ -197,6 +202,16 @@ pub fn generate_random_doi(s: &str, number: Option<u64>) -> Result<Option<String
     };
     let shoulder = s.trim().split_once('/').map_or("", |(_, rest)| rest);
     encode_doi(&prefix, shoulder, number).map(Some)
+}
+
+/// poodle's `extract_doi` without its look-ups: the DOI of `path`, else the record's
+/// (`in_record`, for DataCite XML), else a new one under `path`'s prefix (the rest of the
+/// path as shoulder; `number` as in [`encode_doi`]). `None` when `path` has no prefix.
+pub fn extract_doi(path: &str, in_record: Option<&str>, number: Option<u64>) -> Result<Option<String>, Error> {
+    match validate_doi(path).or_else(|| in_record.and_then(validate_doi)) {
+        Some(d) => Ok(Some(d)),
+        None => generate_random_doi(path, number),
+    }
 }
 
 /// poodle's `number` parameter: the digits it contains, read as one number (`None` when it
@@ -309,6 +324,15 @@ mod tests {
             Some("10.5072/abc")
         );
         assert_eq!(validate_doi("doi:10.5072/abc").as_deref(), Some("10.5072/abc"));
+        assert_eq!(
+            validate_doi("https:/doi.org/10.5072/abc").as_deref(),
+            Some("10.5072/abc")
+        );
+        assert_eq!(
+            validate_doi("http://dx.doi.org/doi:10.5072/abc").as_deref(),
+            Some("10.5072/abc")
+        );
+        assert_eq!(validate_doi("https://example.org/10.5072/abc"), None);
         assert_eq!(validate_doi("10.5072"), None);
         assert_eq!(validate_doi("xxx"), None);
         for (s, p) in [

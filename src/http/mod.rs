@@ -1,6 +1,7 @@
 //! The HTTP layer: the only code that touches tiny_http. A fixed pool of worker threads
 //! shares one listening socket; each worker owns its per-thread state (a database connection).
 
+pub mod crosssite;
 pub mod listener;
 pub mod render;
 pub mod reply;
@@ -70,6 +71,9 @@ impl HttpServer {
             max_head_bytes: limits.head_bytes,
             head_timeout: Some(limits.head),
             max_connections: limits.connections,
+            // Chunked framing may add a quarter and 64 KiB to the largest body; no more, so
+            // a chunk-size line sent forever is cut off instead of filling memory.
+            max_body_wire_bytes: (limits.body_bytes as u64).saturating_mul(5) / 4 + 64 * 1024,
         };
         let server = tiny_http::Server::from_listener_with_limits(socket, None, connection_limits)
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -92,7 +92,8 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
-            // Rails ignores a trailing slash; poodle's MDS paths (`/metadata/`) rely on it.
+            // Rails ignores a trailing slash; poodle's `GET /metadata/` relies on it. Only
+            // where nothing matched: a DOI ending in `/` is refused, not silently renamed.
             None if Family::of_path(path) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
                 self.find(method, &path[..path.len() - 1])
             }

@@ -62,7 +62,12 @@ pub fn detect(body: &[u8]) -> Option<Format> {
 
 fn xml_format(body: &[u8]) -> Option<Format> {
     let text = parse::decode(body).ok()?;
-    let doc = parse::parse(&text).ok()?;
+    let Ok(doc) = parse::parse(&text) else {
+        // libxml2 (Nokogiri) recovers from broken XML and still sees the namespace; so
+        // does this, so that the upload is refused with the parser's message, not as
+        // an unknown format.
+        return declares_kernel(&text).then_some(Format::Datacite);
+    };
     let root = doc.root_element();
     let crossref = (root.tag_name().name() == "doi_records")
         .then(|| child(root, "doi_record"))
@@ -77,6 +82,19 @@ fn xml_format(body: &[u8]) -> Option<Format> {
                 .any(|ns| ns.uri().starts_with("http://datacite.org/schema/kernel"))
         })
         .then_some(Format::Datacite)
+}
+
+fn declares_kernel(text: &str) -> bool {
+    [
+        "=\"http://datacite.org/schema/kernel",
+        "='http://datacite.org/schema/kernel",
+    ]
+    .iter()
+    .any(|needle| {
+        text.match_indices(needle).any(|(at, _)| {
+            text[..at].trim_end().ends_with(|c: char| c.is_alphanumeric()) && text[..at].contains("xmlns")
+        })
+    })
 }
 
 fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {

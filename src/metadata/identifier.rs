@@ -49,14 +49,14 @@ pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, Me
 }
 
 /// The text of the record's first `identifier` element, whatever its namespace, kernel or
-/// type (lupo's `doi_from_xml`); `None` when it has none or is no XML.
-pub fn identifier_of(xml: &[u8]) -> Option<String> {
-    let text = parse::decode(xml).ok()?;
-    let doc = parse::parse(&text).ok()?;
-    let found = doc
+/// type (lupo's `doi_from_xml`); `None` when it has none. Fails as the parser does.
+pub fn identifier_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
+    let text = parse::decode(xml)?;
+    let doc = parse::parse(&text)?;
+    Ok(doc
         .descendants()
-        .find(|n| n.is_element() && n.tag_name().name() == "identifier")?;
-    Some(parse::deep_text_of(found).trim().to_string())
+        .find(|n| n.is_element() && n.tag_name().name() == "identifier")
+        .map(|found| parse::deep_text_of(found).trim().to_string()))
 }
 
 /// The length of the start tag at the beginning of `element` (through its `>`), skipping

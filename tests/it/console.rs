@@ -77,22 +77,6 @@ fn get_page(s: &TestServer, path: &str, cookie: &str) -> Resp {
     s.get(path).header("Cookie", cookie).send()
 }
 
-fn count(s: &TestServer, sql: &str) -> i64 {
-    s.db().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
-fn audit_actions(s: &TestServer) -> Vec<String> {
-    s.app().recorder.flush();
-    let db = s.db();
-    let mut stmt = db.prepare("SELECT action FROM audit_events ORDER BY id").unwrap();
-    let rows = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<Vec<String>, _>>()
-        .unwrap();
-    rows
-}
-
 fn assert_page_headers(r: &Resp) {
     assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
     let csp = r.header("content-security-policy").expect("CSP");
@@ -186,7 +170,7 @@ fn a_wrong_password_is_bad_credentials_and_counts_toward_the_api_throttle() {
     assert!(r.text().contains("Too many failed sign-ins"));
     assert!(r.header("retry-after").is_some());
     s.get("/clients/DEMO.REPO").client_auth().send().expect(429);
-    assert_eq!(count(&s, "SELECT count(*) FROM console_sessions"), 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM console_sessions"), 0);
 }
 
 #[test]
@@ -224,7 +208,7 @@ fn sessions_are_hashed_cookies_that_end_at_sign_out() {
     post_form(&s, "/console/sign-out", Some(&b.cookie), &[]).expect(403);
     let r = post_form(&s, "/console/sign-out", Some(&b.cookie), &[("csrf", &b.csrf)]).expect(303);
     assert!(r.header("set-cookie").unwrap().contains("Max-Age=0"));
-    assert_eq!(count(&s, "SELECT count(*) FROM console_sessions"), 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM console_sessions"), 0);
     let r = get_page(&s, "/console/keys", &b.cookie).expect(303);
     assert_eq!(r.header("location"), Some("/console"));
     let actions = audit_actions(&s);
@@ -261,7 +245,7 @@ fn sessions_expire_when_idle_or_old_and_on_password_change() {
         .unwrap();
     get_page(&s, "/console/keys", &b.cookie).expect(303);
     assert_eq!(
-        count(&s, "SELECT count(*) FROM console_sessions"),
+        count(&s.db(), "SELECT count(*) FROM console_sessions"),
         0,
         "the expired session is deleted"
     );
@@ -278,7 +262,7 @@ fn sessions_expire_when_idle_or_old_and_on_password_change() {
         &[("csrf", &b.csrf), ("name", "late")],
     )
     .expect(303);
-    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
     // A new password ends every session of the account.
     let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
     tinydoi::manage::set_password(&db, CLIENT, "a-new-password", 10).unwrap();
@@ -312,7 +296,7 @@ fn forms_refuse_forged_csrf_tokens_and_other_origins() {
     assert_eq!(forged(&s.base, Some("cross-site")), 403);
     assert_eq!(forged(&s.base, Some("same-site")), 403);
     assert_eq!(forged(&s.base, Some("none")), 403);
-    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
     assert_eq!(forged(&s.base, Some("same-origin")), 201);
     // Under `Referrer-Policy: no-referrer` a browser sends `Origin: null` with `same-origin`.
     assert_eq!(forged("null", Some("same-origin")), 201);
@@ -395,6 +379,7 @@ fn rotating_shows_the_new_key_once() {
     )
     .expect(201);
     assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert!(r.text().contains("which no longer works"));
     let new = new_key_of(&r.text());
     s.get("/clients/DEMO.REPO").bearer(&new).send().expect(200);
     s.get("/clients/DEMO.REPO").bearer(&old).send().expect(401);
@@ -428,7 +413,7 @@ fn providers_pick_one_of_their_clients() {
         &[("csrf", &b.csrf), ("name", "x")],
     )
     .expect(400);
-    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 1);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 1);
 }
 
 pub fn draft(s: &TestServer, doi: &str) {
@@ -626,5 +611,5 @@ fn console_errors_are_html_pages() {
         &[("csrf", &b.csrf), ("name", &big)],
     )
     .expect(413);
-    assert_eq!(count(&s, "SELECT count(*) FROM api_keys"), 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
 }

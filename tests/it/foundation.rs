@@ -176,13 +176,10 @@ fn migrations_create_the_schema_in_an_empty_file() {
     let conn = tinydoi::db::open(&path).unwrap();
     let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
     assert_eq!(version, tinydoi::db::latest_version());
-    let tables: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('clients', 'api_keys', 'dois')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let tables = count(
+        &conn,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('clients', 'api_keys', 'dois')",
+    );
     assert_eq!(tables, 3);
     let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
     assert_eq!(mode, "wal");

@@ -51,10 +51,6 @@ fn key_state(db: &Connection, id: &str) -> Option<KeyState> {
     .unwrap()
 }
 
-fn actions(s: &TestServer) -> Vec<String> {
-    audit_events(s).into_iter().map(|(a, ..)| a).collect()
-}
-
 /// An authenticated read any client may do; shows private fields to the client itself.
 fn whoami(s: &TestServer, call: impl FnOnce(Call) -> Call) -> Resp {
     call(s.get("/clients/DEMO.REPO")).send()
@@ -365,7 +361,7 @@ fn a_key_authenticates_in_every_form_as_its_client() {
 fn a_key_cannot_manage_keys() {
     let s = TestServer::start();
     let (id, key) = create_key(&s, "ci");
-    let before = (key_count(&s.db()), actions(&s));
+    let before = (key_count(&s.db()), audit_actions(&s));
     let forbidden = json!({"errors": [{"status": "403", "title": KEY_MESSAGE}]});
     let calls: Vec<Box<dyn Fn() -> Call>> = vec![
         Box::new(|| s.post(KEYS).json(&name_body("by key"))),
@@ -385,7 +381,7 @@ fn a_key_cannot_manage_keys() {
         }
     }
     let db = s.db();
-    assert_eq!((key_count(&db), actions(&s)), before);
+    assert_eq!((key_count(&db), audit_actions(&s)), before);
     assert_eq!(key_state(&db, &id).unwrap().4, None, "still not revoked");
 }
 
@@ -930,7 +926,7 @@ fn fixtures_define_keys_by_value_stored_hashed_and_idempotent() {
         })
         .unwrap();
     assert_eq!((name.as_str(), hash, expires), ("ci", format::hash(&key), None));
-    assert_eq!(actions(&s), vec!["key.created"]);
+    assert_eq!(audit_actions(&s), vec!["key.created"]);
     let snapshot = |db: &Connection| -> (i64, i64, i64) {
         db.query_row(
             "SELECT count(*), max(updated), (SELECT count(*) FROM audit_events) FROM api_keys",
@@ -1078,7 +1074,7 @@ fn operators_manage_keys_with_the_cli() {
     assert_eq!(key_count(&db), 1);
     s.app().recorder.flush();
     // The CLI records its changes like the API; the revoked key's use is a failed attempt.
-    assert_eq!(actions(&s), vec!["key.created", "key.revoked", "auth.failed"]);
+    assert_eq!(audit_actions(&s), vec!["key.created", "key.revoked", "auth.failed"]);
 }
 
 #[test]
@@ -1120,6 +1116,6 @@ fn concurrent_create_use_and_revoke() {
     let db = s.db();
     let active = count(&db, "SELECT count(*) FROM api_keys WHERE revoked_at IS NULL");
     assert_eq!((key_count(&db), active), (3 + 24, 3));
-    let revoked_events = actions(&s).iter().filter(|a| *a == "key.revoked").count();
+    let revoked_events = audit_actions(&s).iter().filter(|a| *a == "key.revoked").count();
     assert_eq!(revoked_events, 24);
 }

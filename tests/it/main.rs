@@ -5,6 +5,7 @@ mod support;
 
 mod browser;
 mod cli;
+mod conformance_poodle;
 mod console;
 mod content_negotiation;
 mod crash;

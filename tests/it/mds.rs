@@ -980,3 +980,111 @@ fn suffixes_with_slashes_and_punctuation() {
         .expect(201);
     expect_text(s.get("/doi").client_auth().send(), 200, "10.5072/DATA/SET;V(2):X~1");
 }
+
+/// What poodle's code does that its specs do not exercise: the path DOI rewriting the
+/// stored identifier, `?number=` twice, URL-encoded and query `/doi` parameters, media ids,
+/// DOI forms in paths, unmatched routes.
+#[test]
+fn poodle_behaviours_beyond_its_specs() {
+    let s = TestServer::start();
+    let db = s.db();
+    // The path wins over another DOI in the record; only the identifier's text changes.
+    let other = video_record("10.5072/other");
+    let r = s
+        .put("/metadata/10.5072/path")
+        .client_auth()
+        .header("Content-Type", XML)
+        .body(other.clone())
+        .send();
+    expect_text(r, 201, "OK (10.5072/PATH)");
+    let stored = String::from_utf8(doi_row(&db, "10.5072/path").unwrap().xml.unwrap()).unwrap();
+    assert_eq!(stored, other.replace(">10.5072/other<", ">10.5072/PATH<"));
+    assert!(doi_row(&db, "10.5072/other").is_none());
+    // Deterministic minting: the same number again is taken.
+    let mint = || {
+        s.put("/metadata/10.5072?number=123456")
+            .client_auth()
+            .header("Content-Type", XML)
+            .body(video_record("(:tba)"))
+            .send()
+    };
+    expect_text(mint(), 201, "OK (10.5072/003R-J076)");
+    expect_text(mint(), 400, "doi:10.5072/003r-j076 has already been registered");
+    // `doi:` and resolver forms name the DOI too.
+    expect_text(s.get("/doi/doi:10.5072/PATH").client_auth().send(), 204, "");
+    s.get("/metadata/https://doi.org/10.5072/path")
+        .client_auth()
+        .send()
+        .expect(200);
+    // URL-encoded lines (CGI.unescape), and the URL as a query parameter.
+    let r = s
+        .post("/doi")
+        .client_auth()
+        .header("Content-Type", TEXT)
+        .body("doi=10.5072%2Fpath\nurl=https%3A%2F%2Fexample.org%2Fa%3Fb%3Dc")
+        .send();
+    expect_text(r, 201, "OK");
+    assert_eq!(
+        doi_row(&db, "10.5072/path").unwrap().url.as_deref(),
+        Some("https://example.org/a?b=c")
+    );
+    expect_text(
+        s.put("/doi/10.5072/path?url=https://example.org/q")
+            .client_auth()
+            .send(),
+        201,
+        "OK",
+    );
+    assert_eq!(
+        doi_row(&db, "10.5072/path").unwrap().url.as_deref(),
+        Some("https://example.org/q")
+    );
+    expect_text(s.put("/doi/10.5072/path").client_auth().send(), 400, "");
+    // Media ids: listed type updated in place (same id), one deleted by its id.
+    for body in [
+        "application/pdf=https://example.org/a.pdf",
+        "text/plain=https://example.org/a.txt",
+        "application/pdf=https://example.org/b.pdf",
+    ] {
+        expect_text(
+            s.post("/doi/10.5072/path/media").client_auth().body(body).send(),
+            200,
+            "OK",
+        );
+    }
+    let get_item = |id: &str| s.get(&format!("/doi/10.5072/path/media/{id}")).client_auth().send();
+    expect_text(
+        get_item("0000-0000-0000-0001"),
+        200,
+        "application/pdf=https://example.org/b.pdf",
+    );
+    expect_text(
+        get_item("0000-0000-0000-0002"),
+        200,
+        "text/plain=https://example.org/a.txt",
+    );
+    expect_text(get_item("0000-0000-0000-0003"), 404, "No media for the DOI");
+    expect_text(get_item("not-an-id!"), 404, "No media for the DOI");
+    let delete_item = || {
+        s.delete("/doi/10.5072/path/media/0000-0000-0000-0001")
+            .client_auth()
+            .send()
+    };
+    expect_text(delete_item(), 200, "OK");
+    expect_text(delete_item(), 404, "No media for the DOI");
+    assert_eq!(
+        media_rows(&db, "10.5072/path"),
+        [("text/plain".to_string(), "https://example.org/a.txt".to_string())]
+    );
+    expect_text(
+        s.get("/doi/10.5073/nope/media/0000-0000-0000-0002")
+            .client_auth()
+            .send(),
+        404,
+        "No media for the DOI",
+    );
+    // Paths no route serves, and the trailing slash Rails ignores where nothing else matches.
+    expect_text(s.get("/media").client_auth().send(), 404, "Resource not found");
+    expect_text(s.get("/metadata").client_auth().send(), 404, "DOI not found");
+    expect_text(s.get("/metadata/").client_auth().send(), 404, "DOI not found");
+}

@@ -86,6 +86,36 @@ fn an_endless_header_line_is_refused_with_431_without_growing_memory() {
 }
 
 #[test]
+fn an_endless_chunk_size_line_is_cut_off_without_growing_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fixtures.json"), FIXTURES).unwrap();
+    let body_limit = 1024 * 1024;
+    let (mut child, base) = crate::crash::spawn_with(dir.path(), &["--body-limit", &body_limit.to_string()]);
+    assert_eq!(ureq::get(&format!("{base}/heartbeat")).call().unwrap().status(), 200);
+    let before = peak_rss(child.id());
+    let head = b"POST /dois HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let answer = send_while_reading(addr(&base), head, b'0', 64 << 20);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer:?}");
+    let grown = peak_rss(child.id()).saturating_sub(before);
+    assert!(grown < 4 * body_limit as u64, "peak RSS grew by {grown} bytes");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+/// The fuzz target's entry point (`fuzz/fuzz_targets/http_request.rs`) on its seeds and a
+/// few hostile inputs: every call returns.
+#[test]
+fn the_http_fuzz_entry_point_returns_on_its_seeds() {
+    let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/http_request");
+    for seed in std::fs::read_dir(seeds).unwrap() {
+        tiny_http::fuzz_connection(&std::fs::read(seed.unwrap().path()).unwrap());
+    }
+    tiny_http::fuzz_connection(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n");
+    tiny_http::fuzz_connection(&[b'a'; 60_000]);
+    tiny_http::fuzz_connection(b"");
+}
+
+#[test]
 fn the_head_limit_counts_every_header_and_is_configurable() {
     let s = TestServer::with(FIXTURES, |c| c.head_limit = 4096);
     // Many small headers adding up past the limit.
@@ -216,8 +246,7 @@ fn a_gzip_bomb_report_is_refused_with_413_without_growing_memory() {
     child.kill().unwrap();
     let _ = child.wait();
     let db = tinydoi::db::open(&dir.path().join("crash.db")).unwrap();
-    let stored: i64 = db.query_row("SELECT COUNT(*) FROM reports", [], |r| r.get(0)).unwrap();
-    assert_eq!(stored, 0);
+    assert_eq!(count(&db, "SELECT count(*) FROM reports"), 0);
 }
 
 #[test]
@@ -255,11 +284,10 @@ fn a_client_keeps_at_most_ten_reports_per_month() {
     // Replacing one (same creator) and another month are fine.
     post("creator 3", "2026-09").expect(200);
     post("creator 10", "2026-08").expect(201);
-    let count: i64 = s
-        .db()
-        .query_row("SELECT COUNT(*) FROM reports WHERE month = '2026-09'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 10);
+    assert_eq!(
+        count(&s.db(), "SELECT count(*) FROM reports WHERE month = '2026-09'"),
+        10
+    );
 }
 
 // ---------------------------------------------------------------- Medium: URL hosts as browsers see them
@@ -381,8 +409,7 @@ fn dois_with_dot_or_empty_segments_or_a_trailing_slash_are_refused() {
         );
         assert_eq!(status, 422, "{path}: {text}");
     }
-    let count: i64 = s.db().query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0)).unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM dois"), 0);
     // Dots inside a segment are fine.
     let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/a..b/.c"}}});
     s.post("/dois").client_auth().json(&body).send().expect(201);
@@ -434,4 +461,180 @@ fn characters_xml_forbids_are_refused_at_write_time_drafts_included() {
     let body = serde_json::json!({"data": {"attributes": {"titles": [{"title": "a\tb\r\nc"}]}}});
     s.put("/dois/10.5072/ok").client_auth().json(&body).send().expect(200);
     s.get("/metadata/10.5072/ok").client_auth().send().expect(200);
+}
+
+// ---------------------------------------------------------------- Low: private files, bounded links
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn the_database_and_data_files_are_private_and_readable_ones_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut s = TestServer::start();
+    let body = serde_json::json!({"data": {"type": "dois", "attributes": {"doi": "10.5072/p"}}});
+    s.post("/dois").client_auth().json(&body).send().expect(201);
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    let db = s.db_path.clone();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = std::path::PathBuf::from(format!("{}{suffix}", db.display()));
+        assert_eq!(mode(&path), 0o600, "{}", path.display());
+    }
+    let dir = tinydoi::datafile::directory(&db);
+    assert_eq!(mode(&dir), 0o700);
+    for file in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(mode(&file.unwrap().path()), 0o600);
+    }
+    assert!(link["data"]["attributes"]["url"].is_string());
+    s.stop();
+
+    let (mut config, _fixtures_dir) = TestServer::config(FIXTURES);
+    config.db_path = db.clone();
+    let chmod = |p: &std::path::Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+    chmod(&db, 0o640);
+    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    assert!(e.contains(&format!("chmod 600 {}", db.display())), "{e}");
+    chmod(&db, 0o600);
+    chmod(&dir, 0o755);
+    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    assert!(e.contains(&format!("chmod -R go-rwx {}", dir.display())), "{e}");
+    chmod(&dir, 0o700);
+    tinydoi::server::Server::start(config)
+        .expect("starts once fixed")
+        .shutdown();
+}
+
+#[test]
+fn a_link_expiring_beyond_its_lifetime_is_refused_even_when_signed() {
+    let s = TestServer::start();
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    let month = link["data"]["id"].as_str().unwrap().to_string();
+    let key = tinydoi::datafile::signing_key(&s.db()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // What someone with the signing key (a readable database) could forge: valid until 2100.
+    let forged = tinydoi::datafile::signed_url(&key, &month, 4_102_444_800);
+    s.get(&forged).send().expect(403);
+    let fair = tinydoi::datafile::signed_url(&key, &month, now + tinydoi::datafile::LINK_TTL_SECS - 5);
+    s.get(&fair).send().expect(200);
+}
+
+// ---------------------------------------------------------------- Also: cross-site requests
+
+#[test]
+fn cross_site_state_changes_need_a_bearer_credential() {
+    let s = TestServer::start();
+    let (_, key) = create_key(&s, "browser app");
+    let body = |doi: &str| serde_json::json!({"data": {"type": "dois", "attributes": {"doi": doi}}});
+    // A form on another site posting with the browser's cached Basic credentials.
+    let r = s
+        .post("/dois")
+        .client_auth()
+        .header("Origin", "https://evil.example")
+        .header("Content-Type", "text/plain")
+        .body(body("10.5072/csrf-1").to_string())
+        .send()
+        .expect(403);
+    assert!(r.text().contains("Cross-site"), "{}", r.text());
+    s.delete("/dois/10.5072/x")
+        .client_auth()
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .expect(403);
+    s.put("/metadata/10.5072/csrf-2")
+        .client_auth()
+        .header("Origin", "null")
+        .header("Content-Type", "application/xml")
+        .body(video_record("10.5072/csrf-2"))
+        .send()
+        .expect(403);
+    assert!(doi_row(&s.db(), "10.5072/csrf-1").is_none());
+    assert!(doi_row(&s.db(), "10.5072/csrf-2").is_none());
+    // A script holding a key, and pages of the same origin, may.
+    s.post("/dois")
+        .bearer(&key)
+        .header("Origin", "https://app.example")
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&body("10.5072/csrf-3"))
+        .send()
+        .expect(201);
+    let origin = s.base.clone();
+    s.post("/dois")
+        .client_auth()
+        .header("Origin", &origin)
+        .header("Sec-Fetch-Site", "same-origin")
+        .json(&body("10.5072/csrf-4"))
+        .send()
+        .expect(201);
+    // Reads are never refused.
+    s.get("/dois/10.5072/csrf-4")
+        .client_auth()
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .expect(200);
+}
+
+// ---------------------------------------------------------------- Low: the data file's history
+
+#[test]
+fn the_data_file_holds_the_dois_findable_at_the_months_end() {
+    use std::io::Read as _;
+    let s = TestServer::start();
+    let month = tinydoi::datafile::previous_month(tinydoi::time::now());
+    let end = tinydoi::datafile::month_end(&month).unwrap();
+    let now = tinydoi::time::now();
+    let db = s.db();
+    let insert = |doi: &str, state: &str, at: i64| {
+        db.execute(
+            "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered)
+             VALUES (?1, 'DEMO.REPO', '10.5072', ?2, 'https://example.org/', x'3c78', '{}', ?3, ?3, ?3)",
+            rusqlite::params![doi, state, at],
+        )
+        .unwrap();
+    };
+    let change = |doi: &str, state: &str, at: i64| {
+        db.execute(
+            "UPDATE dois SET state = ?2, updated = ?3 WHERE doi = ?1",
+            rusqlite::params![doi, state, at],
+        )
+        .unwrap();
+    };
+    // Findable all month, hidden since: in the file.
+    insert("10.5072/hidden-since", "findable", end - 3600);
+    change("10.5072/hidden-since", "registered", now);
+    // A draft at the month's end, published since: not in it.
+    insert("10.5072/published-since", "draft", end - 3600);
+    change("10.5072/published-since", "findable", now);
+    // Findable then and now: in it.
+    insert("10.5072/steady", "findable", end - 7200);
+
+    let link = s.get("/credentials/datafile").client_auth().send().expect(200).json();
+    assert_eq!(link["data"]["attributes"]["records"], 2);
+    let file = s
+        .get(link["data"]["attributes"]["url"].as_str().unwrap())
+        .send()
+        .expect(200);
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&file.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut dois: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["doi"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    dois.sort();
+    assert_eq!(dois, ["10.5072/hidden-since", "10.5072/steady"]);
 }

@@ -386,6 +386,11 @@ pub fn audit_events(s: &TestServer) -> Vec<AuditRow> {
     rows.map(|r| r.expect("audit row")).collect()
 }
 
+/// The action of every audit event, oldest first.
+pub fn audit_actions(s: &TestServer) -> Vec<String> {
+    audit_events(s).into_iter().map(|(action, ..)| action).collect()
+}
+
 /// Asserts the events of `action`, oldest first, as (client, api_key_id, remote_addr).
 pub fn assert_audit(s: &TestServer, action: &str, expected: &[(Option<&str>, Option<&str>, Option<&str>)]) {
     let events = audit_events(s);

@@ -217,6 +217,10 @@ impl ClientConnection {
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
+        // tinydoi patch: a body (chunked framing included) ends after this many bytes, so
+        // an endless chunk-size line cannot grow the decoder's buffer without bound.
+        let data_source = data_source.take(self.limits.max_body_wire_bytes);
+
         // building the next reader
         let request = crate::request::new_request(
             self.secure,

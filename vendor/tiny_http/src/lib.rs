@@ -479,6 +479,9 @@ pub struct ConnectionLimits {
     /// Most connections served at once (each has a thread); a connection arriving past it
     /// is answered 503 and closed at once.
     pub max_connections: usize,
+    /// Most bytes of one request body as sent, chunked framing included; the body ends
+    /// there (a chunked one with a decoding error). Bounds what the chunked decoder holds.
+    pub max_body_wire_bytes: u64,
 }
 
 impl Default for ConnectionLimits {
@@ -489,8 +492,44 @@ impl Default for ConnectionLimits {
             max_head_bytes: usize::MAX,
             head_timeout: None,
             max_connections: usize::MAX,
+            max_body_wire_bytes: u64::MAX,
         }
     }
+}
+
+/// tinydoi patch: the fuzzing entry point (`fuzz/fuzz_targets/http_request.rs`). Feeds
+/// `input` as everything one client sends on a connection, with tinydoi's kind of limits,
+/// and reads every request it holds: request line, headers and body (chunked or not),
+/// answering each. Must never panic, hang or use memory beyond the limits.
+#[doc(hidden)]
+#[cfg(unix)]
+pub fn fuzz_connection(input: &[u8]) {
+    use std::io::{Read, Write};
+    let Ok((mut client, server)) = std::os::unix::net::UnixStream::pair() else {
+        return;
+    };
+    // Whatever the input, the unix socket's buffer (over 100 KiB) takes it without a reader.
+    let input = &input[..input.len().min(64 * 1024)];
+    if client.write_all(input).is_err() || client.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let limits = ConnectionLimits {
+        idle_timeout: Some(Duration::from_secs(1)),
+        max_head_bytes: 4096,
+        head_timeout: Some(Duration::from_secs(1)),
+        max_connections: 1,
+        max_body_wire_bytes: 64 * 1024,
+    };
+    let (read, write) = util::RefinedTcpStream::new(Connection::from(server));
+    // Drain the answers as they come, so that many of them never fill the socket.
+    let drain = thread::spawn(move || {
+        let _ = std::io::copy(&mut client, &mut std::io::sink());
+    });
+    for mut request in ClientConnection::new(write, read, limits) {
+        let _ = std::io::copy(&mut request.as_reader().take(1 << 20), &mut std::io::sink());
+        let _ = request.respond(Response::empty(200));
+    }
+    let _ = drain.join();
 }
 
 /// tinydoi patch: counts a connection as open while it lives.

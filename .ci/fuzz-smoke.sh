@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# A short libFuzzer run of every cargo fuzz target: `bash .ci/fuzz-smoke.sh [SECONDS]`.
+# Any crash fails it; the corpus grows in fuzz/corpus/<target> (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+secs="${1:-45}"
+for target in $(cargo +nightly fuzz list); do
+    corpus="corpus/$target"
+    mkdir -p "$corpus"
+    seeds=()
+    if [ -d "seeds/$target" ]; then
+        seeds=("seeds/$target")
+    fi
+    echo "fuzz smoke: $target for ${secs}s"
+    cargo +nightly fuzz run -s none "$target" "$corpus" "${seeds[@]}" -- \
+        -max_total_time="$secs" -max_len=8192 -print_final_stats=1 2>&1 | tail -n 4
+done
