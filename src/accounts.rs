@@ -10,6 +10,8 @@ pub enum Role {
 
 pub const ADMIN: &str = "ADMIN";
 
+use crate::error::Error;
+
 /// The role a symbol's form implies, or `None` when it is no account's form.
 pub fn role_of(symbol: &str) -> Option<Role> {
     let symbol = symbol.to_ascii_uppercase();
@@ -25,7 +27,7 @@ pub fn role_of(symbol: &str) -> Option<Role> {
 }
 
 /// `[A-Z][A-Z0-9]{1,7}`, not `ADMIN`; returns the upper-case symbol.
-pub fn check_provider_symbol(symbol: &str) -> Result<String, String> {
+pub fn check_provider_symbol(symbol: &str) -> Result<String, Error> {
     let s = symbol.to_ascii_uppercase();
     let b = s.as_bytes();
     let ok = (2..=8).contains(&b.len())
@@ -35,14 +37,14 @@ pub fn check_provider_symbol(symbol: &str) -> Result<String, String> {
     if ok {
         Ok(s)
     } else {
-        Err(format!(
+        Err(Error::BadRequest(format!(
             "'{symbol}' is not a provider symbol: 2-8 letters or digits, starting with a letter, not ADMIN"
-        ))
+        )))
     }
 }
 
 /// `[A-Z]+\.[A-Z0-9]+(-[A-Z0-9]+)?`, 5–18 characters; returns the upper-case symbol.
-pub fn check_client_symbol(symbol: &str) -> Result<String, String> {
+pub fn check_client_symbol(symbol: &str) -> Result<String, Error> {
     let s = symbol.to_ascii_uppercase();
     let well_formed = (5..=18).contains(&s.len())
         && match s.split_once('.') {
@@ -59,21 +61,23 @@ pub fn check_client_symbol(symbol: &str) -> Result<String, String> {
     if well_formed {
         Ok(s)
     } else {
-        Err(format!(
+        Err(Error::BadRequest(format!(
             "'{symbol}' is not a client symbol: PROVIDER.REPO (letters, then a dot, then letters/digits, optionally -SUFFIX), 5-18 characters"
-        ))
+        )))
     }
 }
 
 /// `10.` followed by 4–9 digits.
-pub fn check_prefix(prefix: &str) -> Result<String, String> {
+pub fn check_prefix(prefix: &str) -> Result<String, Error> {
     let ok = prefix
         .strip_prefix("10.")
         .is_some_and(|d| (4..=9).contains(&d.len()) && d.bytes().all(|c| c.is_ascii_digit()));
     if ok {
         Ok(prefix.to_string())
     } else {
-        Err(format!("'{prefix}' is not a DOI prefix: 10. followed by 4-9 digits"))
+        Err(Error::BadRequest(format!(
+            "'{prefix}' is not a DOI prefix: 10. followed by 4-9 digits"
+        )))
     }
 }
 

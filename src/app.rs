@@ -1,22 +1,22 @@
 //! Request dispatch: authenticate, route, run the handler, render its error, add the
 //! headers every response carries. Shared state of a running server lives in `App`.
 
-use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::auth::throttle::{self, Throttle};
 use crate::auth::{Attempt, Authenticator, Principal};
 use crate::config::Config;
+use crate::db::Conn;
+use crate::dois::Actor;
 use crate::error::Error;
-use crate::http::render::render;
 use crate::http::router::{Family, Match, Params, Route, Router};
-use crate::http::{panic_message, Reply, Request};
+use crate::http::{panic_message, Reply, Request, Service};
 use crate::ratelimit::{self, Caller, Decision, RateLimiter};
 
 /// What a handler gets besides the request: the server, its worker's connection and the caller.
 pub struct Ctx<'a> {
     pub app: &'a App,
-    pub db: &'a Connection,
+    pub db: &'a Conn,
     pub principal: Principal,
     /// Unix seconds at the start of the request.
     pub now: i64,
@@ -40,15 +40,32 @@ impl Ctx<'_> {
             _ => self.client(),
         }
     }
+
+    /// The caller as the DOI operations see a writer: like `writing_client` (401/403 for
+    /// callers that may not write), with its credential and the request time.
+    pub fn actor(&self) -> Result<Actor, Error> {
+        Ok(Actor {
+            client: self.writing_client()?.to_string(),
+            credential: self.principal.changed_by(),
+            now: self.now,
+        })
+    }
 }
 
 /// Handlers never write to the socket: they return a reply or an error.
 pub type Handler = fn(&Ctx, &Request, &Params) -> Result<Reply, Error>;
 
+/// Turns an error into the reply a route of `Family` answers with (`api::render`).
+pub type Renderer = fn(&Error, Family) -> Reply;
+
 pub struct App {
     pub config: Config,
     pub auth: Authenticator,
     pub router: Router<Handler>,
+    pub render: Renderer,
+    /// The reply to a request no route matches, if not 404 (the console's `/` redirect
+    /// for browsers); given by `server.rs` like the routes.
+    pub unmatched: fn(&Request) -> Option<Reply>,
     /// Background writes of key `lastUsedAt` and audit events; started by `Server::start`.
     pub recorder: crate::keys::recorder::Recorder,
     /// Request counting per caller (CONTRACT §9); `None` when rate limiting is off.
@@ -57,28 +74,25 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: Config) -> App {
-        App::with_routes(config, Vec::new())
-    }
-
-    /// An app serving tinydoi's routes plus `extra` ones (embedders and tests).
-    pub fn with_routes(config: Config, extra: Vec<Route<Handler>>) -> App {
+    /// An app serving `routes` (the route table is its builder's: `server.rs` gives it
+    /// `api::routes`), with errors rendered by `render`.
+    pub fn new(config: Config, routes: Vec<Route<Handler>>, render: Renderer) -> App {
         let auth = Authenticator::new(config.auth_cache_ttl);
         let throttle = Throttle::new(config.auth_throttle.clone());
-        let mut routes = crate::api::routes();
-        routes.extend(extra);
         let rate_limiter = config.rate_limit.clone().map(RateLimiter::new);
         App {
             config,
             auth,
             router: Router::new(routes),
+            render,
+            unmatched: |_| None,
             recorder: crate::keys::recorder::Recorder::disabled(),
             rate_limiter,
             throttle,
         }
     }
 
-    pub fn dispatch(&self, db: &Connection, request: &Request) -> Reply {
+    pub fn dispatch(&self, db: &Conn, request: &Request) -> Reply {
         let now = crate::time::now();
         let found = self.router.find(request.method, &request.path);
         let family = match &found {
@@ -88,20 +102,21 @@ impl App {
         };
         // Before any credential is checked: a forged cross-site request is no login attempt.
         if let Some(refused) = crate::http::crosssite::refusal(request) {
-            return finish(error_reply(&refused, family, request), &Principal::Anonymous, None);
+            return finish(self.error_reply(&refused, family, request), &Principal::Anonymous, None);
         }
         let attempt = Attempt {
             remote_addr: request.remote_addr,
             recorder: &self.recorder,
         };
-        let principal = match throttle::authenticate(self, db, request.header("authorization"), now, &attempt) {
+        let authorization = request.header("authorization");
+        let principal = match throttle::authenticate(&self.auth, &self.throttle, db, authorization, now, &attempt) {
             Ok(p) => p,
             Err(e) => {
                 // Bad credentials are counted by address, never as the account they claim.
                 let rate = self.count(request, &Principal::Anonymous);
                 let error = refusal(rate.as_ref()).unwrap_or(e);
                 return finish(
-                    error_reply(&error, family, request),
+                    self.error_reply(&error, family, request),
                     &Principal::Anonymous,
                     rate.as_ref(),
                 );
@@ -109,7 +124,7 @@ impl App {
         };
         let rate = self.count(request, &principal);
         if let Some(refused) = refusal(rate.as_ref()) {
-            return finish(error_reply(&refused, family, request), &principal, rate.as_ref());
+            return finish(self.error_reply(&refused, family, request), &principal, rate.as_ref());
         }
         let result = match found {
             Match::Found(route, params) => {
@@ -125,11 +140,11 @@ impl App {
                 }
             }
             Match::WrongMethod { allow, .. } => Err(Error::MethodNotAllowed { allow, message: None }),
-            Match::NotFound(_) => crate::console::root_redirect(request).ok_or(Error::NotFound(None)),
+            Match::NotFound(_) => (self.unmatched)(request).ok_or(Error::NotFound(None)),
         };
         let reply = match result {
             Ok(reply) => reply,
-            Err(e) => error_reply(&e, family, request),
+            Err(e) => self.error_reply(&e, family, request),
         };
         finish(reply, &principal, rate.as_ref())
     }
@@ -145,19 +160,37 @@ impl App {
         );
         Some(limiter.check(&caller, ratelimit::now_ms()))
     }
+
+    /// The reply for `error`, in the language of the route; failures of the server are logged.
+    fn error_reply(&self, error: &Error, family: Family, request: &Request) -> Reply {
+        if error.is_internal() {
+            log::error!(
+                "{} {}: {}",
+                request.method.as_str(),
+                request.path,
+                crate::error::chain(error)
+            );
+        }
+        (self.render)(error, family)
+    }
+}
+
+/// The app as the HTTP layer serves it: each worker's state is its database connection.
+impl Service<Conn> for std::sync::Arc<App> {
+    fn handle(&self, db: &mut Conn, request: Request) -> Reply {
+        self.dispatch(db, &request)
+    }
+
+    fn refuse(&self, request: &Request, error: &Error) -> Reply {
+        let family = self.router.family(request.method, &request.path);
+        self.error_reply(error, family, request)
+    }
 }
 
 fn refusal(rate: Option<&Decision>) -> Option<Error> {
     rate.filter(|d| !d.allowed).map(|d| Error::TooManyRequests {
         retry_after_secs: d.retry_after,
     })
-}
-
-fn error_reply(error: &Error, family: Family, request: &Request) -> Reply {
-    if let Error::Internal(detail) = error {
-        log::error!("{} {}: {detail}", request.method.as_str(), request.path);
-    }
-    render(error, family)
 }
 
 /// Adds the credential headers of CONTRACT §2 and the rate-limit headers of §9.

@@ -3,9 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::throttle::ThrottlePolicy;
-pub use crate::ratelimit::RateLimitConfig;
-
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DB: &str = "./tinydoi.db";
 pub const DEFAULT_PBKDF2_ITERATIONS: u32 = 600_000;
@@ -111,4 +108,61 @@ pub fn default_workers() -> usize {
         .map(|n| n.get() * 4)
         .unwrap_or(8)
         .clamp(4, 32)
+}
+
+/// How many failures engage the back-off, and how long it lasts.
+#[derive(Debug, Clone)]
+pub struct ThrottlePolicy {
+    /// Failures of one username from one address within `window` before back-off starts.
+    pub user_failures: u32,
+    /// Failures from one address (any username, malformed headers, bad keys) within `window`.
+    pub ip_failures: u32,
+    /// Failures older than this are forgotten.
+    pub window: Duration,
+    /// The first block; each further failure doubles it, up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// Keys tracked per map; past it the stalest are dropped.
+    pub max_entries: usize,
+    /// The clock (Unix seconds); tests swap it for a fake one.
+    pub clock: fn() -> i64,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> ThrottlePolicy {
+        ThrottlePolicy {
+            user_failures: 10,
+            ip_failures: 100,
+            window: Duration::from_secs(300),
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(900),
+            max_entries: 100_000,
+            clock: crate::time::now,
+        }
+    }
+}
+
+pub const DEFAULT_RATE_WINDOW: Duration = Duration::from_secs(300);
+pub const DEFAULT_AUTHENTICATED: u32 = 3000;
+pub const DEFAULT_IDENTIFIED: u32 = 1000;
+pub const DEFAULT_ANONYMOUS: u32 = 500;
+
+/// Request limits per caller and window (CONTRACT §9), enforced by `ratelimit`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimitConfig {
+    pub window: Duration,
+    pub authenticated: u32,
+    pub identified: u32,
+    pub anonymous: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> RateLimitConfig {
+        RateLimitConfig {
+            window: DEFAULT_RATE_WINDOW,
+            authenticated: DEFAULT_AUTHENTICATED,
+            identified: DEFAULT_IDENTIFIED,
+            anonymous: DEFAULT_ANONYMOUS,
+        }
+    }
 }

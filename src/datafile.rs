@@ -56,7 +56,7 @@ pub fn directory(db_path: &Path) -> PathBuf {
 }
 
 /// The server's URL signing key, made at first use.
-pub fn signing_key(conn: &rusqlite::Connection) -> Result<Vec<u8>, Error> {
+pub fn signing_key(conn: &db::Conn) -> Result<Vec<u8>, Error> {
     if let Some(key) = db::datafiles::signing_key(conn)? {
         return Ok(key);
     }
@@ -104,7 +104,7 @@ pub fn verify(key: &[u8], month: &str, expires: i64, signature: &str, now: i64) 
 
 /// The data file of `month`, built now if it has not been. The month must have ended.
 pub fn ensure_built(
-    conn: &rusqlite::Connection,
+    conn: &db::Conn,
     db_path: &Path,
     month: &str,
     now: i64,
@@ -121,7 +121,7 @@ pub fn ensure_built(
 /// Each build has its own file name, so that when another process recorded the month
 /// first, its file is kept and this one removed.
 fn build(
-    conn: &rusqlite::Connection,
+    conn: &db::Conn,
     dir: &Path,
     month: &str,
     now: i64,

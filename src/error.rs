@@ -72,6 +72,10 @@ pub enum Error {
     },
     /// A bug or an environment failure; the detail is logged, never sent.
     Internal(String),
+    /// The database failed (I/O, corruption, a bug in a statement); logged, never sent.
+    Database(rusqlite::Error),
+    /// Reading or writing a file failed; logged, never sent.
+    Io(std::io::Error),
 }
 
 impl Error {
@@ -88,7 +92,7 @@ impl Error {
             Error::PayloadTooLarge | Error::TooLarge(_) => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,
-            Error::Internal(_) => 500,
+            Error::Internal(_) | Error::Database(_) | Error::Io(_) => 500,
         }
     }
 
@@ -101,24 +105,100 @@ impl Error {
     pub fn unprocessable(problem: Problem) -> Error {
         Error::Unprocessable(vec![problem])
     }
-}
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:?}", self.status(), self)
+    /// Whether this is a failure of the server (500) rather than of the request; its
+    /// detail is for the log, not the client.
+    pub fn is_internal(&self) -> bool {
+        self.status() == 500
     }
 }
 
-impl std::error::Error for Error {}
+/// What went wrong, for people (logs, the command line, fixtures): the client sees the
+/// texts of `api::render` instead.
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Unauthenticated => f.write_str("no credentials given"),
+            Error::BadCredentials => f.write_str("bad credentials"),
+            Error::Forbidden(Some(m)) | Error::NotFound(Some(m)) => f.write_str(m),
+            Error::Forbidden(None) => f.write_str("access denied"),
+            Error::NotFound(None) => f.write_str("not found"),
+            Error::MethodNotAllowed { message: Some(m), .. } => f.write_str(m),
+            Error::MethodNotAllowed { allow, .. } => write!(f, "method not allowed (allowed: {allow})"),
+            Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) | Error::TooLarge(m) => {
+                f.write_str(m)
+            }
+            Error::PayloadTooLarge => f.write_str("request body too large"),
+            Error::NotAcceptable => f.write_str("no acceptable content type"),
+            Error::Unprocessable(problems) => {
+                let titles: Vec<&str> = problems.iter().map(|p| p.title.as_str()).collect();
+                f.write_str(&titles.join("; "))
+            }
+            Error::TooManyRequests { retry_after_secs } => {
+                write!(f, "too many requests: retry after {retry_after_secs} s")
+            }
+            Error::Internal(m) => f.write_str(m),
+            Error::Database(_) => f.write_str("database error"),
+            Error::Io(_) => f.write_str("input/output error"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Database(e) => Some(e),
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
-        Error::Internal(format!("database: {e}"))
+        Error::Database(e)
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
-        Error::Internal(format!("io: {e}"))
+        Error::Io(e)
+    }
+}
+
+/// An error and its causes on one line, `outer: inner: …`: how every error is shown to
+/// people (the log, the command line, start-up).
+pub fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_errors_keep_their_source() {
+        let e = Error::from(rusqlite::Error::InvalidQuery);
+        assert!(std::error::Error::source(&e).is_some());
+        assert_eq!(e.status(), 500);
+        assert!(chain(&e).starts_with("database error: "), "{}", chain(&e));
+    }
+
+    #[test]
+    fn display_says_what_went_wrong() {
+        assert_eq!(
+            Error::Conflict("This DOI has already been taken".into()).to_string(),
+            "This DOI has already been taken"
+        );
+        assert_eq!(Error::forbidden().to_string(), "access denied");
+        let e = Error::Unprocessable(vec![Problem::new("a"), Problem::new("b")]);
+        assert_eq!(e.to_string(), "a; b");
     }
 }

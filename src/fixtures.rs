@@ -1,15 +1,23 @@
-//! Fixtures: a JSON file of accounts (and later keys and DOIs) loaded into the database,
-//! idempotently and atomically. Format documented in README ("Fixtures").
+//! Fixtures: a JSON file of accounts, keys and DOIs loaded into the database, idempotently
+//! and atomically. Format documented in README ("Fixtures"). Everything is checked first,
+//! then stored in one transaction through the functions the CLI and the API use
+//! (`manage`, `keys::manage`, `dois::save_in`): the file adds no rules of its own beyond
+//! its format.
 
+use anyhow::{bail, Context};
 use rusqlite::Connection;
 use serde::Deserialize;
 use std::path::Path;
 
-use crate::accounts::{check_client_symbol, check_prefix, check_provider_symbol, Role};
-use crate::auth::password;
-use crate::db::{self, accounts as dba};
-use crate::dois::seed as seeds;
+use crate::accounts::check_client_symbol;
+use crate::db::{self, accounts as dba, Conn};
+use crate::dois::{self, doi, state::State, url, Actor, Changes, Event, Mode};
+use crate::manage::{self, IfExists, NewClient, NewProvider, Password};
+use crate::metadata;
 use crate::time::now;
+
+/// What `updated_by` says for DOIs the fixtures wrote.
+pub const UPDATED_BY: &str = "fixtures";
 
 /// The demo data `serve` seeds into a new database (`fixtures/demo.json`).
 pub const DEMO: &str = include_str!("../fixtures/demo.json");
@@ -88,14 +96,16 @@ struct CheckedKey {
     expires_at: Option<i64>,
 }
 
-fn check_key(k: &KeyFixture) -> Result<CheckedKey, String> {
+fn check_key(k: &KeyFixture) -> anyhow::Result<CheckedKey> {
     let client = check_client_symbol(&k.client)?;
-    let name = crate::keys::manage::check_name(Some(&k.name)).map_err(|e| crate::keys::manage::describe(&e))?;
+    let name = crate::keys::manage::check_name(Some(&k.name))?;
     let key = crate::keys::format::parse(k.key.trim())
-        .ok_or("not a valid API key (DC. and 32 base62 characters ending in their checksum)")?;
+        .context("not a valid API key (DC. and 32 base62 characters ending in their checksum)")?;
     let expires_at = match &k.expires_at {
         None => None,
-        Some(at) => Some(crate::time::parse_rfc3339(at).ok_or(format!("expiresAt '{at}' is not an RFC 3339 time"))?),
+        Some(at) => {
+            Some(crate::time::parse_rfc3339(at).with_context(|| format!("expiresAt '{at}' is not an RFC 3339 time"))?)
+        }
     };
     Ok(CheckedKey {
         client,
@@ -105,13 +115,12 @@ fn check_key(k: &KeyFixture) -> Result<CheckedKey, String> {
     })
 }
 
-/// Stores the keys not yet stored; a stored one keeps its state (a revoked key stays revoked)
+/// Stores a key not yet stored; a stored one keeps its state (a revoked key stays revoked)
 /// and only takes the fixture's name and expiry.
-fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i64) -> Result<(), Failed> {
-    for (i, (f, k)) in fixtures.iter().zip(keys).enumerate() {
-        let at = |e: &str| Failed(format!("apiKeys[{i}] ({}): {e}", f.name));
+fn store_key(tx: &Connection, k: &CheckedKey, t: i64) -> anyhow::Result<()> {
+    {
         if dba::client(tx, &k.client)?.is_none() {
-            return Err(at(&format!("client {} does not exist", k.client)));
+            bail!("client {} does not exist", k.client);
         }
         match db::keys::get_by_hash(tx, &crate::keys::format::hash(&k.key))? {
             None => {
@@ -124,7 +133,7 @@ fn load_keys(tx: &Connection, fixtures: &[KeyFixture], keys: &[CheckedKey], t: i
                 };
                 crate::keys::manage::store(tx, &new, None, t)?;
             }
-            Some(stored) if stored.client != k.client => return Err(at("the key belongs to another client")),
+            Some(stored) if stored.client != k.client => bail!("the key belongs to another client"),
             Some(stored) => {
                 if stored.name != k.name {
                     db::keys::set_name(tx, &stored.id, &k.name, t)?;
@@ -151,27 +160,118 @@ pub struct DoiFixture {
     pub xml_file: Option<String>,
 }
 
-pub fn parse(text: &str) -> Result<Fixtures, String> {
-    serde_json::from_str(text).map_err(|e| format!("fixtures are not valid: {e}"))
+/// A fixture DOI that passed `check_doi`.
+#[derive(Debug, Clone)]
+struct Seed {
+    doi: String,
+    client: String,
+    state: State,
+    url: Option<String>,
+    xml: Option<Vec<u8>>,
 }
 
-pub fn load_file(conn: &Connection, path: &Path, iterations: u32) -> Result<Summary, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read fixtures {}: {e}", path.display()))?;
-    let mut fixtures = parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    read_xml_files(&mut fixtures, path).map_err(|e| format!("{}: {e}", path.display()))?;
-    load(conn, &fixtures, iterations).map_err(|e| format!("{}: {e}", path.display()))
+/// Checks a fixture DOI without the database: DOI and client forms, the state (default
+/// `draft`), the URL, and the record (valid kernel-4 naming this DOI, drafts too: a file
+/// is not a work in progress). Registered and findable DOIs need both a URL and a record.
+fn check_doi(
+    name: &str,
+    client: &str,
+    state: Option<&str>,
+    target: Option<&str>,
+    xml: Option<&[u8]>,
+) -> anyhow::Result<Seed> {
+    let d = doi::parse(name).with_context(|| format!("'{name}' is not a DOI: 10.<4-9 digits>/<suffix>"))?;
+    let client = check_client_symbol(client)?;
+    let state = match state {
+        None => State::Draft,
+        Some(s) => State::parse(s).with_context(|| format!("state '{s}' is not draft, registered or findable"))?,
+    };
+    if let Some(u) = target.filter(|u| !url::is_valid(u)) {
+        bail!("url '{u}': {}", url::INVALID_URL);
+    }
+    if let Some(xml) = xml {
+        let messages = |e: metadata::MetadataError| anyhow::anyhow!(e.messages(&d).join("; "));
+        match metadata::doi_of(xml).map_err(messages)? {
+            Some(found) if !found.eq_ignore_ascii_case(&d) => bail!("the record's identifier {found} is not {d}"),
+            _ => {}
+        }
+        metadata::validate(xml).map_err(messages)?;
+    }
+    if state.needs_complete_record() && (target.is_none() || xml.is_none()) {
+        bail!("a {} DOI needs a url and xml", state.as_str());
+    }
+    Ok(Seed {
+        doi: d,
+        client,
+        state,
+        url: target.map(str::to_string),
+        xml: xml.map(<[u8]>::to_vec),
+    })
+}
+
+/// Stores a checked DOI with `dois::save_in`, as its client would: the same ownership,
+/// domain and state rules. An identical stored DOI is left alone, so loading twice
+/// changes nothing.
+fn store_doi(tx: &Connection, seed: &Seed, t: i64) -> anyhow::Result<()> {
+    let existing = db::dois::get(tx, &seed.doi)?;
+    if let Some(e) = &existing {
+        if e.client == seed.client && e.state == seed.state && e.url == seed.url && e.xml == seed.xml {
+            return Ok(());
+        }
+    }
+    let from = existing.map_or(State::Draft, |e| e.state);
+    let event = match seed.state {
+        State::Draft => None,
+        State::Registered if from == State::Findable => Some(Event::Hide),
+        State::Registered => Some(Event::Register),
+        State::Findable => Some(Event::Publish),
+    };
+    let actor = Actor {
+        client: seed.client.clone(),
+        credential: UPDATED_BY.into(),
+        now: t,
+    };
+    let changes = Changes {
+        xml: seed.xml.clone(),
+        url: seed.url.clone(),
+        event,
+        ..Changes::default()
+    };
+    let saved = dois::save_in(tx, &actor, &seed.doi, changes, Mode::Upsert)?;
+    if saved.doi.state != seed.state {
+        bail!(
+            "a {} DOI cannot become {} again",
+            saved.doi.state.as_str(),
+            seed.state.as_str()
+        );
+    }
+    Ok(())
+}
+
+pub fn parse(text: &str) -> anyhow::Result<Fixtures> {
+    serde_json::from_str(text).context("fixtures are not valid")
+}
+
+pub fn load_file(conn: &Conn, path: &Path, iterations: u32) -> anyhow::Result<Summary> {
+    let at = || path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read fixtures {}", path.display()))?;
+    let mut fixtures = parse(&text).with_context(at)?;
+    read_xml_files(&mut fixtures, path).with_context(at)?;
+    load(conn, &fixtures, iterations).with_context(at)
 }
 
 /// Reads each `xmlFile` (relative to the fixtures file) into `xml`.
-fn read_xml_files(f: &mut Fixtures, path: &Path) -> Result<(), String> {
+fn read_xml_files(f: &mut Fixtures, path: &Path) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     for (i, d) in f.dois.iter_mut().enumerate() {
         if let Some(file) = d.xml_file.take() {
+            let at = || format!("dois[{i}] ({})", d.doi);
             if d.xml.is_some() {
-                return Err(format!("dois[{i}] ({}): give xml or xmlFile, not both", d.doi));
+                return Err(anyhow::anyhow!("give xml or xmlFile, not both")).with_context(at);
             }
             let text = std::fs::read_to_string(dir.join(&file))
-                .map_err(|e| format!("dois[{i}] ({}): cannot read {file}: {e}", d.doi))?;
+                .with_context(|| format!("cannot read {file}"))
+                .with_context(at)?;
             d.xml = Some(text);
         }
     }
@@ -184,137 +284,109 @@ pub struct Summary {
     pub clients: usize,
 }
 
-/// A password to store: kept as it is when the stored one already matches, so that loading
-/// the same file twice changes nothing.
-fn password_for(
-    existing: Option<&dba::StoredPassword>,
-    plain: &str,
-    iterations: u32,
-) -> Result<Option<dba::StoredPassword>, String> {
-    match existing {
-        Some(stored) if password::verify(plain, stored) => Ok(None),
-        _ => password::hash(plain, iterations).map(Some),
-    }
-}
-
-/// Why a load failed, as one line naming the offending entry.
-struct Failed(String);
-
-impl From<rusqlite::Error> for Failed {
-    fn from(e: rusqlite::Error) -> Failed {
-        Failed(format!("database error: {e}"))
-    }
-}
-
-impl From<String> for Failed {
-    fn from(e: String) -> Failed {
-        Failed(e)
-    }
-}
-
-/// Validates everything first, then applies it in one write transaction: a bad file changes nothing.
-pub fn load(conn: &Connection, f: &Fixtures, iterations: u32) -> Result<Summary, String> {
-    let mut providers = Vec::new();
-    for (i, p) in f.providers.iter().enumerate() {
-        let symbol = check_provider_symbol(&p.symbol).map_err(|e| format!("providers[{i}]: {e}"))?;
-        providers.push(symbol);
-    }
-    let mut clients = Vec::new();
-    for (i, c) in f.clients.iter().enumerate() {
-        let at = |e: String| format!("clients[{i}] ({}): {e}", c.symbol);
-        let symbol = check_client_symbol(&c.symbol).map_err(at)?;
-        let provider = check_provider_symbol(&c.provider).map_err(at)?;
-        for prefix in &c.prefixes {
-            check_prefix(prefix).map_err(at)?;
-        }
-        clients.push((symbol, provider));
-    }
+/// Validates what can be validated without the database, then applies everything in one
+/// write transaction: a bad file changes nothing.
+pub fn load(conn: &Conn, f: &Fixtures, iterations: u32) -> anyhow::Result<Summary> {
     let mut keys = Vec::new();
     for (i, k) in f.api_keys.iter().enumerate() {
-        keys.push(check_key(k).map_err(|e| format!("apiKeys[{i}] ({}): {e}", k.name))?);
+        keys.push(check_key(k).with_context(|| format!("apiKeys[{i}] ({})", k.name))?);
     }
     let mut seeds = Vec::new();
     for (i, d) in f.dois.iter().enumerate() {
-        let at = |e: String| format!("dois[{i}] ({}): {e}", d.doi);
+        let at = || format!("dois[{i}] ({})", d.doi);
         if d.xml_file.is_some() {
-            return Err(at("xmlFile needs a fixtures file".into()));
+            return Err(anyhow::anyhow!("xmlFile needs a fixtures file")).with_context(at);
         }
         let xml = d.xml.as_deref().map(str::as_bytes);
-        let seed = seeds::check(&d.doi, &d.client, d.state.as_deref(), d.url.as_deref(), xml).map_err(at)?;
-        seeds.push(seed);
+        seeds.push(check_doi(&d.doi, &d.client, d.state.as_deref(), d.url.as_deref(), xml).with_context(at)?);
     }
     let t = now();
-    db::write(conn, |tx| -> Result<(), Failed> {
-        let sql = |e: rusqlite::Error| format!("database error: {e}");
-        if let Some(admin) = &f.admin {
-            let existing = dba::find(tx, "ADMIN", Role::Staff)
-                .map_err(sql)?
-                .and_then(|a| a.password);
-            if let Some(stored) = password_for(existing.as_ref(), &admin.password, iterations)? {
-                dba::set_password(tx, "ADMIN", Role::Staff, &stored, t).map_err(sql)?;
-            }
+    db::write(conn, |tx| -> anyhow::Result<()> {
+        store_accounts(tx, f, iterations, t)?;
+        for (i, k) in keys.iter().enumerate() {
+            store_key(tx, k, t).with_context(|| format!("apiKeys[{i}] ({})", f.api_keys[i].name))?;
         }
-        for (p, symbol) in f.providers.iter().zip(&providers) {
-            let row = dba::Provider {
-                symbol: symbol.clone(),
-                name: p.name.clone().unwrap_or_else(|| symbol.clone()),
-                email: p.email.clone(),
-                created: t,
-                updated: t,
-            };
-            let existing = dba::find(tx, symbol, Role::Provider).map_err(sql)?;
-            match &existing {
-                None => dba::insert_provider(tx, &row, None).map_err(sql)?,
-                Some(_) => dba::update_provider(tx, &row).map_err(sql)?,
-            }
-            if let Some(plain) = &p.password {
-                let old = existing.and_then(|a| a.password);
-                if let Some(stored) = password_for(old.as_ref(), plain, iterations)? {
-                    dba::set_password(tx, symbol, Role::Provider, &stored, t).map_err(sql)?;
-                }
-            }
-        }
-        for (i, (c, (symbol, provider))) in f.clients.iter().zip(&clients).enumerate() {
-            let at = |e: String| format!("clients[{i}] ({symbol}): {e}");
-            if dba::provider(tx, provider).map_err(sql)?.is_none() {
-                return Err(at(format!("provider {provider} does not exist")).into());
-            }
-            let row = dba::Client {
-                symbol: symbol.clone(),
-                provider: provider.clone(),
-                name: c.name.clone().unwrap_or_else(|| symbol.clone()),
-                email: c.email.clone(),
-                is_active: c.is_active.unwrap_or(true),
-                domains: c.domains.clone().unwrap_or_else(|| "*".into()),
-                created: t,
-                updated: t,
-            };
-            let existing = dba::find(tx, symbol, Role::Client).map_err(sql)?;
-            match &existing {
-                None => dba::insert_client(tx, &row, None).map_err(sql)?,
-                Some(_) => dba::update_client(tx, &row).map_err(sql)?,
-            }
-            if let Some(plain) = &c.password {
-                let old = existing.and_then(|a| a.password);
-                if let Some(stored) = password_for(old.as_ref(), plain, iterations)? {
-                    dba::set_password(tx, symbol, Role::Client, &stored, t).map_err(sql)?;
-                }
-            }
-            for prefix in &c.prefixes {
-                if let Err(owner) = dba::add_prefix(tx, symbol, prefix, t).map_err(sql)? {
-                    return Err(at(format!("prefix {prefix} already belongs to {owner}")).into());
-                }
-            }
-        }
-        load_keys(tx, &f.api_keys, &keys, t)?;
         for (i, seed) in seeds.iter().enumerate() {
-            seeds::store(tx, seed, t).map_err(|e| format!("dois[{i}] ({}): {e}", seed.doi))?;
+            store_doi(tx, seed, t).with_context(|| format!("dois[{i}] ({})", seed.doi))?;
         }
         Ok(())
-    })
-    .map_err(|Failed(e)| e)?;
+    })?;
     Ok(Summary {
-        providers: providers.len(),
-        clients: clients.len(),
+        providers: f.providers.len(),
+        clients: f.clients.len(),
     })
+}
+
+/// ADMIN's password, then providers, then clients, through `manage`.
+fn store_accounts(tx: &Connection, f: &Fixtures, iterations: u32, t: i64) -> anyhow::Result<()> {
+    fn plain(p: Option<&String>, iterations: u32) -> Password<'_> {
+        match p {
+            Some(plain) => Password::Plain { plain, iterations },
+            None => Password::Keep,
+        }
+    }
+    if let Some(admin) = &f.admin {
+        manage::put_admin_password(tx, plain(Some(&admin.password), iterations), t).context("admin")?;
+    }
+    for (i, p) in f.providers.iter().enumerate() {
+        let new = NewProvider {
+            symbol: &p.symbol,
+            name: p.name.as_deref(),
+            email: p.email.as_deref(),
+        };
+        manage::put_provider(tx, &new, plain(p.password.as_ref(), iterations), IfExists::Update, t)
+            .with_context(|| format!("providers[{i}]"))?;
+    }
+    for (i, c) in f.clients.iter().enumerate() {
+        let new = NewClient {
+            symbol: &c.symbol,
+            provider: &c.provider,
+            name: c.name.as_deref(),
+            email: c.email.as_deref(),
+            prefixes: &c.prefixes,
+            domains: c.domains.as_deref(),
+            is_active: c.is_active,
+        };
+        manage::put_client(tx, &new, plain(c.password.as_ref(), iterations), IfExists::Update, t)
+            .with_context(|| format!("clients[{i}] ({})", c.symbol))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = include_str!("../fixtures/kernel-4/example/datacite-example-video-v4.xml");
+
+    #[test]
+    fn checks_each_field() {
+        let check = check_doi;
+        let xml = RECORD.as_bytes();
+        let ok = check(
+            "10.5072/1153992",
+            "demo.repo",
+            Some("findable"),
+            Some("https://example.org/"),
+            Some(xml),
+        )
+        .unwrap();
+        assert_eq!((ok.client.as_str(), ok.state), ("DEMO.REPO", State::Findable));
+        assert!(check("10.5072/x", "DEMO.REPO", None, None, None).is_ok());
+        for (name, state, target, xml) in [
+            ("nope", None, None, None),
+            ("10.5072/x", Some("public"), None, None),
+            ("10.5072/x", None, Some("mailto:x"), None),
+            ("10.5072/other", None, None, Some(xml)),
+            ("10.5072/1153992", Some("findable"), None, Some(xml)),
+            ("10.5072/x", Some("registered"), Some("https://example.org/"), None),
+            ("10.5072/1153992", None, None, Some(&b"<resource/>"[..])),
+        ] {
+            assert!(
+                check(name, "DEMO.REPO", state, target, xml).is_err(),
+                "{name} {state:?} {target:?}"
+            );
+        }
+        assert!(check("10.5072/x", "nobody", None, None, None).is_err());
+    }
 }

@@ -13,39 +13,17 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::auth::Principal;
 
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
-pub const DEFAULT_AUTHENTICATED: u32 = 3000;
-pub const DEFAULT_IDENTIFIED: u32 = 1000;
-pub const DEFAULT_ANONYMOUS: u32 = 500;
+pub use crate::config::RateLimitConfig;
 
 const SHARDS: usize = 16;
 /// Callers tracked at most; beyond it the least recently seen are forgotten, so memory
 /// stays bounded however many addresses appear.
 const MAX_ENTRIES: usize = 100_000;
 const MIN_SWEEP_AT: usize = 1024;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct RateLimitConfig {
-    pub window: Duration,
-    pub authenticated: u32,
-    pub identified: u32,
-    pub anonymous: u32,
-}
-
-impl Default for RateLimitConfig {
-    fn default() -> RateLimitConfig {
-        RateLimitConfig {
-            window: DEFAULT_WINDOW,
-            authenticated: DEFAULT_AUTHENTICATED,
-            identified: DEFAULT_IDENTIFIED,
-            anonymous: DEFAULT_ANONYMOUS,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tier {
@@ -277,6 +255,7 @@ impl Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn limiter(limit: u32, window_secs: u64) -> RateLimiter {
         RateLimiter::new(RateLimitConfig {

@@ -277,6 +277,27 @@ impl<'de> de::Deserialize<'de> for IsObject {
     }
 }
 
+/// What is wrong with `report-datasets`, if anything: missing, not an array, too long, or
+/// an item that is no object.
+fn datasets_problem(datasets: Option<&RawValue>) -> Option<Problem> {
+    match datasets.map(datasets_shape) {
+        Some(DatasetsShape::Fine) => None,
+        Some(DatasetsShape::NotObject(i)) => Some(Problem::at_pointer(
+            "Each dataset must be an object",
+            format!("/report-datasets/{i}"),
+        )),
+        Some(DatasetsShape::TooMany) => Some(Problem::at_pointer(
+            format!("A report may hold at most {MAX_DATASETS} datasets; split it"),
+            "/report-datasets",
+        )),
+        Some(DatasetsShape::NotArray) => Some(Problem::at_pointer(
+            "report-datasets must be an array",
+            "/report-datasets",
+        )),
+        None => Some(Problem::at_pointer("report-datasets is required", "/report-datasets")),
+    }
+}
+
 fn validate(header: Option<Value>, datasets: Option<&RawValue>) -> Result<Report, Error> {
     let header = match header {
         Some(h @ Value::Object(_)) => h,
@@ -316,22 +337,7 @@ fn validate(header: Option<Value>, datasets: Option<&RawValue>) -> Result<Report
             ));
         }
     }
-    match datasets.map(datasets_shape) {
-        Some(DatasetsShape::Fine) => {}
-        Some(DatasetsShape::NotObject(i)) => problems.push(Problem::at_pointer(
-            "Each dataset must be an object",
-            format!("/report-datasets/{i}"),
-        )),
-        Some(DatasetsShape::TooMany) => problems.push(Problem::at_pointer(
-            format!("A report may hold at most {MAX_DATASETS} datasets; split it"),
-            "/report-datasets",
-        )),
-        Some(DatasetsShape::NotArray) => problems.push(Problem::at_pointer(
-            "report-datasets must be an array",
-            "/report-datasets",
-        )),
-        None => problems.push(Problem::at_pointer("report-datasets is required", "/report-datasets")),
-    }
+    problems.extend(datasets_problem(datasets));
     if !problems.is_empty() {
         return Err(Error::Unprocessable(problems));
     }

@@ -4,11 +4,13 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context;
+
 use crate::app::{App, Handler};
 use crate::config::Config;
 use crate::http::router::Route;
 use crate::http::HttpServer;
-use crate::{db, fixtures};
+use crate::{api, db, fixtures};
 
 pub struct Server {
     http: HttpServer,
@@ -33,12 +35,12 @@ fn is_new_database(path: &Path) -> bool {
 }
 
 impl Server {
-    pub fn start(config: Config) -> Result<Server, String> {
+    pub fn start(config: Config) -> anyhow::Result<Server> {
         Server::start_with_routes(config, Vec::new())
     }
 
     /// Like `start`, serving `extra` routes besides tinydoi's own.
-    pub fn start_with_routes(mut config: Config, extra: Vec<Route<Handler>>) -> Result<Server, String> {
+    pub fn start_with_routes(mut config: Config, extra: Vec<Route<Handler>>) -> anyhow::Result<Server> {
         let ephemeral_db = if config.db_path == Path::new(":memory:") {
             let path = std::env::temp_dir().join(format!("tinydoi-{}.db", uuid::Uuid::new_v4()));
             config.db_path = path.clone();
@@ -51,43 +53,22 @@ impl Server {
             refuse_readable_by_others(&config.db_path)?;
         }
         let is_new = is_new_database(&config.db_path);
-        let conn = db::open(&config.db_path)?;
-        if let Some(path) = &config.fixtures {
-            let summary = fixtures::load_file(&conn, path, config.pbkdf2_iterations)?;
-            log::info!(
-                "loaded fixtures {}: {} providers, {} clients",
-                path.display(),
-                summary.providers,
-                summary.clients
-            );
-        } else if is_new && config.seed_demo {
-            if is_loopback(&config.listen) {
-                let demo = fixtures::parse(fixtures::DEMO)?;
-                fixtures::load(&conn, &demo, config.pbkdf2_iterations)?;
-                log::info!("new database: seeded the demo account DEMO.REPO (password demo-password, prefix 10.5072)");
-            } else {
-                log::warn!(
-                    "new database on a non-loopback address {}: demo credentials NOT seeded; use --fixtures or `tinydoi client add`",
-                    config.listen
-                );
-            }
-        }
-        if !is_loopback(&config.listen) {
-            refuse_demo_passwords(&conn, &config.listen)?;
-        }
-        drop(conn);
+        let database = db::Database::open(&config.db_path)?;
+        seed(&database.connect()?, &config, is_new)?;
 
-        let mut app = App::with_routes(config.clone(), extra);
-        app.recorder = crate::keys::recorder::Recorder::start(&config.db_path)?;
+        let mut routes = api::routes();
+        routes.extend(crate::console::routes());
+        routes.extend(extra);
+        let mut app = App::new(config.clone(), routes, api::render::render);
+        app.unmatched = crate::console::root_redirect;
+        app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
-        let db_path = config.db_path.clone();
-        let handler_app = app.clone();
         let http = HttpServer::start(
             &config.listen,
             config.workers,
             config.http_limits(),
-            move || db::open(&db_path),
-            move |conn, request| handler_app.dispatch(conn, &request),
+            move || database.connect(),
+            app.clone(),
         )?;
         Ok(Server {
             http,
@@ -117,10 +98,39 @@ impl Server {
     }
 }
 
+/// Loads the fixtures (every start), or the demo data into a new database on a loopback
+/// address; then refuses a non-loopback address while a demo password is still set.
+fn seed(conn: &db::Conn, config: &Config, is_new: bool) -> anyhow::Result<()> {
+    if let Some(path) = &config.fixtures {
+        let summary = fixtures::load_file(conn, path, config.pbkdf2_iterations)?;
+        log::info!(
+            "loaded fixtures {}: {} providers, {} clients",
+            path.display(),
+            summary.providers,
+            summary.clients
+        );
+    } else if is_new && config.seed_demo {
+        if is_loopback(&config.listen) {
+            let demo = fixtures::parse(fixtures::DEMO)?;
+            fixtures::load(conn, &demo, config.pbkdf2_iterations)?;
+            log::info!("new database: seeded the demo account DEMO.REPO (password demo-password, prefix 10.5072)");
+        } else {
+            log::warn!(
+                "new database on a non-loopback address {}: demo credentials NOT seeded; use --fixtures or `tinydoi client add`",
+                config.listen
+            );
+        }
+    }
+    if !is_loopback(&config.listen) {
+        refuse_demo_passwords(conn, &config.listen)?;
+    }
+    Ok(())
+}
+
 /// Refuses a database that anyone on the host could rewrite: a world-writable file (or WAL
 /// companion), or one in a world-writable directory, where anyone could plant a `-wal` file
 /// or swap the database for their own.
-pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
+pub fn refuse_world_writable(db_path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let dir = match db_path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -135,7 +145,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
         let mode = meta.permissions().mode();
         if mode & 0o002 != 0 {
             let what = if meta.is_dir() { "directory" } else { "file" };
-            return Err(format!(
+            anyhow::bail!(
                 "refusing to use the database: the {what} {} is world-writable (mode {:o}); \
                  anyone on this host could change the credentials in it. Fix with `chmod o-w {}`{}",
                 path.display(),
@@ -146,7 +156,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
                 } else {
                     ""
                 }
-            ));
+            );
         }
     }
     Ok(())
@@ -154,7 +164,7 @@ pub fn refuse_world_writable(db_path: &Path) -> Result<(), String> {
 
 /// Refuses a database (or its `-wal`/`-shm` files, or the data-file directory) that other
 /// users may read: it holds password hashes and the key that signs data-file links.
-pub fn refuse_readable_by_others(db_path: &Path) -> Result<(), String> {
+pub fn refuse_readable_by_others(db_path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut paths: Vec<PathBuf> = ["", "-wal", "-shm"]
         .iter()
@@ -170,12 +180,12 @@ pub fn refuse_readable_by_others(db_path: &Path) -> Result<(), String> {
             } else {
                 ("file", format!("chmod 600 {}", path.display()))
             };
-            return Err(format!(
+            anyhow::bail!(
                 "refusing to use the database: the {what} {} may be read by other users (mode {:o}); \
                  it holds password hashes and the data-file signing key. Fix with `{fix}`",
                 path.display(),
                 mode & 0o7777,
-            ));
+            );
         }
     }
     Ok(())
@@ -183,7 +193,7 @@ pub fn refuse_readable_by_others(db_path: &Path) -> Result<(), String> {
 
 /// Refuses to serve on a non-loopback address while an account still has the password the
 /// built-in demo data gave it: anyone who read the README could use it.
-pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Result<(), String> {
+pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> anyhow::Result<()> {
     let demo = fixtures::parse(fixtures::DEMO)?;
     let mut accounts: Vec<(String, String)> = Vec::new();
     if let Some(admin) = &demo.admin {
@@ -200,7 +210,7 @@ pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Resul
         let Some(role) = crate::accounts::role_of(&symbol) else {
             continue;
         };
-        let account = db::accounts::find(conn, &symbol, role).map_err(|e| format!("database: {e}"))?;
+        let account = db::accounts::find(conn, &symbol, role).context("reading the accounts")?;
         if account
             .and_then(|a| a.password)
             .is_some_and(|stored| crate::auth::password::verify(&password, &stored))
@@ -211,11 +221,11 @@ pub fn refuse_demo_passwords(conn: &rusqlite::Connection, listen: &str) -> Resul
     if unchanged.is_empty() {
         return Ok(());
     }
-    Err(format!(
+    anyhow::bail!(
         "refusing to serve on {listen}, a non-loopback address: {} still {} the demo password. \
          Change it first (`tinydoi client passwd SYMBOL --password-stdin` for clients and providers, `tinydoi admin passwd --password-stdin`), \
          or listen on 127.0.0.1",
         unchanged.join(", "),
         if unchanged.len() == 1 { "has" } else { "have" }
-    ))
+    )
 }

@@ -91,7 +91,7 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
         event: Some(Event::Show),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(ok_doi(request, &d))
 }
 
@@ -153,7 +153,7 @@ pub fn delete_metadata(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply,
         event: Some(Event::Hide),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Update).map_err(mds_error(UNKNOWN_TO_MDS))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -244,7 +244,7 @@ pub fn put_doi(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, E
         event: Some(Event::Publish),
         ..Changes::default()
     };
-    dois::save(ctx, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::save(ctx.db, &ctx.actor()?, &d, changes, Mode::Upsert).map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(201, "OK"))
 }
 
@@ -261,7 +261,7 @@ pub fn get_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> 
 
 /// `GET /doi`: the caller's minted DOIs, one a line, upper case; 204 when none.
 pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
-    let names = dois::minted_names_of_client(ctx)?;
+    let names = dois::minted_names_of_client(ctx.db, ctx.client()?)?;
     if names.is_empty() {
         return Ok(Reply::empty(204));
     }
@@ -273,7 +273,7 @@ pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
 pub fn delete_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
     let d = path_doi(params)?;
-    dois::delete_draft(ctx, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, &d, "GET, PUT").map_err(mds_error(DOI_NOT_FOUND))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -292,7 +292,7 @@ pub fn post_media(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply
     if media.iter().any(|(_, u)| !url::is_valid(u)) {
         return Err(Error::BadRequest(url::INVALID_URL.into()));
     }
-    dois::media_put(ctx, &d, &media).map_err(mds_error(NO_MEDIA))?;
+    dois::media_put(ctx.db, &ctx.actor()?, &d, &media).map_err(mds_error(NO_MEDIA))?;
     Ok(Reply::text(200, "OK"))
 }
 
@@ -344,7 +344,7 @@ pub fn delete_media_item(ctx: &Ctx, _: &Request, params: &Params) -> Result<Repl
     ctx.writing_client()?;
     let d = path_doi(params)?;
     let id = media_id_param(params)?;
-    dois::media_delete(ctx, &d, id).map_err(mds_error(NO_MEDIA))?;
+    dois::media_delete(ctx.db, &ctx.actor()?, &d, id).map_err(mds_error(NO_MEDIA))?;
     Ok(Reply::text(200, "OK"))
 }
 

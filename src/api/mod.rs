@@ -7,6 +7,7 @@ pub mod members;
 pub mod negotiation;
 pub mod openapi;
 pub mod payload;
+pub mod render;
 pub mod reports;
 pub mod rest_dois;
 
@@ -34,7 +35,7 @@ fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler
     }
 }
 
-/// Every route tinydoi serves.
+/// Every route of the APIs (the console adds its own, `console::routes`).
 pub fn routes() -> Vec<Route<Handler>> {
     vec![
         rest(Get, "/heartbeat", heartbeat),
@@ -111,9 +112,6 @@ pub fn routes() -> Vec<Route<Handler>> {
         rest(Put, "/reports/{id}", reports::update),
         rest(Delete, "/reports/{id}", reports::delete),
     ]
-    .into_iter()
-    .chain(crate::console::routes())
-    .collect()
 }
 
 fn heartbeat(_: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {

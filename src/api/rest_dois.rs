@@ -69,12 +69,18 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx, &name, changes, Mode::Create)?,
+        Some(name) => dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Create)?,
         None => {
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match dois::save(ctx, &doi::mint(&prefix)?, changes.clone(), Mode::Create) {
+                match dois::save(
+                    ctx.db,
+                    &ctx.actor()?,
+                    &doi::mint(&prefix)?,
+                    changes.clone(),
+                    Mode::Create,
+                ) {
                     Err(Error::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
                     other => break other?,
                 }
@@ -94,7 +100,7 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
     let changes = doc::changes(doc::parse_input(&request.body)?)?;
-    let saved = dois::save(ctx, &name, changes, Mode::Upsert)?;
+    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert)?;
     if saved.created {
         Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
@@ -116,83 +122,16 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
 
 /// `DELETE /dois/{doi}`: drafts only.
 pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    dois::delete_draft(ctx, params.get("doi"), ALLOW_NOT_DRAFT)?;
+    dois::delete_draft(ctx.db, &ctx.actor()?, params.get("doi"), ALLOW_NOT_DRAFT)?;
     Ok(Reply::empty(204))
 }
 
 /// `GET /dois`: filters `client-id`, `prefix`, `state`, `query`; paging by `page[number]`
 /// or, for walking everything, `page[cursor]` (start with `1`, then follow `links.next`).
 pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let param = |name: &str| request.query(name).map(str::trim).filter(|v| !v.is_empty());
-    let size = match param("page[size]") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(v) => v
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-            .ok_or_else(|| Error::BadRequest(format!("page[size] must be a number from 1 to {MAX_PAGE_SIZE}")))?,
-    };
-    let number = match param("page[number]") {
-        None => 1,
-        Some(v) => v
-            .parse::<u64>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE_NUMBER).contains(n))
-            .ok_or_else(|| Error::BadRequest(format!("page[number] must be a number from 1 to {MAX_PAGE_NUMBER}")))?,
-    };
-    let cursor_mode = request.query("page[cursor]").is_some();
-    let mut filter = Filter::new(dois::visibility(&ctx.principal));
-    filter.client = param("client-id").map(str::to_ascii_uppercase);
-    filter.prefix = param("prefix").map(str::to_string);
-    filter.query = param("query").map(str::to_string);
-    if let Some(states) = param("state") {
-        for s in states.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let state = State::parse(&s.to_ascii_lowercase())
-                .ok_or_else(|| Error::BadRequest(format!("state {s} is not draft, registered or findable")))?;
-            filter.states.push(state);
-        }
-    }
-    if cursor_mode {
-        filter.cursor = match param("page[cursor]") {
-            None | Some("1") => None,
-            Some(c) => {
-                Some(dois::decode_cursor(c).ok_or_else(|| Error::BadRequest("page[cursor] is not valid".into()))?)
-            }
-        };
-        // One more than asked tells whether there is a next page.
-        filter.limit = size + 1;
-    } else {
-        filter.limit = size;
-        filter.offset = (number - 1).saturating_mul(size as u64);
-    }
-    let (mut found, total) = dois::list(ctx.db, &ctx.principal, filter)?;
-    let total_pages = total.div_ceil(size as u64);
-    let next = if cursor_mode {
-        if found.len() > size as usize {
-            found.truncate(size as usize);
-            found.last().map(|d| {
-                next_link(
-                    request,
-                    &[
-                        ("page[cursor]", dois::encode_cursor(d)),
-                        ("page[size]", size.to_string()),
-                    ],
-                )
-            })
-        } else {
-            None
-        }
-    } else if number.saturating_mul(size as u64) < total {
-        Some(next_link(
-            request,
-            &[
-                ("page[number]", (number + 1).to_string()),
-                ("page[size]", size.to_string()),
-            ],
-        ))
-    } else {
-        None
-    };
+    let query = ListQuery::parse(ctx, request)?;
+    let (mut found, total) = dois::list(ctx.db, &ctx.principal, query.filter.clone())?;
+    let next = query.next_link(request, &mut found, total);
     let mut body = b"{\"data\":[".to_vec();
     for (i, d) in found.iter().enumerate() {
         if i > 0 {
@@ -202,8 +141,8 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         let metadata = Metadata::Parsed(d.attributes.as_ref());
         doc::write_resource(&mut body, d, d.xml.as_deref(), metadata, for_owner)?;
     }
-    let mut meta = json!({"total": total, "totalPages": total_pages});
-    if !cursor_mode {
+    let mut meta = json!({"total": total, "totalPages": total.div_ceil(query.size as u64)});
+    if let Paging::Number(number) = query.paging {
         meta["page"] = json!(number);
     }
     let mut links = json!({"self": format!("{}{}", request.base_url(), self_target(request))});
@@ -213,6 +152,96 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     // The keys in byte order, as a `Value` object would write them.
     body.extend_from_slice(format!(r#"],"links":{links},"meta":{meta}}}"#).as_bytes());
     Ok(Reply::new(200, JSON_API, body))
+}
+
+/// How a list is paged: by page number, or by cursor (`page[cursor]` given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paging {
+    Number(u64),
+    Cursor,
+}
+
+/// A `GET /dois` query, read from the request's parameters.
+struct ListQuery {
+    size: u32,
+    paging: Paging,
+    filter: Filter,
+}
+
+/// `name`'s value as a number from 1 to `max` (400 otherwise), `default` when absent.
+fn bounded<T: std::str::FromStr + PartialOrd + From<u8> + std::fmt::Display + Copy>(
+    value: Option<&str>,
+    name: &str,
+    max: T,
+    default: T,
+) -> Result<T, Error> {
+    match value {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<T>()
+            .ok()
+            .filter(|n| *n >= T::from(1) && *n <= max)
+            .ok_or_else(|| Error::BadRequest(format!("{name} must be a number from 1 to {max}"))),
+    }
+}
+
+impl ListQuery {
+    /// Reads the parameters in the order their errors are reported: size, number, state, cursor.
+    fn parse(ctx: &Ctx, request: &Request) -> Result<ListQuery, Error> {
+        let param = |name: &str| request.query(name).map(str::trim).filter(|v| !v.is_empty());
+        let size = bounded(param("page[size]"), "page[size]", MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
+        let number = bounded(param("page[number]"), "page[number]", MAX_PAGE_NUMBER, 1)?;
+        let mut filter = Filter::new(dois::visibility(&ctx.principal));
+        filter.client = param("client-id").map(str::to_ascii_uppercase);
+        filter.prefix = param("prefix").map(str::to_string);
+        filter.query = param("query").map(str::to_string);
+        for s in param("state")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let state = State::parse(&s.to_ascii_lowercase())
+                .ok_or_else(|| Error::BadRequest(format!("state {s} is not draft, registered or findable")))?;
+            filter.states.push(state);
+        }
+        let paging = if request.query("page[cursor]").is_some() {
+            filter.cursor = match param("page[cursor]") {
+                None | Some("1") => None,
+                Some(c) => {
+                    Some(dois::decode_cursor(c).ok_or_else(|| Error::BadRequest("page[cursor] is not valid".into()))?)
+                }
+            };
+            // One more than asked tells whether there is a next page.
+            filter.limit = size + 1;
+            Paging::Cursor
+        } else {
+            filter.limit = size;
+            filter.offset = (number - 1).saturating_mul(size as u64);
+            Paging::Number(number)
+        };
+        Ok(ListQuery { size, paging, filter })
+    }
+
+    /// `links.next`, if there is a next page; drops the extra DOI a cursor page fetched.
+    fn next_link(&self, request: &Request, found: &mut Vec<Doi>, total: u64) -> Option<String> {
+        let size = self.size.to_string();
+        match self.paging {
+            Paging::Cursor if found.len() > self.size as usize => {
+                found.truncate(self.size as usize);
+                let last = found.last()?;
+                Some(next_link(
+                    request,
+                    &[("page[cursor]", dois::encode_cursor(last)), ("page[size]", size)],
+                ))
+            }
+            Paging::Number(number) if number.saturating_mul(self.size as u64) < total => Some(next_link(
+                request,
+                &[("page[number]", (number + 1).to_string()), ("page[size]", size)],
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// The request's own target (`/dois?…`), for `links.self`.

@@ -5,18 +5,19 @@ use ring::{digest, pbkdf2};
 use std::num::NonZeroU32;
 
 use crate::db::accounts::StoredPassword;
+use crate::error::Error;
 
 const ALGORITHM: pbkdf2::Algorithm = pbkdf2::PBKDF2_HMAC_SHA256;
 const SALT_LEN: usize = 16;
 
-pub fn hash(password: &str, iterations: u32) -> Result<StoredPassword, String> {
+pub fn hash(password: &str, iterations: u32) -> Result<StoredPassword, Error> {
     if password.contains('\0') {
-        return Err("a password cannot contain NUL characters".into());
+        return Err(Error::BadRequest("a password cannot contain NUL characters".into()));
     }
     let mut salt = vec![0u8; SALT_LEN];
     SystemRandom::new()
         .fill(&mut salt)
-        .map_err(|_| "the system random number generator failed".to_string())?;
+        .map_err(|_| Error::Internal("the system random number generator failed".into()))?;
     let iterations = iterations.max(1);
     let mut out = vec![0u8; digest::SHA256_OUTPUT_LEN];
     pbkdf2::derive(ALGORITHM, non_zero(iterations), &salt, password.as_bytes(), &mut out);

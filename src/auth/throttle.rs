@@ -8,46 +8,13 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use crate::accounts::{role_of, Role};
-use crate::app::App;
 use crate::auth::header::{self, Claim};
-use crate::auth::{Attempt, Principal};
+use crate::auth::{Attempt, Authenticator, Principal};
+pub use crate::config::ThrottlePolicy;
 use crate::db;
 use crate::error::Error;
-
-/// How many failures engage the back-off, and how long it lasts.
-#[derive(Debug, Clone)]
-pub struct ThrottlePolicy {
-    /// Failures of one username from one address within `window` before back-off starts.
-    pub user_failures: u32,
-    /// Failures from one address (any username, malformed headers, bad keys) within `window`.
-    pub ip_failures: u32,
-    /// Failures older than this are forgotten.
-    pub window: Duration,
-    /// The first block; each further failure doubles it, up to `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// Keys tracked per map; past it the stalest are dropped.
-    pub max_entries: usize,
-    /// The clock (Unix seconds); tests swap it for a fake one.
-    pub clock: fn() -> i64,
-}
-
-impl Default for ThrottlePolicy {
-    fn default() -> ThrottlePolicy {
-        ThrottlePolicy {
-            user_failures: 10,
-            ip_failures: 100,
-            window: Duration::from_secs(300),
-            base_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(900),
-            max_entries: 100_000,
-            clock: crate::time::now,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Entry {
@@ -202,10 +169,11 @@ fn claimed_username(header_value: Option<&str>) -> Option<String> {
     role_of(&symbol).is_some().then_some(symbol)
 }
 
-/// `App::dispatch`'s authentication with throttling around it: a blocked caller gets 429
-/// before any credential is checked; failures and successes are counted.
+/// `auth`'s authentication with `throttle` around it (what `App::dispatch` runs): a
+/// blocked caller gets 429 before any credential is checked; failures and successes are counted.
 pub fn authenticate(
-    app: &App,
+    authenticator: &Authenticator,
+    throttle: &Throttle,
     conn: &Connection,
     auth: Option<&str>,
     now: i64,
@@ -213,17 +181,18 @@ pub fn authenticate(
 ) -> Result<Principal, Error> {
     // Requests without credentials are never throttled: they cannot guess anything.
     if auth.is_none() {
-        return app.auth.authenticate(conn, auth, now, attempt);
+        return authenticator.authenticate(conn, auth, now, attempt);
     }
-    guarded(app, claimed_username(auth), attempt, || {
-        app.auth.authenticate(conn, auth, now, attempt)
+    guarded(throttle, claimed_username(auth), attempt, || {
+        authenticator.authenticate(conn, auth, now, attempt)
     })
 }
 
 /// The web console's sign-in: an account symbol and its password, throttled and audited
 /// exactly as the same pair in an `Authorization` header.
 pub fn sign_in(
-    app: &App,
+    authenticator: &Authenticator,
+    throttle: &Throttle,
     conn: &Connection,
     symbol: &str,
     password: &str,
@@ -232,20 +201,19 @@ pub fn sign_in(
 ) -> Result<Principal, Error> {
     let symbol = symbol.trim().to_ascii_uppercase();
     let username = role_of(&symbol).is_some().then(|| symbol.clone());
-    guarded(app, username, attempt, || {
-        app.auth.password(conn, &symbol, password, now, attempt)
+    guarded(throttle, username, attempt, || {
+        authenticator.password(conn, &symbol, password, now, attempt)
     })
 }
 
 /// Runs `check` unless `username` (or the address) is blocked; counts its failure or success.
 fn guarded(
-    app: &App,
+    throttle: &Throttle,
     username: Option<String>,
     attempt: &Attempt,
     check: impl FnOnce() -> Result<Principal, Error>,
 ) -> Result<Principal, Error> {
     let ip = attempt.remote_addr;
-    let throttle = &app.throttle;
     let clock = throttle.now();
     if let Some(retry_after_secs) = throttle.blocked(username.as_deref(), ip, clock) {
         return Err(Error::TooManyRequests { retry_after_secs });
@@ -294,6 +262,7 @@ fn record_throttled(attempt: &Attempt, username: Option<&str>, engaged: Engaged,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())

@@ -262,9 +262,10 @@ pub fn action(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     let name = params.get("doi");
     let action = form.get("action").unwrap_or("");
     let result = match action {
-        "delete" => {
-            dois::delete_draft(&as_session, name, "GET").map(|()| Reply::see_other("/console/dois?notice=deleted"))
-        }
+        "delete" => as_session
+            .actor()
+            .and_then(|actor| dois::delete_draft(as_session.db, &actor, name, "GET"))
+            .map(|()| Reply::see_other("/console/dois?notice=deleted")),
         other => {
             let event = Event::parse(other)
                 .filter(|e| *e != Event::Show)
@@ -273,13 +274,16 @@ pub fn action(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
                 event: Some(event),
                 ..Changes::default()
             };
-            dois::save(&as_session, name, changes, Mode::Update).map(|saved| {
-                Reply::see_other(&format!(
-                    "/console/dois/{}?notice={}",
-                    doi_path(&saved.doi.doi),
-                    event.as_str()
-                ))
-            })
+            as_session
+                .actor()
+                .and_then(|actor| dois::save(as_session.db, &actor, name, changes, Mode::Update))
+                .map(|saved| {
+                    Reply::see_other(&format!(
+                        "/console/dois/{}?notice={}",
+                        doi_path(&saved.doi.doi),
+                        event.as_str()
+                    ))
+                })
         }
     };
     match result {

@@ -49,7 +49,15 @@ pub fn sign_in(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error>
         remote_addr: request.remote_addr,
         recorder: &ctx.app.recorder,
     };
-    match throttle::sign_in(ctx.app, ctx.db, username, password, ctx.now, &attempt) {
+    match throttle::sign_in(
+        &ctx.app.auth,
+        &ctx.app.throttle,
+        ctx.db,
+        username,
+        password,
+        ctx.now,
+        &attempt,
+    ) {
         Ok(principal) => {
             let account = principal.username().unwrap_or_default().to_ascii_uppercase();
             let cookie = session::start(ctx, request, &account)?;

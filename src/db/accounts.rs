@@ -235,14 +235,15 @@ pub fn set_client_active(conn: &Connection, symbol: &str, active: bool, now: i64
     Ok(n > 0)
 }
 
-/// Assigns `prefix` to `client`. Returns the other owner when the prefix is taken.
-pub fn add_prefix(conn: &Connection, client: &str, prefix: &str, now: i64) -> rusqlite::Result<Result<(), String>> {
+/// Assigns `prefix` to `client`. Returns the other owner when the prefix is taken (and
+/// assigns nothing then).
+pub fn add_prefix(conn: &Connection, client: &str, prefix: &str, now: i64) -> rusqlite::Result<Option<String>> {
     if let Some((owner, _)) = prefix_owner(conn, prefix)? {
-        return Ok(if owner == client { Ok(()) } else { Err(owner) });
+        return Ok((owner != client).then_some(owner));
     }
     conn.prepare_cached("INSERT INTO client_prefixes (prefix, client, created) VALUES (?1, ?2, ?3)")?
         .execute(params![prefix, client, now])?;
-    Ok(Ok(()))
+    Ok(None)
 }
 
 /// Keys of a client that still authenticate (not revoked, not expired).

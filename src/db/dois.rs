@@ -4,7 +4,37 @@
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, ToSql};
 use serde_json::{Map, Value};
 
-use crate::dois::state::State;
+/// Where a DOI is in its life: only drafts may be incomplete or deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Draft,
+    Registered,
+    Findable,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Draft => "draft",
+            State::Registered => "registered",
+            State::Findable => "findable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<State> {
+        match s {
+            "draft" => Some(State::Draft),
+            "registered" => Some(State::Registered),
+            "findable" => Some(State::Findable),
+            _ => None,
+        }
+    }
+
+    /// Registered and findable DOIs need a URL and valid metadata.
+    pub fn needs_complete_record(self) -> bool {
+        self != State::Draft
+    }
+}
 
 /// A stored DOI.
 #[derive(Debug, Clone, PartialEq)]
@@ -361,7 +391,7 @@ pub fn delete_media(conn: &Connection, doi: &str, id: i64) -> rusqlite::Result<b
 mod tests {
     use super::*;
 
-    fn setup() -> (tempfile::TempDir, Connection) {
+    fn setup() -> (tempfile::TempDir, crate::db::Conn) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::db::open(&dir.path().join("t.db")).unwrap();
         conn.execute_batch(

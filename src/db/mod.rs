@@ -9,8 +9,10 @@ pub mod keys;
 pub mod reports;
 pub mod sessions;
 
+use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -42,15 +44,79 @@ pub fn latest_version() -> u32 {
     migrations().last().map(|(n, _)| *n).unwrap_or(0)
 }
 
+/// One database: its file, and the queue its writers take turns in (see [`write()`]). The
+/// connections of one server all come from one handle, so they share the queue; another
+/// database in the same process (another test server) has its own.
+#[derive(Clone)]
+pub struct Database {
+    path: PathBuf,
+    writer: Arc<Mutex<()>>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations.
+    pub fn open(path: &Path) -> anyhow::Result<Database> {
+        let first = open(path)?;
+        Ok(Database {
+            path: path.to_path_buf(),
+            writer: first.writer,
+        })
+    }
+
+    /// Another connection to this database, queueing with the others to write.
+    pub fn connect(&self) -> anyhow::Result<Conn> {
+        Ok(Conn {
+            conn: connect(&self.path)?,
+            writer: self.writer.clone(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A connection and the writer queue of its database. It is a `Connection` for reading;
+/// writing goes through [`write()`].
+pub struct Conn {
+    conn: Connection,
+    writer: Arc<Mutex<()>>,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("path", &self.conn.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
 /// Opens (creating if needed) the database at `path`, sets the pragmas and runs pending
-/// migrations. A database from a newer tinydoi is refused rather than misread.
-pub fn open(path: &Path) -> Result<Connection, String> {
-    create_private(path).map_err(|e| format!("cannot create database {}: {e}", path.display()))?;
+/// migrations: a connection of a database of its own (see [`Database`] for several
+/// connections sharing one writer queue). A database from a newer tinydoi is refused
+/// rather than misread.
+pub fn open(path: &Path) -> anyhow::Result<Conn> {
+    let conn = connect(path)?;
+    migrate(&conn).with_context(|| format!("database {}", path.display()))?;
+    Ok(Conn {
+        conn,
+        writer: Arc::new(Mutex::new(())),
+    })
+}
+
+fn connect(path: &Path) -> anyhow::Result<Connection> {
+    create_private(path).with_context(|| format!("cannot create database {}", path.display()))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
-    configure(&conn).map_err(|e| format!("cannot configure database {}: {e}", path.display()))?;
-    migrate(&conn).map_err(|e| format!("database {}: {e}", path.display()))?;
+    let conn =
+        Connection::open_with_flags(path, flags).with_context(|| format!("cannot open database {}", path.display()))?;
+    configure(&conn).with_context(|| format!("cannot configure database {}", path.display()))?;
     Ok(conn)
 }
 
@@ -88,29 +154,23 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn migrate(conn: &Connection) -> Result<(), String> {
-    let current: u32 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let latest = latest_version();
     if current > latest {
-        return Err(format!(
-            "schema version {current} is newer than this tinydoi understands ({latest}); upgrade tinydoi"
-        ));
+        anyhow::bail!("schema version {current} is newer than this tinydoi understands ({latest}); upgrade tinydoi");
     }
     for (n, sql) in migrations().into_iter().filter(|(n, _)| *n > current) {
-        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+        let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
         // Another process may have migrated while we waited for the write lock.
-        let now: u32 = tx
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| e.to_string())?;
+        let now: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if now >= n {
             continue;
         }
         tx.execute_batch(&sql)
-            .map_err(|e| format!("migration {n} failed: {e}"))?;
-        tx.pragma_update(None, "user_version", n).map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
+            .with_context(|| format!("migration {n} failed"))?;
+        tx.pragma_update(None, "user_version", n)?;
+        tx.commit()?;
         log::info!("database migrated to schema version {n}");
     }
     Ok(())
@@ -119,44 +179,44 @@ fn migrate(conn: &Connection) -> Result<(), String> {
 /// Runs `f` in a `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled back
 /// otherwise (also when it panics, as the transaction is dropped).
 ///
-/// Writers of this process queue on a mutex first: SQLite's busy handler would make a
-/// writer that finds the lock taken sleep 1, 2, 5, 10… ms, long after the lock was freed
+/// Writers of one [`Database`] queue on its mutex first: SQLite's busy handler would make
+/// a writer that finds the lock taken sleep 1, 2, 5, 10… ms, long after the lock was freed
 /// (most of the time of concurrent MDS uploads was spent so). Nested calls skip it, so they
 /// still fail in SQLite rather than deadlock here.
-pub fn write<T, E>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+pub fn write<T, E>(conn: &Conn, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<rusqlite::Error>,
 {
-    let _turn = writer_turn();
+    let _turn = writer_turn(&conn.writer);
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     let value = f(&tx)?;
     tx.commit()?;
     Ok(value)
 }
 
-static WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 thread_local! {
     static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// This thread's turn to write: held until dropped; `None` when it already has it.
-struct WriterTurn(#[allow(dead_code)] std::sync::MutexGuard<'static, ()>);
+struct WriterTurn<'a> {
+    _turn: MutexGuard<'a, ()>,
+}
 
-impl Drop for WriterTurn {
+impl Drop for WriterTurn<'_> {
     fn drop(&mut self) {
         WRITING.with(|w| w.set(false));
     }
 }
 
-fn writer_turn() -> Option<WriterTurn> {
+fn writer_turn(writer: &Mutex<()>) -> Option<WriterTurn<'_>> {
     if WRITING.with(|w| w.get()) {
         return None;
     }
     // A panic while writing poisons nothing worth keeping: the transaction rolled back.
-    let guard = WRITER.lock().unwrap_or_else(|e| e.into_inner());
+    let guard = writer.lock().unwrap_or_else(|e| e.into_inner());
     WRITING.with(|w| w.set(true));
-    Some(WriterTurn(guard))
+    Some(WriterTurn { _turn: guard })
 }
 
 /// Runs `f` in a deferred transaction, so several reads see one snapshot.
@@ -175,11 +235,32 @@ mod tests {
     fn nested_writes_fail_in_sqlite_rather_than_deadlock() {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(&dir.path().join("t.db")).unwrap();
-        let nested: Result<(), Error> = write(&conn, |tx| write(tx, |_| Ok(())));
+        let nested: Result<(), Error> = write(&conn, |_| write(&conn, |_| Ok(())));
         assert!(nested.is_err());
         // The turn was given back: the next write goes through.
         let again: Result<i64, Error> = write(&conn, |tx| Ok(tx.query_row("SELECT 1", [], |r| r.get(0))?));
         assert_eq!(again.unwrap(), 1);
+    }
+
+    #[test]
+    fn each_database_has_its_own_writer_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Database::open(&dir.path().join("a.db")).unwrap();
+        let b = Database::open(&dir.path().join("b.db")).unwrap();
+        let (a1, a2) = (a.connect().unwrap(), a.connect().unwrap());
+        assert!(Arc::ptr_eq(&a1.writer, &a2.writer), "one database, one queue");
+        let b1 = b.connect().unwrap();
+        // While a writes, another thread writes to b: a process-wide queue would block it.
+        let (done, finished) = std::sync::mpsc::channel();
+        let wrote: Result<(), Error> = write(&a1, |_| {
+            std::thread::spawn(move || {
+                let r: Result<(), Error> = write(&b1, |_| Ok(()));
+                done.send(r.is_ok()).unwrap();
+            });
+            assert_eq!(finished.recv_timeout(Duration::from_secs(30)), Ok(true));
+            Ok(())
+        });
+        wrote.unwrap();
     }
 
     #[test]

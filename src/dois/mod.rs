@@ -16,7 +16,6 @@
 pub mod doi;
 pub mod json;
 pub mod members;
-pub mod seed;
 pub mod state;
 pub mod url;
 
@@ -24,9 +23,8 @@ use base64::Engine;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::app::Ctx;
 use crate::auth::Principal;
-use crate::db::{self, accounts as dba, dois as dbd};
+use crate::db::{self, accounts as dba, dois as dbd, Conn};
 use crate::error::{Error, Problem};
 use crate::metadata::{self, MetadataError};
 
@@ -90,6 +88,32 @@ pub enum Mode {
     Upsert,
     /// Only an existing DOI the caller can see: 404 otherwise.
     Update,
+}
+
+/// Who writes, as the DOI operations need it: the client acting, the credential that
+/// `updated_by` records, and the time of the change. The API builds it from the request's
+/// principal (after checking it may write); the fixtures loader from its file.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub client: String,
+    pub credential: String,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl Actor {
+    /// Whether the actor sees `d`: findable DOIs and its own (what `readable` says of a client).
+    fn sees(&self, d: &Doi) -> bool {
+        d.state == State::Findable || d.client == self.client
+    }
+
+    /// The DOI if the actor sees it; 404 otherwise.
+    fn get(&self, conn: &Connection, doi: &str) -> Result<Doi, Error> {
+        match dbd::get(conn, &doi.to_ascii_lowercase())? {
+            Some(d) if self.sees(&d) => Ok(d),
+            _ => Err(Error::not_found()),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -174,105 +198,162 @@ fn url_problem(doi: &str, title: String) -> Error {
     })
 }
 
-/// Creates or changes DOI `doi` (already parsed) as the calling client, in one transaction.
+/// Creates or changes DOI `doi` (already parsed) as `actor`, in one transaction.
 ///
-/// Rules: the caller must be an active client (401/403) owning the DOI's prefix and the DOI
-/// itself (403 `Access is denied`); in `Update` mode a DOI it cannot see is 404 first. A
-/// new DOI starts as a draft. An event that does not apply leaves the state as it is
-/// (DataCite's rule). A registered or findable result needs a valid URL allowed by the
-/// client's `domains` and valid metadata (422 otherwise). `updated_by` records the caller's
-/// credential; `registered` is set when the DOI first leaves the draft state.
-pub fn save(ctx: &Ctx, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
-    let client = ctx.writing_client()?.to_string();
+/// Rules: the actor must own the DOI's prefix and the DOI itself (403 `Access is denied`);
+/// in `Update` mode a DOI it cannot see is 404 first. A new DOI starts as a draft. An event
+/// that does not apply leaves the state as it is (DataCite's rule). A registered or
+/// findable result needs a valid URL allowed by the client's `domains` and valid metadata
+/// (422 otherwise). `updated_by` records the actor's credential; `registered` is set when
+/// the DOI first leaves the draft state. Whether the caller may write at all (an active
+/// client) is the API's to check before it makes the `Actor`.
+pub fn save(conn: &Conn, actor: &Actor, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
+    let (doi, prepared) = prepare(doi, &mut changes)?;
+    db::write(conn, |tx| save_prepared(tx, actor, &doi, changes, prepared, mode))
+}
+
+/// The checks of a write that need no database: the DOI's segments (422), and the XML
+/// read before the transaction. The XML's errors are raised inside, where they were found
+/// when it was read there, so that ownership and existence errors keep coming first.
+fn prepare(doi: &str, changes: &mut Changes) -> Result<(String, Option<Result<PreparedXml, Error>>), Error> {
     let doi = doi.to_ascii_lowercase();
     if let Some(problem) = doi::segment_problem(&doi) {
         return Err(Error::unprocessable(Problem::at_property(problem, "doi")));
     }
-    let prefix = doi::prefix_of(&doi).to_string();
-    // Its errors are raised inside, where they were found when it was read there, so that
-    // ownership and existence errors keep coming first.
     let prepared = changes
         .xml
         .as_ref()
         .map(|xml| prepare_xml(&doi, xml, changes.record.take()));
-    db::write(ctx.db, |tx| {
-        let existing = dbd::get(tx, &doi)?;
-        if mode == Mode::Update && find_visible(tx, &ctx.principal, &doi)?.is_none() {
-            return Err(Error::not_found());
+    Ok((doi, prepared))
+}
+
+/// [`save`] inside the caller's transaction (the fixtures loader stores a whole file in one).
+pub fn save_in(tx: &Connection, actor: &Actor, doi: &str, mut changes: Changes, mode: Mode) -> Result<Saved, Error> {
+    let (doi, prepared) = prepare(doi, &mut changes)?;
+    save_prepared(tx, actor, &doi, changes, prepared, mode)
+}
+
+/// How a write changed the metadata, which decides how it is judged afterwards.
+enum NewMetadata {
+    Unchanged,
+    /// From XML just read: its problems, and its attributes as stored JSON text.
+    Xml {
+        problems: Vec<metadata::Problem>,
+        text: String,
+    },
+    /// Merged from JSON attributes; the XML was regenerated from them.
+    Json,
+}
+
+fn save_prepared(
+    tx: &Connection,
+    actor: &Actor,
+    doi: &str,
+    changes: Changes,
+    prepared: Option<Result<PreparedXml, Error>>,
+    mode: Mode,
+) -> Result<Saved, Error> {
+    let existing = dbd::get(tx, doi)?;
+    check_may_save(tx, actor, doi, existing.as_ref(), mode)?;
+    let created = existing.is_none();
+    let mut d = existing.unwrap_or_else(|| new_draft(actor, doi));
+    let before = d.state;
+    let metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
+    if !matches!(metadata, NewMetadata::Unchanged) {
+        check_xml_chars(doi, d.xml.as_deref())?;
+    }
+    let url_changed = changes.url.is_some();
+    if let Some(u) = changes.url {
+        if !url::is_valid(&u) {
+            return Err(url_problem(doi, url::INVALID_URL.into()));
         }
-        check_prefix(tx, &client, &prefix)?;
-        if existing.as_ref().is_some_and(|d| d.client != client) {
-            return Err(Error::forbidden());
+        d.url = Some(u);
+    }
+    if let Some(event) = changes.event {
+        d.state = state::after(d.state, event);
+    }
+    let text = match metadata {
+        NewMetadata::Xml { ref text, .. } => Some(text.clone()),
+        _ => None,
+    };
+    if d.state.needs_complete_record() {
+        if url_changed || d.state != before {
+            check_url_for_client(tx, doi, &actor.client, d.url.as_deref())?;
         }
-        if mode == Mode::Create && existing.is_some() {
-            return Err(Error::Conflict("This DOI has already been taken".into()));
+        if !matches!(metadata, NewMetadata::Unchanged) || d.state != before {
+            check_metadata(&d, metadata)?;
         }
-        let created = existing.is_none();
-        let mut d = existing.unwrap_or_else(|| Doi {
-            doi: doi.clone(),
-            client: client.clone(),
-            prefix: prefix.clone(),
-            state: State::Draft,
-            url: None,
-            xml: None,
-            attributes: None,
-            created: ctx.now,
-            updated: ctx.now,
-            registered: None,
-            updated_by: None,
-        });
-        let before = d.state;
-        let mut metadata_from_json = false;
-        let metadata_changed = changes.xml.is_some() || changes.attributes.is_some();
-        let mut attributes_text = None;
-        let mut xml_problems = None;
-        if let (Some(xml), Some(prepared)) = (changes.xml, prepared) {
-            let prepared = prepared?;
-            d.attributes = Some(prepared.attributes);
-            attributes_text = Some(prepared.text);
-            xml_problems = Some(prepared.problems);
-            d.xml = Some(xml);
-        }
-        if let Some(attributes) = changes.attributes {
-            let mut merged = d.attributes.take().unwrap_or_default();
-            merged.extend(attributes);
-            d.xml = Some(metadata::json_to_xml(&doi, &merged).into_bytes());
-            d.attributes = Some(merged);
-            attributes_text = None;
-            metadata_from_json = true;
-        }
-        if metadata_changed {
-            check_xml_chars(&doi, d.xml.as_deref())?;
-        }
-        let url_changed = changes.url.is_some();
-        if let Some(u) = changes.url {
-            if !url::is_valid(&u) {
-                return Err(url_problem(&doi, url::INVALID_URL.into()));
-            }
-            d.url = Some(u);
-        }
-        if let Some(event) = changes.event {
-            d.state = state::after(d.state, event);
-        }
-        if d.state.needs_complete_record() {
-            if url_changed || d.state != before {
-                check_url_for_client(tx, &doi, &client, d.url.as_deref())?;
-            }
-            if metadata_changed || d.state != before {
-                check_metadata(&d, metadata_from_json, xml_problems)?;
-            }
-            d.registered.get_or_insert(ctx.now);
-        }
-        d.updated = ctx.now;
-        d.updated_by = Some(ctx.principal.changed_by());
-        let attributes_text = attributes_text.or_else(|| dbd::attributes_text(&d));
-        if created {
-            dbd::insert_as(tx, &d, attributes_text.as_deref())?;
-        } else {
-            dbd::update_as(tx, &d, attributes_text.as_deref())?;
-        }
-        Ok(Saved { doi: d, created })
-    })
+        d.registered.get_or_insert(actor.now);
+    }
+    d.updated = actor.now;
+    d.updated_by = Some(actor.credential.clone());
+    let text = text.or_else(|| dbd::attributes_text(&d));
+    if created {
+        dbd::insert_as(tx, &d, text.as_deref())?;
+    } else {
+        dbd::update_as(tx, &d, text.as_deref())?;
+    }
+    Ok(Saved { doi: d, created })
+}
+
+/// The ownership and existence rules of a write, in the order DataCite reports them:
+/// 404 unseen (`Update`), 403 prefix or DOI of another client, 409 taken (`Create`).
+fn check_may_save(tx: &Connection, actor: &Actor, doi: &str, existing: Option<&Doi>, mode: Mode) -> Result<(), Error> {
+    if mode == Mode::Update && !existing.is_some_and(|d| actor.sees(d)) {
+        return Err(Error::not_found());
+    }
+    check_prefix(tx, &actor.client, doi::prefix_of(doi))?;
+    if existing.is_some_and(|d| d.client != actor.client) {
+        return Err(Error::forbidden());
+    }
+    if mode == Mode::Create && existing.is_some() {
+        return Err(Error::Conflict("This DOI has already been taken".into()));
+    }
+    Ok(())
+}
+
+fn new_draft(actor: &Actor, doi: &str) -> Doi {
+    Doi {
+        doi: doi.to_string(),
+        client: actor.client.clone(),
+        prefix: doi::prefix_of(doi).to_string(),
+        state: State::Draft,
+        url: None,
+        xml: None,
+        attributes: None,
+        created: actor.now,
+        updated: actor.now,
+        registered: None,
+        updated_by: None,
+    }
+}
+
+/// Applies new XML (already read as `prepared`), then JSON attributes merged key by key
+/// into the stored ones (the XML is regenerated from the result).
+fn apply_metadata(
+    d: &mut Doi,
+    xml: Option<Vec<u8>>,
+    prepared: Option<Result<PreparedXml, Error>>,
+    attributes: Option<Map<String, Value>>,
+) -> Result<NewMetadata, Error> {
+    let mut metadata = NewMetadata::Unchanged;
+    if let (Some(xml), Some(prepared)) = (xml, prepared) {
+        let prepared = prepared?;
+        d.attributes = Some(prepared.attributes);
+        d.xml = Some(xml);
+        metadata = NewMetadata::Xml {
+            problems: prepared.problems,
+            text: prepared.text,
+        };
+    }
+    if let Some(attributes) = attributes {
+        let mut merged = d.attributes.take().unwrap_or_default();
+        merged.extend(attributes);
+        d.xml = Some(metadata::json_to_xml(&d.doi, &merged).into_bytes());
+        d.attributes = Some(merged);
+        metadata = NewMetadata::Json;
+    }
+    Ok(metadata)
 }
 
 /// Drafts too: a record with a character XML 1.0 forbids is refused (422) when written,
@@ -310,28 +391,25 @@ fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&s
     Ok(())
 }
 
-/// Valid kernel-4 metadata: judged on the XML (with line numbers) unless it came from JSON.
-/// `xml_problems` are those of `d.xml` when it was just read.
-fn check_metadata(d: &Doi, from_json: bool, xml_problems: Option<Vec<metadata::Problem>>) -> Result<(), Error> {
-    let result = match (&d.xml, &d.attributes) {
-        _ if !from_json && xml_problems.is_some() => match xml_problems {
-            Some(problems) if !problems.is_empty() => Err(MetadataError::Invalid(problems)),
-            _ => Ok(()),
-        },
-        (Some(xml), _) if !from_json => metadata::validate(xml),
-        (_, Some(attributes)) => metadata::validate_json(&d.doi, attributes),
+/// Valid kernel-4 metadata: judged on the XML (with line numbers) unless it came from
+/// JSON; XML just read brings its problems along.
+fn check_metadata(d: &Doi, new: NewMetadata) -> Result<(), Error> {
+    let result = match (new, &d.xml, &d.attributes) {
+        (NewMetadata::Xml { problems, .. }, _, _) if !problems.is_empty() => Err(MetadataError::Invalid(problems)),
+        (NewMetadata::Xml { .. }, _, _) => Ok(()),
+        (NewMetadata::Unchanged, Some(xml), _) => metadata::validate(xml),
+        (_, _, Some(attributes)) => metadata::validate_json(&d.doi, attributes),
         _ => metadata::validate_json(&d.doi, &Map::new()),
     };
     result.map_err(|e| metadata_error(&d.doi, e))
 }
 
-/// Deletes a draft of the calling client. 404 when the caller cannot see it, 403 when it
-/// is not the caller's, 405 with `Allow: allow` when it is not a draft.
-pub fn delete_draft(ctx: &Ctx, doi: &str, allow: &str) -> Result<(), Error> {
-    let client = ctx.writing_client()?.to_string();
-    db::write(ctx.db, |tx| {
-        let d = get(tx, &ctx.principal, doi)?;
-        if d.client != client {
+/// Deletes a draft of `actor`'s. 404 when the actor cannot see it, 403 when it is not
+/// the actor's, 405 with `Allow: allow` when it is not a draft.
+pub fn delete_draft(conn: &Conn, actor: &Actor, doi: &str, allow: &str) -> Result<(), Error> {
+    db::write(conn, |tx| {
+        let d = actor.get(tx, doi)?;
+        if d.client != actor.client {
             return Err(Error::forbidden());
         }
         if d.state != State::Draft {
@@ -345,11 +423,11 @@ pub fn delete_draft(ctx: &Ctx, doi: &str, allow: &str) -> Result<(), Error> {
     })
 }
 
-/// Adds or updates media of the calling client's DOI (404 unseen, 403 not its own): a
-/// media type already listed gets the new URL (its id is kept), others are appended (MDS
-/// `POST /media`). Each URL must be `http`, `https` or `ftp` (422 otherwise).
-pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
-    own_doi_write(ctx, doi, |tx, d| {
+/// Adds or updates media of `actor`'s DOI (404 unseen, 403 not its own): a media type
+/// already listed gets the new URL (its id is kept), others are appended (MDS `POST
+/// /media`). Each URL must be `http`, `https` or `ftp` (422 otherwise).
+pub fn media_put(conn: &Conn, actor: &Actor, doi: &str, media: &[(String, String)]) -> Result<(), Error> {
+    own_doi_write(conn, actor, doi, |tx, d| {
         if let Some((_, bad)) = media.iter().find(|(_, u)| !url::is_valid(u)) {
             return Err(url_problem(&d.doi, format!("{}: {bad}", url::INVALID_URL)));
         }
@@ -360,9 +438,9 @@ pub fn media_put(ctx: &Ctx, doi: &str, media: &[(String, String)]) -> Result<(),
     })
 }
 
-/// Deletes media `id` of the calling client's DOI (404 unseen or no such media, 403 not its own).
-pub fn media_delete(ctx: &Ctx, doi: &str, id: i64) -> Result<(), Error> {
-    own_doi_write(ctx, doi, |tx, d| {
+/// Deletes media `id` of `actor`'s DOI (404 unseen or no such media, 403 not its own).
+pub fn media_delete(conn: &Conn, actor: &Actor, doi: &str, id: i64) -> Result<(), Error> {
+    own_doi_write(conn, actor, doi, |tx, d| {
         if dbd::delete_media(tx, &d.doi, id)? {
             Ok(())
         } else {
@@ -371,22 +449,22 @@ pub fn media_delete(ctx: &Ctx, doi: &str, id: i64) -> Result<(), Error> {
     })
 }
 
-/// Runs `change` on the calling client's DOI in one write transaction, then records who
-/// changed it and when. 404 when the caller cannot see it, 403 when it is not its own.
+/// Runs `change` on `actor`'s DOI in one write transaction, then records who changed it
+/// and when. 404 when the actor cannot see it, 403 when it is not its own.
 fn own_doi_write(
-    ctx: &Ctx,
+    conn: &Conn,
+    actor: &Actor,
     doi: &str,
     change: impl FnOnce(&Connection, &Doi) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    let client = ctx.writing_client()?.to_string();
-    db::write(ctx.db, |tx| {
-        let mut d = get(tx, &ctx.principal, doi)?;
-        if d.client != client {
+    db::write(conn, |tx| {
+        let mut d = actor.get(tx, doi)?;
+        if d.client != actor.client {
             return Err(Error::forbidden());
         }
         change(tx, &d)?;
-        d.updated = ctx.now;
-        d.updated_by = Some(ctx.principal.changed_by());
+        d.updated = actor.now;
+        d.updated_by = Some(actor.credential.clone());
         dbd::update(tx, &d)?;
         Ok(())
     })
@@ -417,11 +495,10 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
     db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
 }
 
-/// The calling client's registered and findable DOI names, oldest first (MDS `GET /doi`
-/// lists minted DOIs, not drafts).
-pub fn minted_names_of_client(ctx: &Ctx) -> Result<Vec<String>, Error> {
-    let client = ctx.client()?;
-    Ok(dbd::minted_names_of_client(ctx.db, client)?)
+/// `client`'s registered and findable DOI names, oldest first (MDS `GET /doi` lists
+/// minted DOIs, not drafts).
+pub fn minted_names_of_client(conn: &Connection, client: &str) -> Result<Vec<String>, Error> {
+    Ok(dbd::minted_names_of_client(conn, client)?)
 }
 
 /// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).

@@ -1,36 +1,7 @@
 //! DOI states and the events that move between them (CONTRACT §4).
 
-/// Where a DOI is in its life: only drafts may be incomplete or deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Draft,
-    Registered,
-    Findable,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Draft => "draft",
-            State::Registered => "registered",
-            State::Findable => "findable",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<State> {
-        match s {
-            "draft" => Some(State::Draft),
-            "registered" => Some(State::Registered),
-            "findable" => Some(State::Findable),
-            _ => None,
-        }
-    }
-
-    /// Registered and findable DOIs need a URL and valid metadata.
-    pub fn needs_complete_record(self) -> bool {
-        self != State::Draft
-    }
-}
+/// Stored with each DOI, so its type lives with the rows in `db::dois`.
+pub use crate::db::dois::State;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {

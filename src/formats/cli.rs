@@ -3,15 +3,18 @@
 //! readers and writers the API serves.
 
 use super::{detect, to_attributes, to_kernel4, write, CitationOptions, Format, Source};
+use anyhow::Context;
 use std::path::Path;
 
 /// `path` in `format`. The input is kernel-4 XML, DataCite or Crosscite JSON, schema.org
 /// JSON-LD or citeproc JSON, found by [`detect`].
-pub fn convert_file(path: &Path, format: Format, citation: CitationOptions) -> Result<Vec<u8>, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
-    let from = detect(&text).ok_or_else(|| format!("{shown}: not a metadata format tinydoi reads"))?;
-    let (doi, attributes) = to_attributes(from, &text).map_err(|e| format!("{shown}: {e}"))?;
+pub fn convert_file(path: &Path, format: Format, citation: CitationOptions) -> anyhow::Result<Vec<u8>> {
+    let at = || path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(at)?;
+    let from = detect(&text)
+        .context("not a metadata format tinydoi reads")
+        .with_context(at)?;
+    let (doi, attributes) = to_attributes(from, &text).with_context(at)?;
     let doi = doi.unwrap_or_default();
     // Kernel-4 XML input is served as it is for datacite+xml, as the API serves the stored record.
     let xml = (from == Format::DataciteXml).then_some(text.as_bytes());
@@ -29,13 +32,13 @@ pub fn convert_file(path: &Path, format: Format, citation: CitationOptions) -> R
 
 /// `path` as kernel-4 XML when it is schema.org, citeproc or Crosscite JSON (`None` for
 /// other inputs, which `tinydoi convert --to xml` reads as DataCite REST attributes).
-pub fn kernel4_file(path: &Path) -> Result<Option<String>, String> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: {e}"))?;
+pub fn kernel4_file(path: &Path) -> anyhow::Result<Option<String>> {
+    let at = || path.display().to_string();
+    let text = std::fs::read_to_string(path).with_context(at)?;
     match detect(&text) {
-        Some(f @ (Format::SchemaOrg | Format::Citeproc | Format::CrossciteJson)) => to_kernel4(f, &text, None)
-            .map(Some)
-            .map_err(|e| format!("{shown}: {e}")),
+        Some(f @ (Format::SchemaOrg | Format::Citeproc | Format::CrossciteJson)) => {
+            Ok(Some(to_kernel4(f, &text, None).with_context(at)?))
+        }
         _ => Ok(None),
     }
 }
@@ -70,9 +73,8 @@ mod tests {
         assert_eq!(kernel4_file(path).unwrap(), None);
         let plain = dir.join("plain.txt");
         std::fs::write(&plain, "hello").unwrap();
-        assert!(convert_file(&plain, Format::Ris, CitationOptions::default())
-            .unwrap_err()
-            .contains("not a metadata format"));
+        let err = convert_file(&plain, Format::Ris, CitationOptions::default()).unwrap_err();
+        assert!(format!("{err:#}").contains("not a metadata format"), "{err:#}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

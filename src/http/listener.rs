@@ -6,13 +6,13 @@
 
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
+use anyhow::Context;
+
 /// Binds `listen`.
-pub fn bind(listen: &str) -> Result<TcpListener, String> {
-    let addrs: Vec<SocketAddr> = listen
-        .to_socket_addrs()
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?
-        .collect();
-    let listener = TcpListener::bind(&addrs[..]).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+pub fn bind(listen: &str) -> anyhow::Result<TcpListener> {
+    let cannot = || format!("cannot listen on {listen}");
+    let addrs: Vec<SocketAddr> = listen.to_socket_addrs().with_context(cannot)?.collect();
+    let listener = TcpListener::bind(&addrs[..]).with_context(cannot)?;
     // Set on the listening socket because accepted sockets inherit it (Linux, the BSDs):
     // tiny_http writes a response's headers and its body separately, and under Nagle's
     // algorithm the body then waits for the client's delayed ACK of the headers, 40 ms for

@@ -3,7 +3,6 @@
 
 pub mod crosssite;
 pub mod listener;
-pub mod render;
 pub mod reply;
 pub mod request;
 pub mod router;
@@ -16,10 +15,11 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
+
 use crate::error::Error;
 pub use reply::{Body, Reply};
 pub use request::{Method, Request};
-use router::Family;
 
 /// How often an idle worker looks at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
@@ -42,6 +42,14 @@ pub struct Limits {
     pub body: Duration,
 }
 
+/// What the HTTP layer serves: replies to requests, and replies to requests it refused
+/// itself (body too large or too slow, headers too large, a panic), in the language of the
+/// route they were meant for.
+pub trait Service<W> {
+    fn handle(&self, state: &mut W, request: Request) -> Reply;
+    fn refuse(&self, request: &Request, error: &Error) -> Reply;
+}
+
 pub struct HttpServer {
     server: Arc<tiny_http::Server>,
     addr: SocketAddr,
@@ -51,19 +59,19 @@ pub struct HttpServer {
 
 impl HttpServer {
     /// Binds `listen` and starts `workers` threads. `make_worker` runs once in each thread
-    /// to build its state; `handle` turns a request into a reply and must not panic
-    /// (a panic is caught, logged and answered with 500 all the same).
-    pub fn start<W, M, H>(
+    /// to build its state; `service` turns a request into a reply and must not panic
+    /// (a panic is caught, logged and answered with its `refuse` of a 500 all the same).
+    pub fn start<W, M, S>(
         listen: &str,
         workers: usize,
         limits: Limits,
         make_worker: M,
-        handle: H,
-    ) -> Result<HttpServer, String>
+        service: S,
+    ) -> anyhow::Result<HttpServer>
     where
         W: 'static,
-        M: Fn() -> Result<W, String> + Send + Sync + 'static,
-        H: Fn(&mut W, Request) -> Reply + Send + Sync + 'static,
+        M: Fn() -> anyhow::Result<W> + Send + Sync + 'static,
+        S: Service<W> + Send + Sync + 'static,
     {
         let socket = listener::bind(listen)?;
         let connection_limits = tiny_http::ConnectionLimits {
@@ -76,46 +84,28 @@ impl HttpServer {
             max_body_wire_bytes: (limits.body_bytes as u64).saturating_mul(5) / 4 + 64 * 1024,
         };
         let server = tiny_http::Server::from_listener_with_limits(socket, None, connection_limits)
-            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
             .to_ip()
-            .ok_or_else(|| format!("{listen} is not an IP address"))?;
+            .ok_or_else(|| anyhow::anyhow!("{listen} is not an IP address"))?;
         let server = Arc::new(server);
         let stop = Arc::new(AtomicBool::new(false));
         let make_worker = Arc::new(make_worker);
-        let handle = Arc::new(handle);
+        let service = Arc::new(service);
+        let body = BodyRules {
+            limit: limits.body_bytes,
+            deadline: limits.body,
+        };
         let mut threads = Vec::new();
         for n in 0..workers.max(1) {
-            // Build the state here so that a failure (e.g. the database) stops start-up.
-            let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-            let (thread_server, thread_stop, make_worker, handle) =
-                (server.clone(), stop.clone(), make_worker.clone(), handle.clone());
-            let thread = std::thread::Builder::new()
-                .name(format!("worker-{n}"))
-                .spawn(move || match make_worker() {
-                    Ok(mut state) => {
-                        let _ = ready_tx.send(Ok(()));
-                        let body = BodyRules {
-                            limit: limits.body_bytes,
-                            deadline: limits.body,
-                        };
-                        worker_loop(&thread_server, &thread_stop, body, &mut state, &*handle);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                })
-                .map_err(|e| format!("cannot start worker: {e}"))?;
-            threads.push(thread);
-            match ready_rx.recv() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+            match spawn_worker(n, &server, &stop, body, make_worker.clone(), service.clone()) {
+                Ok(thread) => threads.push(thread),
+                Err(e) => {
                     stop.store(true, Ordering::SeqCst);
                     server.unblock();
                     return Err(e);
                 }
-                Err(_) => return Err("worker died while starting".into()),
             }
         }
         Ok(HttpServer {
@@ -143,6 +133,41 @@ impl HttpServer {
 }
 
 /// How much body a worker reads, and for how long.
+/// Starts worker `n` and waits until it has built its state, so that a failure (e.g. the
+/// database) stops start-up.
+fn spawn_worker<W, M, S>(
+    n: usize,
+    server: &Arc<tiny_http::Server>,
+    stop: &Arc<AtomicBool>,
+    body: BodyRules,
+    make_worker: Arc<M>,
+    service: Arc<S>,
+) -> anyhow::Result<JoinHandle<()>>
+where
+    W: 'static,
+    M: Fn() -> anyhow::Result<W> + Send + Sync + 'static,
+    S: Service<W> + Send + Sync + 'static,
+{
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (server, stop) = (server.clone(), stop.clone());
+    let thread = std::thread::Builder::new()
+        .name(format!("worker-{n}"))
+        .spawn(move || match make_worker() {
+            Ok(mut state) => {
+                let _ = ready_tx.send(Ok(()));
+                worker_loop(&server, &stop, body, &mut state, &*service);
+            }
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+            }
+        })
+        .context("cannot start worker")?;
+    match ready_rx.recv() {
+        Ok(result) => result.map(|()| thread),
+        Err(_) => anyhow::bail!("worker died while starting"),
+    }
+}
+
 #[derive(Clone, Copy)]
 struct BodyRules {
     limit: usize,
@@ -154,7 +179,7 @@ fn worker_loop<W>(
     stop: &AtomicBool,
     body: BodyRules,
     state: &mut W,
-    handle: &dyn Fn(&mut W, Request) -> Reply,
+    service: &dyn Service<W>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let incoming = match server.recv_timeout(POLL) {
@@ -166,16 +191,11 @@ fn worker_loop<W>(
                 continue;
             }
         };
-        serve_one(incoming, body, state, handle);
+        serve_one(incoming, body, state, service);
     }
 }
 
-fn serve_one<W>(
-    mut incoming: tiny_http::Request,
-    body_rules: BodyRules,
-    state: &mut W,
-    handle: &dyn Fn(&mut W, Request) -> Reply,
-) {
+fn serve_one<W>(mut incoming: tiny_http::Request, body_rules: BodyRules, state: &mut W, service: &dyn Service<W>) {
     let started = Instant::now();
     let mut request = Request::new(Method::parse(incoming.method().as_str()), incoming.url());
     request.remote_addr = incoming.remote_addr().map(|a| a.ip());
@@ -184,23 +204,30 @@ fn serve_one<W>(
         .iter()
         .map(|h| (h.field.as_str().as_str().to_string(), h.value.as_str().to_string()))
         .collect();
-    let family = Family::of_path(&request.path);
     // The head's size and time were bounded by tiny_http (`Limits::head_bytes`, `head`).
     let reply = match read_body(&mut incoming, body_rules) {
-        Err(e) => render::render(&e, family),
+        Err(e) => service.refuse(&request, &e),
         Ok(body) => {
             request.body = body;
-            let (method, path) = (request.method, request.path.clone());
-            match catch_unwind(AssertUnwindSafe(|| handle(state, request))) {
+            // What a panic's reply needs to know of the request, its body aside.
+            let head = Request {
+                method: request.method,
+                path: request.path.clone(),
+                query: Vec::new(),
+                headers: Vec::new(),
+                body: Vec::new(),
+                remote_addr: request.remote_addr,
+            };
+            match catch_unwind(AssertUnwindSafe(|| service.handle(state, request))) {
                 Ok(reply) => reply,
                 Err(panic) => {
                     log::error!(
                         "panic while serving {} {}: {}",
-                        method.as_str(),
-                        path,
+                        head.method.as_str(),
+                        head.path,
                         panic_message(&panic)
                     );
-                    render::render(&Error::Internal("panic".into()), family)
+                    service.refuse(&head, &Error::Internal("panic".into()))
                 }
             }
         }

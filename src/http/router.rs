@@ -2,27 +2,18 @@
 
 use super::request::Method;
 
-/// Which API a route belongs to; it decides how errors are rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The style of errors a route answers with, as the route table (`api::routes`) assigns
+/// it; the router only carries it, `api::render` gives it meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Family {
-    /// JSON:API (REST, credentials, member API, reports).
+    /// JSON:API error documents (the default).
+    #[default]
     Rest,
-    /// DataCite MDS: plain-text bodies.
+    /// Plain-text bodies, and Rails-style routing: a trailing slash is ignored (clients
+    /// of the API the table marks so, MDS, send `/metadata/`).
     Mds,
     /// The web console: HTML pages.
     Html,
-}
-
-impl Family {
-    /// The family of a path no route matched, so that even its 404 speaks the right language.
-    pub fn of_path(path: &str) -> Family {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        match first {
-            "metadata" | "doi" | "media" => Family::Mds,
-            "console" => Family::Html,
-            _ => Family::Rest,
-        }
-    }
 }
 
 /// One route. `pattern` segments are literals, `{name}` (one segment) or `{name*}`
@@ -92,12 +83,31 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
-            // Rails ignores a trailing slash; poodle's `GET /metadata/` relies on it. Only
+            // Routes of the plain-text family ignore a trailing slash (see `Family::Mds`). Only
             // where nothing matched: a DOI ending in `/` is refused, not silently renamed.
-            None if Family::of_path(path) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
+            None if self.family_of_unmatched(&segments) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
                 self.find(method, &path[..path.len() - 1])
             }
-            None => Match::NotFound(Family::of_path(path)),
+            None => Match::NotFound(self.family_of_unmatched(&segments)),
+        }
+    }
+
+    /// The family of a path no route matches: that of the routes starting with the same
+    /// literal segment (so even a 404 speaks its API's language), else the default.
+    fn family_of_unmatched(&self, segments: &[&str]) -> Family {
+        let first = segments.first().copied().unwrap_or("");
+        self.routes
+            .iter()
+            .find(|r| r.pattern.trim_start_matches('/').split('/').next() == Some(first))
+            .map(|r| r.family)
+            .unwrap_or_default()
+    }
+
+    /// The family of whatever `method` `path` finds (matched, wrong method or unmatched).
+    pub fn family(&self, method: Method, path: &str) -> Family {
+        match self.find(method, path) {
+            Match::Found(route, _) => route.family,
+            Match::WrongMethod { family, .. } | Match::NotFound(family) => family,
         }
     }
 }
@@ -160,6 +170,12 @@ mod tests {
             r(Method::Post, "/credentials/api-keys/{id}/rotate", 4),
             r(Method::Get, "/clients/{symbol}/prefixes", 5),
             r(Method::Get, "/clients/{symbol}", 6),
+            Route {
+                method: Method::Get,
+                pattern: "/metadata/{doi*}",
+                family: Family::Mds,
+                handler: 7,
+            },
         ])
     }
 
@@ -224,8 +240,9 @@ mod tests {
             Match::NotFound(Family::Rest)
         ));
         assert!(matches!(router().find(Method::Get, "/dois/"), Match::NotFound(_)));
+        // Unmatched paths take the family of the routes sharing their first segment.
         assert!(matches!(
-            router().find(Method::Get, "/metadata/x"),
+            router().find(Method::Get, "/metadata"),
             Match::NotFound(Family::Mds)
         ));
     }

@@ -4,6 +4,8 @@
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::error::Error;
+
 pub const PREFIX: &str = "DC.";
 pub const BODY_LEN: usize = 32;
 pub const KEY_LEN: usize = PREFIX.len() + BODY_LEN;
@@ -33,13 +35,13 @@ pub fn parse(s: &str) -> Option<String> {
 }
 
 /// A new random key.
-pub fn generate() -> Result<String, String> {
+pub fn generate() -> Result<String, Error> {
     let rng = SystemRandom::new();
     let mut key = String::from(PREFIX);
     let mut buf = [0u8; 64];
     while key.len() < KEY_LEN - CHECKSUM_LEN {
         rng.fill(&mut buf)
-            .map_err(|_| "the system random number generator failed".to_string())?;
+            .map_err(|_| Error::Internal("the system random number generator failed".into()))?;
         // 248 = 4 * 62: rejecting larger bytes keeps every character equally likely.
         for b in buf.iter().filter(|b| **b < 248) {
             if key.len() == KEY_LEN - CHECKSUM_LEN {

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 use super::format;
-use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope};
+use crate::db::{self, accounts as dba, audit, keys::KeyRow, keys::Scope, Conn};
 use crate::error::{Error, Problem};
 
 /// Longest key name (DataCite's column size).
@@ -84,7 +84,7 @@ fn writable_client(tx: &Connection, client: &str) -> Result<(), Error> {
 
 /// Creates a key for `client`; returns its row and the plain key, which nobody sees again.
 pub fn create(
-    conn: &Connection,
+    conn: &Conn,
     client: &str,
     name: &str,
     expires_at: Option<i64>,
@@ -98,7 +98,7 @@ pub fn create(
             "/data/attributes/expiresAt",
         )));
     }
-    let key = format::generate().map_err(Error::Internal)?;
+    let key = format::generate()?;
     let row = db::write(conn, |tx| {
         writable_client(tx, client)?;
         let new = NewKey {
@@ -115,13 +115,7 @@ pub fn create(
 
 /// Revokes the key `id` of a client in `scope` (404 otherwise). Revoking again changes
 /// nothing: the first `revokedAt` stays.
-pub fn revoke(
-    conn: &Connection,
-    scope: &Scope,
-    id: &str,
-    remote_addr: Option<&str>,
-    now: i64,
-) -> Result<KeyRow, Error> {
+pub fn revoke(conn: &Conn, scope: &Scope, id: &str, remote_addr: Option<&str>, now: i64) -> Result<KeyRow, Error> {
     db::write(conn, |tx| {
         let key = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
         if db::keys::revoke(tx, id, now)? {
@@ -134,7 +128,7 @@ pub fn revoke(
 /// Replaces the key `id` by a new one with the same name (and the same lifetime, when it
 /// had one). The old key stops working now, or after `grace_secs`.
 pub fn rotate(
-    conn: &Connection,
+    conn: &Conn,
     scope: &Scope,
     id: &str,
     grace_secs: u64,
@@ -147,7 +141,7 @@ pub fn rotate(
             "/data/attributes/gracePeriod",
         )));
     }
-    let key = format::generate().map_err(Error::Internal)?;
+    let key = format::generate()?;
     let row = db::write(conn, |tx| {
         let old = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
         if old.revoked_at.is_some() {
@@ -177,17 +171,6 @@ pub fn rotate(
         Ok(new)
     })?;
     Ok((row, key))
-}
-
-/// A one-line description of a management error, for the CLI.
-pub fn describe(error: &Error) -> String {
-    match error {
-        Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("; "),
-        Error::NotFound(Some(m)) | Error::Forbidden(Some(m)) => m.clone(),
-        Error::NotFound(None) => "no such key".into(),
-        Error::Internal(m) => m.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! API keys: their format, their management, and recording their use.
 
-pub mod cli;
 pub mod format;
 pub mod manage;
 pub mod recorder;

@@ -2,9 +2,7 @@
 //! a background thread with its own connection, so a request never waits for (or fails on)
 //! these writes. `lastUsedAt` is sent at most once per key per minute.
 
-use rusqlite::Connection;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -51,14 +49,13 @@ impl Recorder {
         }
     }
 
-    /// Opens its own connection to `db_path` and starts the writer thread.
-    pub fn start(db_path: &Path) -> Result<Recorder, String> {
-        let conn = db::open(db_path)?;
+    /// Starts the writer thread on `conn`, a connection of its own.
+    pub fn start(conn: db::Conn) -> anyhow::Result<Recorder> {
         let (sender, receiver) = mpsc::sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
             .name("recorder".into())
             .spawn(move || write_loop(&conn, &receiver))
-            .map_err(|e| format!("cannot start the recorder thread: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot start the recorder thread: {e}"))?;
         Ok(Recorder {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
@@ -129,7 +126,7 @@ impl Drop for Recorder {
 }
 
 /// Runs until every sender is gone, then returns having written everything received.
-fn write_loop(conn: &Connection, receiver: &Receiver<Msg>) {
+fn write_loop(conn: &db::Conn, receiver: &Receiver<Msg>) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -162,6 +159,7 @@ fn write_loop(conn: &Connection, receiver: &Receiver<Msg>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     fn temp_db() -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
@@ -172,7 +170,7 @@ mod tests {
     #[test]
     fn audit_events_are_written_by_flush_and_shutdown() {
         let (_dir, path) = temp_db();
-        let recorder = Recorder::start(&path).unwrap();
+        let recorder = Recorder::start(db::open(&path).unwrap()).unwrap();
         recorder.audit(Event::for_client("DEMO.REPO", "auth.failed"), 10);
         recorder.flush();
         let conn = db::open(&path).unwrap();

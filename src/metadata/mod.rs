@@ -5,7 +5,6 @@
 //! Every entry point parses with hard limits first (see `parse.rs`), so hostile
 //! input is refused as [`MetadataError::NotXml`] before any real work happens.
 
-pub mod cli;
 mod detect;
 mod identifier;
 mod parse;

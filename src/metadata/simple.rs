@@ -23,79 +23,68 @@ pub(crate) enum Simple {
     Enum(&'static [&'static str]),
 }
 
-pub(crate) fn check(ty: Simple, value: &str) -> Result<(), String> {
+/// Why a value is not of its type, in libxml2's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejected(pub(crate) String);
+
+/// `Ok` when `valid`, else the message `why` gives.
+fn judged(valid: bool, why: impl FnOnce() -> String) -> Result<(), Rejected> {
+    if valid {
+        Ok(())
+    } else {
+        Err(Rejected(why()))
+    }
+}
+
+pub(crate) fn check(ty: Simple, value: &str) -> Result<(), Rejected> {
     match ty {
         Simple::Str => Ok(()),
-        Simple::NonEmpty => {
-            if value.is_empty() {
-                Err("[facet 'minLength'] The value has a length of '0'; this underruns the allowed minimum length of '1'.".into())
-            } else {
-                Ok(())
-            }
-        }
+        Simple::NonEmpty => judged(!value.is_empty(), || {
+            "[facet 'minLength'] The value has a length of '0'; this underruns the allowed minimum length of '1'."
+                .into()
+        }),
         Simple::Year => {
             let v = collapse(value);
-            if v.chars().count() == 4 && v.chars().all(is_nd_digit) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "[facet 'pattern'] The value '{v}' is not accepted by the pattern '[\\d]{{4}}'."
-                ))
-            }
+            judged(v.chars().count() == 4 && v.chars().all(is_nd_digit), || {
+                format!("[facet 'pattern'] The value '{v}' is not accepted by the pattern '[\\d]{{4}}'.")
+            })
         }
-        Simple::Language => {
-            if is_language(&collapse(value)) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "'{value}' is not a valid value of the atomic type 'xs:language'."
-                ))
-            }
-        }
-        Simple::XmlLang => {
-            if value.is_empty() || is_language(&collapse(value)) {
-                Ok(())
-            } else {
-                Err(format!("'{value}' is not a valid value of the union type 'xml:lang'."))
-            }
-        }
-        Simple::XmlSpace => match collapse(value).as_str() {
-            "default" | "preserve" => Ok(()),
-            _ => Err(format!(
-                "[facet 'enumeration'] The value '{value}' is not an element of the set {{'default', 'preserve'}}."
-            )),
-        },
-        Simple::Uri => {
-            if is_any_uri(value) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "'{value}' is not a valid value of the atomic type 'xs:anyURI'."
-                ))
-            }
-        }
-        Simple::Float(limit) => match parse_float(value) {
-            None => Err(format!("'{value}' is not a valid value of the atomic type 'xs:float'.")),
-            Some(f) if f.is_nan() || f > limit => Err(format!(
-                "[facet 'maxInclusive'] The value '{value}' is greater than the maximum value allowed ('{limit}')."
-            )),
-            Some(f) if f < -limit => Err(format!(
-                "[facet 'minInclusive'] The value '{value}' is less than the minimum value allowed ('-{limit}')."
-            )),
-            Some(_) => Ok(()),
-        },
-        Simple::Enum(values) => {
-            if values.contains(&value) {
-                Ok(())
-            } else {
-                let set: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
-                Err(format!(
-                    "[facet 'enumeration'] The value '{value}' is not an element of the set {{{}}}.",
-                    set.join(", ")
-                ))
-            }
-        }
+        Simple::Language => judged(is_language(&collapse(value)), || {
+            format!("'{value}' is not a valid value of the atomic type 'xs:language'.")
+        }),
+        Simple::XmlLang => judged(value.is_empty() || is_language(&collapse(value)), || {
+            format!("'{value}' is not a valid value of the union type 'xml:lang'.")
+        }),
+        Simple::XmlSpace => judged(matches!(collapse(value).as_str(), "default" | "preserve"), || {
+            format!("[facet 'enumeration'] The value '{value}' is not an element of the set {{'default', 'preserve'}}.")
+        }),
+        Simple::Uri => judged(is_any_uri(value), || {
+            format!("'{value}' is not a valid value of the atomic type 'xs:anyURI'.")
+        }),
+        Simple::Float(limit) => check_float(value, limit),
+        Simple::Enum(values) => judged(values.contains(&value), || {
+            let set: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+            format!(
+                "[facet 'enumeration'] The value '{value}' is not an element of the set {{{}}}.",
+                set.join(", ")
+            )
+        }),
     }
+}
+
+/// longitudeType / latitudeType: an xs:float within ±`limit`.
+fn check_float(value: &str, limit: f32) -> Result<(), Rejected> {
+    let why = match parse_float(value) {
+        None => format!("'{value}' is not a valid value of the atomic type 'xs:float'."),
+        Some(f) if f.is_nan() || f > limit => {
+            format!("[facet 'maxInclusive'] The value '{value}' is greater than the maximum value allowed ('{limit}').")
+        }
+        Some(f) if f < -limit => {
+            format!("[facet 'minInclusive'] The value '{value}' is less than the minimum value allowed ('-{limit}').")
+        }
+        Some(_) => return Ok(()),
+    };
+    Err(Rejected(why))
 }
 
 fn is_xml_ws(c: char) -> bool {

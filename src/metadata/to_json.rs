@@ -72,87 +72,63 @@ impl Obj {
 }
 
 pub(crate) fn resource(root: Node<'_, '_>) -> Map<String, Value> {
+    let list = |wrapper: &str, item: &str, f: fn(Node<'_, '_>) -> Value| -> Value {
+        items(root, wrapper, item).map(f).collect()
+    };
+    let one = |name: &str, f: fn(Node<'_, '_>) -> Value| child(root, name).map_or(Value::Null, f);
     let mut out = Map::new();
     let mut put = |k: &str, v: Value| {
         out.insert(k.to_string(), v);
     };
-    put(
-        "creators",
-        items(root, "creators", "creator")
-            .map(|c| person(c, "creatorName", true))
-            .collect(),
-    );
-    put("titles", items(root, "titles", "title").map(title).collect());
-    put("publisher", child(root, "publisher").map_or(Value::Null, publisher));
-    put(
-        "publicationYear",
-        child(root, "publicationYear").map_or(Value::Null, |n| year(&text(n))),
-    );
-    put("types", child(root, "resourceType").map_or(Value::Null, types));
-    put("subjects", items(root, "subjects", "subject").map(subject).collect());
-    put(
-        "contributors",
-        items(root, "contributors", "contributor")
-            .map(|c| person(c, "contributorName", true))
-            .collect(),
-    );
-    put("dates", items(root, "dates", "date").map(date).collect());
-    put(
-        "language",
-        child(root, "language").map_or(Value::Null, |n| Value::String(text(n))),
-    );
+    put("creators", list("creators", "creator", creator));
+    put("titles", list("titles", "title", title));
+    put("publisher", one("publisher", publisher));
+    put("publicationYear", one("publicationYear", |n| year(&text(n))));
+    put("types", one("resourceType", types));
+    put("subjects", list("subjects", "subject", subject));
+    put("contributors", list("contributors", "contributor", contributor));
+    put("dates", list("dates", "date", date));
+    put("language", one("language", plain_text));
     put(
         "identifiers",
-        items(root, "alternateIdentifiers", "alternateIdentifier")
-            .map(|n| {
-                Obj::new()
-                    .set("identifier", text(n))
-                    .attr("identifierType", n, "alternateIdentifierType")
-                    .done()
-            })
-            .collect(),
+        list("alternateIdentifiers", "alternateIdentifier", alternate_identifier),
     );
     put(
         "relatedIdentifiers",
-        items(root, "relatedIdentifiers", "relatedIdentifier")
-            .map(related_identifier)
-            .collect(),
+        list("relatedIdentifiers", "relatedIdentifier", related_identifier),
     );
-    put(
-        "relatedItems",
-        items(root, "relatedItems", "relatedItem").map(related_item).collect(),
-    );
-    put(
-        "sizes",
-        items(root, "sizes", "size").map(|n| Value::String(text(n))).collect(),
-    );
-    put(
-        "formats",
-        items(root, "formats", "format")
-            .map(|n| Value::String(text(n)))
-            .collect(),
-    );
-    put(
-        "version",
-        child(root, "version").map_or(Value::Null, |n| Value::String(text(n))),
-    );
-    put("rightsList", items(root, "rightsList", "rights").map(rights).collect());
-    put(
-        "descriptions",
-        items(root, "descriptions", "description").map(description).collect(),
-    );
-    put(
-        "geoLocations",
-        items(root, "geoLocations", "geoLocation").map(geo_location).collect(),
-    );
+    put("relatedItems", list("relatedItems", "relatedItem", related_item));
+    put("sizes", list("sizes", "size", plain_text));
+    put("formats", list("formats", "format", plain_text));
+    put("version", one("version", plain_text));
+    put("rightsList", list("rightsList", "rights", rights));
+    put("descriptions", list("descriptions", "description", description));
+    put("geoLocations", list("geoLocations", "geoLocation", geo_location));
     put(
         "fundingReferences",
-        items(root, "fundingReferences", "fundingReference")
-            .map(funding_reference)
-            .collect(),
+        list("fundingReferences", "fundingReference", funding_reference),
     );
     put("schemaVersion", Value::String(KERNEL4_NS.to_string()));
     out
+}
+
+fn plain_text(n: Node<'_, '_>) -> Value {
+    Value::String(text(n))
+}
+
+fn creator(n: Node<'_, '_>) -> Value {
+    person(n, "creatorName", true)
+}
+
+fn contributor(n: Node<'_, '_>) -> Value {
+    person(n, "contributorName", true)
+}
+
+fn alternate_identifier(n: Node<'_, '_>) -> Value {
+    Obj::new()
+        .set("identifier", text(n))
+        .attr("identifierType", n, "alternateIdentifierType")
+        .done()
 }
 
 /// A creator or contributor. `full` adds nameIdentifiers and affiliation, which

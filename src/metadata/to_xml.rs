@@ -137,66 +137,20 @@ pub(crate) fn resource(doi: &str, a: &Map<String, Value>) -> String {
     }
     x.leaf_opt("publicationYear", a.get("publicationYear").and_then(scalar));
     if let Some(t) = a.get("types").map(obj) {
-        let general = get(t, &["resourceTypeGeneral"]);
-        let specific = get(t, &["resourceType"]).unwrap_or_default();
-        x.leaf("resourceType", &[("resourceTypeGeneral", general)], &specific);
+        resource_type(&mut x, t);
     }
-    x.wrapper("subjects", list(a.get("subjects")), |x, s| {
-        let (text, o) = text_or(s, "subject");
-        x.leaf(
-            "subject",
-            &[
-                ("subjectScheme", get(o, &["subjectScheme"])),
-                ("schemeURI", get(o, &["schemeUri", "schemeURI"])),
-                ("valueURI", get(o, &["valueUri", "valueURI"])),
-                ("classificationCode", get(o, &["classificationCode"])),
-                ("xml:lang", get(o, &["lang"])),
-            ],
-            &text,
-        );
-    });
+    x.wrapper("subjects", list(a.get("subjects")), subject);
     x.wrapper("contributors", list(a.get("contributors")), |x, c| {
         person(x, c, "contributor", "contributorName", true)
     });
-    x.wrapper("dates", list(a.get("dates")), |x, d| {
-        let d = obj(d);
-        x.leaf(
-            "date",
-            &[
-                ("dateType", get(d, &["dateType"])),
-                ("dateInformation", get(d, &["dateInformation"])),
-            ],
-            &get(d, &["date"]).unwrap_or_default(),
-        );
-    });
+    x.wrapper("dates", list(a.get("dates")), date);
     x.leaf_opt("language", a.get("language").and_then(scalar));
-    x.wrapper("alternateIdentifiers", list(a.get("identifiers")), |x, i| {
-        let i = obj(i);
-        x.leaf(
-            "alternateIdentifier",
-            &[(
-                "alternateIdentifierType",
-                get(i, &["identifierType", "alternateIdentifierType"]),
-            )],
-            &get(i, &["identifier", "alternateIdentifier"]).unwrap_or_default(),
-        );
-    });
-    x.wrapper("relatedIdentifiers", list(a.get("relatedIdentifiers")), |x, r| {
-        let r = obj(r);
-        x.leaf(
-            "relatedIdentifier",
-            &[
-                ("relatedIdentifierType", get(r, &["relatedIdentifierType"])),
-                ("relationType", get(r, &["relationType"])),
-                ("relationTypeInformation", get(r, &["relationTypeInformation"])),
-                ("resourceTypeGeneral", get(r, &["resourceTypeGeneral"])),
-                ("relatedMetadataScheme", get(r, &["relatedMetadataScheme"])),
-                ("schemeURI", get(r, &["schemeUri", "schemeURI"])),
-                ("schemeType", get(r, &["schemeType"])),
-            ],
-            &get(r, &["relatedIdentifier"]).unwrap_or_default(),
-        );
-    });
+    x.wrapper("alternateIdentifiers", list(a.get("identifiers")), alternate_identifier);
+    x.wrapper(
+        "relatedIdentifiers",
+        list(a.get("relatedIdentifiers")),
+        related_identifier,
+    );
     x.wrapper("sizes", list(a.get("sizes")), |x, s| {
         x.leaf("size", &[], &scalar(s).unwrap_or_default())
     });
@@ -204,26 +158,90 @@ pub(crate) fn resource(doi: &str, a: &Map<String, Value>) -> String {
         x.leaf("format", &[], &scalar(s).unwrap_or_default())
     });
     x.leaf_opt("version", a.get("version").and_then(scalar));
-    x.wrapper("rightsList", list(a.get("rightsList")), |x, r| {
-        let (text, o) = text_or(r, "rights");
-        x.leaf(
-            "rights",
-            &[
-                ("rightsURI", get(o, &["rightsUri", "rightsURI"])),
-                ("rightsIdentifier", get(o, &["rightsIdentifier"])),
-                ("rightsIdentifierScheme", get(o, &["rightsIdentifierScheme"])),
-                ("schemeURI", get(o, &["schemeUri", "schemeURI"])),
-                ("xml:lang", get(o, &["lang"])),
-            ],
-            &text,
-        );
-    });
+    x.wrapper("rightsList", list(a.get("rightsList")), rights);
     x.wrapper("descriptions", list(a.get("descriptions")), description);
     x.wrapper("geoLocations", list(a.get("geoLocations")), geo_location);
     x.wrapper("fundingReferences", list(a.get("fundingReferences")), funding_reference);
     x.wrapper("relatedItems", list(a.get("relatedItems")), related_item);
     x.out.push_str("</resource>\n");
     x.out
+}
+
+fn resource_type(x: &mut Xml, t: &Map<String, Value>) {
+    let general = get(t, &["resourceTypeGeneral"]);
+    let specific = get(t, &["resourceType"]).unwrap_or_default();
+    x.leaf("resourceType", &[("resourceTypeGeneral", general)], &specific);
+}
+
+fn subject(x: &mut Xml, s: &Value) {
+    let (text, o) = text_or(s, "subject");
+    x.leaf(
+        "subject",
+        &[
+            ("subjectScheme", get(o, &["subjectScheme"])),
+            ("schemeURI", get(o, &["schemeUri", "schemeURI"])),
+            ("valueURI", get(o, &["valueUri", "valueURI"])),
+            ("classificationCode", get(o, &["classificationCode"])),
+            ("xml:lang", get(o, &["lang"])),
+        ],
+        &text,
+    );
+}
+
+fn date(x: &mut Xml, d: &Value) {
+    let d = obj(d);
+    x.leaf(
+        "date",
+        &[
+            ("dateType", get(d, &["dateType"])),
+            ("dateInformation", get(d, &["dateInformation"])),
+        ],
+        &get(d, &["date"]).unwrap_or_default(),
+    );
+}
+
+fn alternate_identifier(x: &mut Xml, i: &Value) {
+    let i = obj(i);
+    x.leaf(
+        "alternateIdentifier",
+        &[(
+            "alternateIdentifierType",
+            get(i, &["identifierType", "alternateIdentifierType"]),
+        )],
+        &get(i, &["identifier", "alternateIdentifier"]).unwrap_or_default(),
+    );
+}
+
+fn related_identifier(x: &mut Xml, r: &Value) {
+    let r = obj(r);
+    x.leaf(
+        "relatedIdentifier",
+        &[
+            ("relatedIdentifierType", get(r, &["relatedIdentifierType"])),
+            ("relationType", get(r, &["relationType"])),
+            ("relationTypeInformation", get(r, &["relationTypeInformation"])),
+            ("resourceTypeGeneral", get(r, &["resourceTypeGeneral"])),
+            ("relatedMetadataScheme", get(r, &["relatedMetadataScheme"])),
+            ("schemeURI", get(r, &["schemeUri", "schemeURI"])),
+            ("schemeType", get(r, &["schemeType"])),
+        ],
+        &get(r, &["relatedIdentifier"]).unwrap_or_default(),
+    );
+}
+
+fn rights(x: &mut Xml, r: &Value) {
+    let (text, o) = text_or(r, "rights");
+    x.leaf(
+        "rights",
+        &[
+            ("rightsURI", get(o, &["rightsUri", "rightsURI"])),
+            ("rightsIdentifier", get(o, &["rightsIdentifier"])),
+            ("rightsIdentifierScheme", get(o, &["rightsIdentifierScheme"])),
+            ("schemeURI", get(o, &["schemeUri", "schemeURI"])),
+            ("xml:lang", get(o, &["lang"])),
+        ],
+        &text,
+    );
 }
 
 /// Items that DataCite allows as a bare string or as an object with the text under `key`.

@@ -2,7 +2,7 @@
 
 use super::parse::{line_of, qualified, text_of};
 use super::schema::{json_property, Attr, Content, Elem, Particle, RESOURCE};
-use super::simple::{check, is_xml_whitespace, Simple};
+use super::simple::{check, is_xml_whitespace, Rejected, Simple};
 use super::{Problem, KERNEL4_NS};
 use roxmltree::{Document, Node};
 
@@ -66,7 +66,7 @@ impl Walker<'_, '_> {
                         property,
                         "Element content is not allowed, because the content type is a simple type.".into(),
                     );
-                } else if let Err(m) = check(ty, &text_of(node)) {
+                } else if let Err(Rejected(m)) = check(ty, &text_of(node)) {
                     self.report(node, property, m);
                 }
             }
@@ -178,7 +178,7 @@ impl Walker<'_, '_> {
             match decl {
                 None => self.report(node, property, format!("The attribute '{shown}' is not allowed.")),
                 Some(d) => {
-                    if let Err(m) = check(d.ty, attr.value()) {
+                    if let Err(Rejected(m)) = check(d.ty, attr.value()) {
                         self.report(node, property, format!("The attribute '{shown}': {m}"));
                     }
                 }
@@ -205,7 +205,7 @@ impl Walker<'_, '_> {
                 (Some(XML_NS), "base") => Simple::Uri,
                 _ => continue,
             };
-            if let Err(m) = check(ty, attr.value()) {
+            if let Err(Rejected(m)) = check(ty, attr.value()) {
                 self.report(node, property, format!("The attribute 'xml:{}': {m}", attr.name()));
             }
         }

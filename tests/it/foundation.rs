@@ -195,7 +195,7 @@ fn a_database_from_a_newer_version_is_refused() {
     let conn = Connection::open(&path).unwrap();
     conn.pragma_update(None, "user_version", 999).unwrap();
     drop(conn);
-    let err = tinydoi::db::open(&path).unwrap_err();
+    let err = format!("{:#}", tinydoi::db::open(&path).unwrap_err());
     assert!(err.contains("newer"), "{err}");
     let conn = Connection::open(&path).unwrap();
     assert_eq!(
@@ -217,14 +217,17 @@ fn fixtures_load_atomically_and_name_the_bad_entry() {
       ]
     }"#;
     let fixtures = tinydoi::fixtures::parse(bad).unwrap();
-    let err = tinydoi::fixtures::load(&conn, &fixtures, 10).unwrap_err();
+    let err = format!("{:#}", tinydoi::fixtures::load(&conn, &fixtures, 10).unwrap_err());
     assert!(err.contains("clients[1]") && err.contains("MISSING"), "{err}");
     assert_eq!(count(&conn, "SELECT count(*) FROM providers"), 0);
     assert_eq!(count(&conn, "SELECT count(*) FROM clients"), 0);
     assert_eq!(count(&conn, "SELECT count(*) FROM client_prefixes"), 0);
 
     let malformed = r#"{"clients": [{"symbol": "lowercase-is-fine.but-not-this!", "provider": "GOOD"}]}"#;
-    let err = tinydoi::fixtures::load(&conn, &tinydoi::fixtures::parse(malformed).unwrap(), 10).unwrap_err();
+    let err = format!(
+        "{:#}",
+        tinydoi::fixtures::load(&conn, &tinydoi::fixtures::parse(malformed).unwrap(), 10).unwrap_err()
+    );
     assert!(err.contains("clients[0]"), "{err}");
     assert!(
         tinydoi::fixtures::parse(r#"{"clientz": []}"#).is_err(),
@@ -260,7 +263,10 @@ fn fixture_prefix_owned_by_another_client_fails_whole_load() {
     let conn = s.db();
     let clash =
         r#"{"clients": [{"symbol": "DEMO.NEW", "provider": "DEMO", "password": "x", "prefixes": ["10.5073"]}]}"#;
-    let err = tinydoi::fixtures::load(&conn, &tinydoi::fixtures::parse(clash).unwrap(), 10).unwrap_err();
+    let err = format!(
+        "{:#}",
+        tinydoi::fixtures::load(&conn, &tinydoi::fixtures::parse(clash).unwrap(), 10).unwrap_err()
+    );
     assert!(err.contains("10.5073") && err.contains("OTHER.REPO"), "{err}");
     assert_eq!(
         count(&conn, "SELECT count(*) FROM clients WHERE symbol = 'DEMO.NEW'"),

@@ -951,7 +951,10 @@ fn fixtures_define_keys_by_value_stored_hashed_and_idempotent() {
     let typo = String::from_utf8(typo).unwrap();
     let mut bad: Value = serde_json::from_str(&fixtures_with_key(&typo, "broken", "null")).unwrap();
     bad["clients"][0]["name"] = json!("Renamed");
-    let err = tinydoi::fixtures::load(&db, &tinydoi::fixtures::parse(&bad.to_string()).unwrap(), 10).unwrap_err();
+    let err = format!(
+        "{:#}",
+        tinydoi::fixtures::load(&db, &tinydoi::fixtures::parse(&bad.to_string()).unwrap(), 10).unwrap_err()
+    );
     assert!(err.contains("apiKeys[0] (broken)"), "{err}");
     assert!(!err.contains(&typo[3..]), "the error shows the key: {err}");
     assert_eq!(snapshot(&db), before);
@@ -963,7 +966,10 @@ fn fixtures_define_keys_by_value_stored_hashed_and_idempotent() {
     // The same key for another client is refused too.
     let mut stolen: Value = serde_json::from_str(&fixtures).unwrap();
     stolen["apiKeys"][0]["client"] = json!("OTHER.REPO");
-    let err = tinydoi::fixtures::load(&db, &tinydoi::fixtures::parse(&stolen.to_string()).unwrap(), 10).unwrap_err();
+    let err = format!(
+        "{:#}",
+        tinydoi::fixtures::load(&db, &tinydoi::fixtures::parse(&stolen.to_string()).unwrap(), 10).unwrap_err()
+    );
     assert!(
         err.contains("apiKeys[0] (ci)") && err.contains("another client"),
         "{err}"
@@ -995,7 +1001,10 @@ fn a_server_does_not_start_with_a_bad_fixture_key() {
         pbkdf2_iterations: 10,
         ..tinydoi::config::Config::default()
     };
-    let err = tinydoi::server::Server::start(config).err().expect("start fails");
+    let err = format!(
+        "{:#}",
+        tinydoi::server::Server::start(config).err().expect("start fails")
+    );
     assert!(err.contains("apiKeys[0] (bad)"), "{err}");
     let db = tinydoi::db::open(&dir.path().join("t.db")).unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM clients"), 0);

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod architecture;
 mod browser;
 mod cli;
 mod conformance_poodle;

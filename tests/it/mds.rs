@@ -943,7 +943,7 @@ fn bad_fixture_dois_store_nothing() {
         };
         let error = match tinydoi::server::Server::start(config) {
             Ok(_) => panic!("fixtures {dois} accepted"),
-            Err(e) => e,
+            Err(e) => format!("{e:#}"),
         };
         assert!(error.contains("dois[0]"), "{error}");
         let db = tinydoi::db::open(&db_path).unwrap();
@@ -979,6 +979,37 @@ fn suffixes_with_slashes_and_punctuation() {
         .send()
         .expect(201);
     expect_text(s.get("/doi").client_auth().send(), 200, "10.5072/DATA/SET;V(2):X~1");
+}
+
+/// Fixture DOIs go through the same write as an upload: the state moves as events allow
+/// (findable → registered is a hide), a registered DOI cannot become a draft again, and a
+/// failed load changes nothing.
+#[test]
+fn fixture_dois_move_state_as_uploads_do() {
+    let s = TestServer::start();
+    let db = s.db();
+    let record = serde_json::to_string(&video_record("10.5072/moving")).unwrap();
+    let load = |state: &str| {
+        let dois = format!(
+            r#"[{{"doi": "10.5072/moving", "client": "DEMO.REPO", "state": "{state}", "url": "https://example.org/m", "xml": {record}}}]"#
+        );
+        let fixtures = tinydoi::fixtures::parse(&fixtures_with_dois(&dois)).unwrap();
+        tinydoi::fixtures::load(&db, &fixtures, 10).map_err(|e| format!("{e:#}"))
+    };
+    load("findable").unwrap();
+    assert_eq!(doi_row(&db, "10.5072/moving").unwrap().state, "findable");
+    load("registered").unwrap();
+    let row = doi_row(&db, "10.5072/moving").unwrap();
+    assert_eq!(
+        (row.state.as_str(), row.updated_by.as_deref()),
+        ("registered", Some("fixtures"))
+    );
+    let err = load("draft").unwrap_err();
+    assert!(
+        err.contains("dois[0] (10.5072/moving)") && err.contains("draft"),
+        "{err}"
+    );
+    assert_eq!(doi_row(&db, "10.5072/moving").unwrap().state, "registered");
 }
 
 /// What poodle's code does that its specs do not exercise: the path DOI rewriting the

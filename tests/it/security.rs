@@ -498,11 +498,17 @@ fn the_database_and_data_files_are_private_and_readable_ones_are_refused() {
     config.db_path = db.clone();
     let chmod = |p: &std::path::Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
     chmod(&db, 0o640);
-    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    let e = format!(
+        "{:#}",
+        tinydoi::server::Server::start(config.clone()).err().expect("refused")
+    );
     assert!(e.contains(&format!("chmod 600 {}", db.display())), "{e}");
     chmod(&db, 0o600);
     chmod(&dir, 0o755);
-    let e = tinydoi::server::Server::start(config.clone()).err().expect("refused");
+    let e = format!(
+        "{:#}",
+        tinydoi::server::Server::start(config.clone()).err().expect("refused")
+    );
     assert!(e.contains(&format!("chmod -R go-rwx {}", dir.display())), "{e}");
     chmod(&dir, 0o700);
     tinydoi::server::Server::start(config)

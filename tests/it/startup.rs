@@ -15,7 +15,7 @@ fn start_error(config: tinydoi::config::Config) -> String {
             server.shutdown();
             panic!("the server started");
         }
-        Err(e) => e,
+        Err(e) => format!("{e:#}"),
     }
 }
 

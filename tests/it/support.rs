@@ -95,7 +95,7 @@ impl TestServer {
     }
 
     /// A separate connection to the server's database, for checking state.
-    pub fn db(&self) -> Connection {
+    pub fn db(&self) -> tinydoi::db::Conn {
         tinydoi::db::open(&self.db_path).expect("open db")
     }
 

@@ -46,8 +46,8 @@ pub struct Child {
 
 impl Child {
     /// `db` is the database for `Tinydoi`, the constant body for `Ceiling` (`OK` if absent).
-    pub fn spawn(kind: Kind, db: &Path, workers: usize) -> Result<Child, String> {
-        let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    pub fn spawn(kind: Kind, db: &Path, workers: usize) -> anyhow::Result<Child> {
+        let exe = std::env::current_exe().map_err(|e| anyhow::anyhow!("cannot find this program: {e}"))?;
         let mut process = Command::new(exe)
             .arg("serve-child")
             .arg(kind.name())
@@ -57,7 +57,7 @@ impl Child {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .map_err(|e| format!("cannot start the server process: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("cannot start the server process: {e}"))?;
         let mut first = String::new();
         if let Some(stdout) = process.stdout.as_mut() {
             let _ = BufReader::new(stdout).read_line(&mut first);
@@ -68,7 +68,7 @@ impl Child {
             .and_then(|a| a.parse().ok())
             .ok_or_else(|| {
                 let _ = process.kill();
-                format!("server process did not start: {first:?}")
+                anyhow::anyhow!("server process did not start: {first:?}")
             })?;
         Ok(Child { process, addr })
     }
@@ -94,14 +94,28 @@ impl Child {
     }
 }
 
+/// The HTTP layer alone: every request gets `200 OK`.
+struct Ok200;
+
+impl tinydoi::http::Service<()> for Ok200 {
+    fn handle(&self, _: &mut (), _: tinydoi::http::Request) -> Reply {
+        Reply::text(200, "OK")
+    }
+    fn refuse(&self, _: &tinydoi::http::Request, error: &tinydoi::error::Error) -> Reply {
+        Reply::text(error.status(), error.to_string())
+    }
+}
+
 /// The child side: `serve-child KIND DB WORKERS`. Prints `listening ADDR`, serves until
 /// stdin closes.
-pub fn serve(args: &[String]) -> Result<(), String> {
+pub fn serve(args: &[String]) -> anyhow::Result<()> {
     let [kind, db, workers] = args else {
-        return Err("usage: serve-child KIND DB WORKERS".into());
+        return Err(anyhow::anyhow!("usage: serve-child KIND DB WORKERS"));
     };
-    let kind = Kind::parse(kind).ok_or_else(|| format!("unknown server kind {kind}"))?;
-    let workers: usize = workers.parse().map_err(|_| format!("bad worker count {workers}"))?;
+    let kind = Kind::parse(kind).ok_or_else(|| anyhow::anyhow!("unknown server kind {kind}"))?;
+    let workers: usize = workers
+        .parse()
+        .map_err(|_| anyhow::anyhow!("bad worker count {workers}"))?;
     let stop: Box<dyn FnOnce()> = match kind {
         Kind::Tinydoi => {
             let server = Server::start(server_config(Path::new(db), workers))?;
@@ -117,7 +131,7 @@ pub fn serve(args: &[String]) -> Result<(), String> {
                     ..tinydoi::config::Config::default().http_limits()
                 },
                 || Ok(()),
-                |_, _| Reply::text(200, "OK"),
+                Ok200,
             )?;
             announce(server.addr());
             Box::new(move || server.shutdown())
@@ -152,16 +166,20 @@ fn announce(addr: SocketAddr) {
 }
 
 /// The ceiling: tiny_http with `workers` threads answering 200 with `body` and nothing else.
-fn ceiling(workers: usize, body: Vec<u8>) -> Result<Box<dyn FnOnce()>, String> {
+fn ceiling(workers: usize, body: Vec<u8>) -> anyhow::Result<Box<dyn FnOnce()>> {
     let body = std::sync::Arc::new(body);
     // The same socket set-up as tinydoi's HTTP layer (TCP_NODELAY, Content-Length rather
     // than chunks): a ceiling that waited for delayed ACKs would flatter tinydoi.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| anyhow::anyhow!("{e}"))?;
     socket2::SockRef::from(&listener)
         .set_tcp_nodelay(true)
-        .map_err(|e| e.to_string())?;
-    let server = std::sync::Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| e.to_string())?);
-    let addr = server.server_addr().to_ip().ok_or("not an IP address")?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let server =
+        std::sync::Arc::new(tiny_http::Server::from_listener(listener, None).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| anyhow::anyhow!("not an IP address"))?;
     let threads: Vec<_> = (0..workers)
         .map(|_| {
             let (server, body) = (server.clone(), body.clone());

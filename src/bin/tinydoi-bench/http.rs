@@ -72,7 +72,7 @@ pub fn measure(
     connections: usize,
     settings: &Settings,
     load: &Load,
-) -> Result<Run, String> {
+) -> anyhow::Result<Run> {
     let child = Child::spawn(kind, db, settings.workers)?;
     let result = prime(child.addr, load).map(|()| {
         let request = |conn: usize, seq: u64, out: &mut Vec<u8>| write_request(load, conn, seq, out);
@@ -96,7 +96,7 @@ pub fn measure(
 
 /// The body tinydoi answers `GET /dois/{READ_DOI}` with, written to `out` for the ceiling
 /// to send the same bytes.
-pub fn save_read_body(db: &Path, workers: usize, authorization: &str, out: &Path) -> Result<usize, String> {
+pub fn save_read_body(db: &Path, workers: usize, authorization: &str, out: &Path) -> anyhow::Result<usize> {
     let child = Child::spawn(Kind::Tinydoi, db, workers)?;
     let load = Load::Get {
         path: "",
@@ -104,20 +104,21 @@ pub fn save_read_body(db: &Path, workers: usize, authorization: &str, out: &Path
     };
     let path = format!("/dois/{READ_DOI}");
     let result = prime(child.addr, &load).and_then(|()| {
-        load::fetch(child.addr, &request_head("GET", &path, Some(authorization), None)).map_err(|e| e.to_string())
+        load::fetch(child.addr, &request_head("GET", &path, Some(authorization), None))
+            .map_err(|e| anyhow::anyhow!("{e}"))
     });
     child.stop();
     let (status, body) = result?;
     if status != 200 {
         eprintln!("warning: GET {path} answered {status}; the ceiling sends that body");
     }
-    std::fs::write(out, &body).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    std::fs::write(out, &body).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
     Ok(body.len())
 }
 
 /// One request before the clock starts: makes sure the DOI that reads ask for exists and
 /// that a password is in the verified cache (else every connection would pay PBKDF2 at once).
-fn prime(addr: SocketAddr, load: &Load) -> Result<(), String> {
+fn prime(addr: SocketAddr, load: &Load) -> anyhow::Result<()> {
     let authorization = match load {
         Load::Get { path: "/heartbeat", .. } => return Ok(()),
         Load::Get { authorization, .. } | Load::Put { authorization, .. } | Load::Mixed { authorization, .. } => {
@@ -133,7 +134,7 @@ fn prime(addr: SocketAddr, load: &Load) -> Result<(), String> {
             eprintln!("warning: priming PUT /metadata/{READ_DOI} answered {status} (routes not merged yet?)");
             Ok(())
         }
-        Err(e) => Err(format!("priming request failed: {e}")),
+        Err(e) => Err(anyhow::anyhow!("priming request failed: {e}")),
     }
 }
 

@@ -36,7 +36,7 @@ const ROUNDS: usize = 3;
 
 /// One database per size in `sizes` (the last is returned for the start-up measurement);
 /// the sizes are timed in turn, `ROUNDS` times over.
-pub fn verification(dir: &Path, sizes: &[u64]) -> Result<(Vec<Verification>, PathBuf), String> {
+pub fn verification(dir: &Path, sizes: &[u64]) -> anyhow::Result<(Vec<Verification>, PathBuf)> {
     let mut tables = Vec::new();
     for &size in sizes {
         let db = dir.join(format!("keys-{size}.db"));
@@ -66,25 +66,28 @@ pub fn verification(dir: &Path, sizes: &[u64]) -> Result<(Vec<Verification>, Pat
             }
         }
     }
-    let last = tables.last().map(|t| t.1.clone()).ok_or("no key table sizes")?;
+    let last = tables
+        .last()
+        .map(|t| t.1.clone())
+        .ok_or_else(|| anyhow::anyhow!("no key table sizes"))?;
     Ok((best.into_iter().flatten().collect(), last))
 }
 
-fn time_verifications(db: &Path, headers: &[String], size: u64, seed_seconds: f64) -> Result<Verification, String> {
+fn time_verifications(db: &Path, headers: &[String], size: u64, seed_seconds: f64) -> anyhow::Result<Verification> {
     // A fresh connection, as a worker has: nothing cached but what the warm-up reads.
     let worker = tinydoi::db::open(db)?;
     let auth = Authenticator::new(Duration::from_secs(300));
     // As in the server: a key use queues a throttled lastUsedAt write to this thread.
-    let recorder = Recorder::start(db)?;
+    let recorder = Recorder::start(tinydoi::db::open(db)?)?;
     let attempt = Attempt {
         remote_addr: None,
         recorder: &recorder,
     };
     let now = tinydoi::time::now();
-    let verify = |header: &str| -> Result<(), String> {
+    let verify = |header: &str| -> anyhow::Result<()> {
         match auth.authenticate(&worker, Some(header), now, &attempt) {
             Ok(Principal::Client { .. }) => Ok(()),
-            other => Err(format!("key not accepted: {other:?}")),
+            other => Err(anyhow::anyhow!("key not accepted: {other:?}")),
         }
     };
     for h in headers {
@@ -110,7 +113,7 @@ fn time_verifications(db: &Path, headers: &[String], size: u64, seed_seconds: f6
 }
 
 /// Milliseconds from calling `Server::start` on `db` to the first `200` from `/heartbeat`.
-pub fn startup_ms(db: &Path, workers: usize) -> Result<f64, String> {
+pub fn startup_ms(db: &Path, workers: usize) -> anyhow::Result<f64> {
     let started = Instant::now();
     let server = Server::start(server_config(db, workers))?;
     let addr = server.addr();
@@ -119,7 +122,7 @@ pub fn startup_ms(db: &Path, workers: usize) -> Result<f64, String> {
             break Ok(started.elapsed().as_secs_f64() * 1000.0);
         }
         if started.elapsed() > Duration::from_secs(30) {
-            break Err("no heartbeat within 30 s".to_string());
+            break Err(anyhow::anyhow!("no heartbeat within 30 s"));
         }
     };
     server.shutdown();

@@ -68,7 +68,7 @@ fn main() {
     }
 }
 
-fn run(args: &Args) -> Result<(), String> {
+fn run(args: &Args) -> anyhow::Result<()> {
     let wants = |name: &str| args.scenarios.iter().any(|s| s == name || s == "all");
     let settings = Settings {
         workers: args.workers,
@@ -100,7 +100,7 @@ fn run(args: &Args) -> Result<(), String> {
         args.workers, args.duration
     );
     let mut runs: Vec<Run> = Vec::new();
-    let mut step = |r: Result<Run, String>| -> Result<(), String> {
+    let mut step = |r: anyhow::Result<Run>| -> anyhow::Result<()> {
         let r = r?;
         eprintln!(
             "  {}: {:.0} req/s, {} errors",
@@ -292,8 +292,8 @@ fn run(args: &Args) -> Result<(), String> {
 }
 
 /// The JSON attributes tinydoi stores beside the XML: what the raw loop inserts too.
-fn raw_attributes(metadata: &seed::Metadata) -> Result<String, String> {
+fn raw_attributes(metadata: &seed::Metadata) -> anyhow::Result<String> {
     let xml = metadata.for_doi("10.5072/raw");
-    let attributes = tinydoi::metadata::validated_json(xml.as_bytes()).map_err(|e| e.to_string())?;
+    let attributes = tinydoi::metadata::validated_json(xml.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::Value::Object(attributes).to_string())
 }

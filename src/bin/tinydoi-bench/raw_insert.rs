@@ -10,7 +10,7 @@ use crate::load::Outcome;
 use crate::seed::{self, Metadata, CLIENT, PREFIX};
 
 /// `tag` keeps the DOIs of several runs on one database apart.
-pub fn run(db: &Path, tag: &str, metadata: &Metadata, attributes: &str, duration: Duration) -> Result<Outcome, String> {
+pub fn run(db: &Path, tag: &str, metadata: &Metadata, attributes: &str, duration: Duration) -> anyhow::Result<Outcome> {
     let conn = seed::database(db)?;
     let mut out = Outcome {
         seconds: duration.as_secs_f64(),

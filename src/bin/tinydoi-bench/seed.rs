@@ -20,9 +20,9 @@ pub struct Scratch {
 }
 
 impl Scratch {
-    pub fn new() -> Result<Scratch, String> {
+    pub fn new() -> anyhow::Result<Scratch> {
         let dir = std::env::temp_dir().join(format!("tinydoi-bench-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         Ok(Scratch { dir })
     }
 
@@ -39,7 +39,7 @@ impl Drop for Scratch {
 
 /// A new database at `path` with the demo accounts (passwords hashed with the real default
 /// PBKDF2 iterations, so the password scenario relies on the verified-password cache).
-pub fn database(path: &Path) -> Result<Connection, String> {
+pub fn database(path: &Path) -> anyhow::Result<tinydoi::db::Conn> {
     let conn = tinydoi::db::open(path)?;
     let demo = tinydoi::fixtures::parse(tinydoi::fixtures::DEMO)?;
     tinydoi::fixtures::load(&conn, &demo, DEFAULT_PBKDF2_ITERATIONS)?;
@@ -47,9 +47,9 @@ pub fn database(path: &Path) -> Result<Connection, String> {
 }
 
 /// Stores a new key for `client` and returns it.
-pub fn insert_key(conn: &Connection, client: &str) -> Result<String, String> {
+pub fn insert_key(conn: &Connection, client: &str) -> anyhow::Result<String> {
     let key = generate()?;
-    insert_key_row(conn, client, &key).map_err(|e| format!("insert key: {e}"))?;
+    insert_key_row(conn, client, &key).map_err(|e| anyhow::anyhow!("insert key: {e}"))?;
     Ok(key)
 }
 
@@ -69,19 +69,20 @@ fn insert_key_row(conn: &Connection, client: &str, key: &str) -> rusqlite::Resul
 
 /// Adds `count` keys in one transaction; `sample` keeps a uniform random sample of every
 /// key added so far (reservoir sampling), for look-ups spread over the whole table.
-pub fn bulk_keys(conn: &Connection, client: &str, count: u64, sample: &mut Reservoir) -> Result<(), String> {
+pub fn bulk_keys(conn: &Connection, client: &str, count: u64, sample: &mut Reservoir) -> anyhow::Result<()> {
     // Seeding is not measured: a large page cache keeps random inserts into three indexes
     // from re-reading pages, and is set back before anything is timed.
     conn.pragma_update(None, "cache_size", -256 * 1024)
-        .map_err(|e| e.to_string())?;
-    let tx = conn.unchecked_transaction().map_err(|e| e.to_string())?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tx = conn.unchecked_transaction().map_err(|e| anyhow::anyhow!("{e}"))?;
     for _ in 0..count {
         let key = generate()?;
-        insert_key_row(&tx, client, &key).map_err(|e| format!("insert key: {e}"))?;
+        insert_key_row(&tx, client, &key).map_err(|e| anyhow::anyhow!("insert key: {e}"))?;
         sample.offer(key);
     }
-    tx.commit().map_err(|e| e.to_string())?;
-    conn.pragma_update(None, "cache_size", -2000).map_err(|e| e.to_string())
+    tx.commit().map_err(|e| anyhow::anyhow!("{e}"))?;
+    conn.pragma_update(None, "cache_size", -2000)
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Algorithm R with a small xorshift generator (the sample needs no cryptographic quality).

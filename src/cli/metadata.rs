@@ -1,14 +1,45 @@
-//! The `tinydoi validate` and `tinydoi convert` commands' work, without argument parsing.
+//! `tinydoi validate` and `tinydoi convert`: kernel-4 records checked and converted by the
+//! functions the API uses; no database.
 
-use super::{doi_of, json_to_xml, validate, xml_to_json, MetadataError};
+use anyhow::Context;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Target form for `tinydoi convert --to`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvertTo {
-    Json,
-    Xml,
+use super::ConvertForm;
+use crate::metadata::{doi_of, json_to_xml, validate, xml_to_json};
+
+/// Prints one file in another form (`tinydoi convert`): REST attributes or kernel-4 XML
+/// here, the content-negotiation formats through `formats::cli`.
+pub fn convert(to: ConvertForm, file: &Path, style: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
+    use crate::formats::{self, CitationOptions, Format};
+    let format = match to {
+        ConvertForm::Json | ConvertForm::Xml => None,
+        ConvertForm::Datacite => Some(Format::DataciteXml),
+        ConvertForm::DataciteJson => Some(Format::DataciteJson),
+        ConvertForm::Crosscite => Some(Format::CrossciteJson),
+        ConvertForm::SchemaOrg => Some(Format::SchemaOrg),
+        ConvertForm::Citeproc => Some(Format::Citeproc),
+        ConvertForm::Ris => Some(Format::Ris),
+        ConvertForm::Bibtex => Some(Format::Bibtex),
+        ConvertForm::Csv => Some(Format::Csv),
+        ConvertForm::Jats => Some(Format::Jats),
+        ConvertForm::Citation => Some(Format::Citation),
+    };
+    let text = match format {
+        Some(f) => {
+            let bytes = formats::cli::convert_file(file, f, CitationOptions { style, locale })?;
+            String::from_utf8_lossy(&bytes).trim_end().to_string()
+        }
+        // schema.org, citeproc or Crosscite JSON in: read into kernel-4 by the formats' readers.
+        None if matches!(to, ConvertForm::Xml) => match formats::cli::kernel4_file(file)? {
+            Some(xml) => xml,
+            None => convert_file(file, to)?,
+        },
+        None => convert_file(file, to)?,
+    };
+    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+    Ok(())
 }
 
 /// Prints `FILE: valid` or `FILE: invalid` plus indented messages per file.
@@ -45,28 +76,27 @@ pub fn validate_files(paths: &[PathBuf], out: &mut dyn Write) -> bool {
 /// kernel-4 XML. JSON input may be the bare attributes object or a REST
 /// document `{"data":{"attributes":{…}}}`; the DOI comes from its `doi`
 /// attribute (or `data.id`).
-pub fn convert_file(path: &Path, to: ConvertTo) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn convert_file(path: &Path, to: ConvertForm) -> anyhow::Result<String> {
+    let at = || path.display().to_string();
+    let bytes = std::fs::read(path).with_context(at)?;
     match to {
-        ConvertTo::Json => {
-            let attrs = xml_to_json(&bytes).map_err(|e| describe(path, &e))?;
+        ConvertForm::Json => {
+            let attrs = xml_to_json(&bytes).with_context(at)?;
             let mut attrs = attrs;
             if let Ok(Some(doi)) = doi_of(&bytes) {
                 attrs.insert("doi".into(), serde_json::Value::String(doi));
             }
-            serde_json::to_string_pretty(&attrs)
-                .map(|s| s + "\n")
-                .map_err(|e| format!("{}: {e}", path.display()))
+            Ok(serde_json::to_string_pretty(&attrs).with_context(at)? + "\n")
         }
-        ConvertTo::Xml => {
-            let value: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+        ConvertForm::Xml => {
+            let value: serde_json::Value = serde_json::from_slice(&bytes).context("not JSON").with_context(at)?;
             let data = value.get("data").unwrap_or(&value);
             let attrs = data
                 .get("attributes")
                 .unwrap_or(data)
                 .as_object()
-                .ok_or_else(|| format!("{}: expected a JSON object of attributes", path.display()))?;
+                .context("expected a JSON object of attributes")
+                .with_context(at)?;
             let doi = attrs
                 .get("doi")
                 .or_else(|| data.get("id"))
@@ -74,11 +104,8 @@ pub fn convert_file(path: &Path, to: ConvertTo) -> Result<String, String> {
                 .unwrap_or_default();
             Ok(json_to_xml(doi, attrs))
         }
+        _ => anyhow::bail!("this form is written by formats::cli"),
     }
-}
-
-fn describe(path: &Path, e: &MetadataError) -> String {
-    format!("{}: {e}", path.display())
 }
 
 #[cfg(test)]
@@ -100,12 +127,12 @@ mod tests {
         assert!(text.contains("bad.xml: invalid\n  Missing child element(s)."), "{text}");
         let json = convert_file(
             Path::new("fixtures/kernel-4/example/datacite-example-full-v4.xml"),
-            ConvertTo::Json,
+            ConvertForm::Json,
         )
         .unwrap();
         let jpath = dir.join("a.json");
         std::fs::write(&jpath, json).unwrap();
-        let xml = convert_file(&jpath, ConvertTo::Xml).unwrap();
+        let xml = convert_file(&jpath, ConvertForm::Xml).unwrap();
         assert!(validate(xml.as_bytes()).is_ok(), "{xml}");
         std::fs::remove_dir_all(&dir).ok();
     }

@@ -1,8 +1,8 @@
 //! Renders an `Error` as a reply: JSON:API errors on REST routes, DataCite's plain text on MDS routes.
 
-use super::reply::Reply;
-use super::router::Family;
 use crate::error::{Error, Problem, Source};
+use crate::http::router::Family;
+use crate::http::Reply;
 use serde_json::{json, Value};
 
 pub const MDS_NO_AUTH: &str = "An Authentication object was not found in the SecurityContext";
@@ -27,7 +27,7 @@ fn standard_text(error: &Error, family: Family) -> String {
         Error::NotAcceptable => "The content type is not recognized.".into(),
         Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("\n"),
         Error::TooManyRequests { .. } => "Too many requests, please slow down".into(),
-        Error::Internal(_) => "Internal server error".into(),
+        Error::Internal(_) | Error::Database(_) | Error::Io(_) => "Internal server error".into(),
     }
 }
 

@@ -1,15 +1,19 @@
-//! The command line: `tinydoi serve` (the default) and the operator commands.
+//! The command line: `tinydoi serve` (the default) and the operator commands. The clap
+//! types are here; each command's work is in the module beside them (`serve`, `accounts`,
+//! `keys`, `datafile`, `metadata`), calling the same domain functions as the API.
 
+mod accounts;
+mod datafile;
+mod keys;
+mod metadata;
+mod serve;
+
+use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
-use crate::config::{self, Config};
-use crate::server::Server;
-use crate::{db, manage};
+use crate::config;
 
 #[derive(Parser)]
 #[command(
@@ -174,7 +178,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn rate_limit(&self) -> Option<config::RateLimitConfig> {
+    pub(crate) fn rate_limit(&self) -> Option<config::RateLimitConfig> {
         if self.no_rate_limit {
             return None;
         }
@@ -245,232 +249,66 @@ pub enum AdminCommand {
     },
 }
 
-fn read_password() -> Result<String, String> {
+/// Reads a password from the first line of standard input.
+fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
+        .context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
-        return Err("no password on standard input".into());
+        bail!("no password on standard input");
     }
     Ok(password)
 }
 
-/// Runs the command line and returns the process exit code.
-pub fn run() -> i32 {
+/// Runs the command line: `Ok(false)` when a command ran and its verdict is "no"
+/// (`validate` found an invalid file). `main` prints an error with its causes.
+pub fn run() -> anyhow::Result<bool> {
     let mut cli = Cli::parse();
     if cli.command.is_none() {
         // `serve` is the default: parse again with it, so every serve option keeps the
         // defaults clap declares instead of a second copy of them here.
         cli = Cli::parse_from(std::env::args_os().chain(["serve".into()]));
     }
-    let result = match cli.command {
-        None => Err("no command".to_string()),
-        Some(Command::Serve(args)) => serve(&cli.db, cli.pbkdf2_iterations, args),
-        Some(Command::Validate { files }) => {
-            let mut out = std::io::stdout().lock();
-            return if crate::metadata::cli::validate_files(&files, &mut out) {
-                0
-            } else {
-                1
-            };
-        }
-        Some(Command::Convert {
+    execute(cli)
+}
+
+/// Runs one command; `Ok(false)` when it ran and its verdict is "no" (`validate`).
+fn execute(cli: Cli) -> anyhow::Result<bool> {
+    let Some(command) = cli.command else {
+        bail!("no command");
+    };
+    let iterations = cli.pbkdf2_iterations;
+    let message = match command {
+        Command::Serve(args) => return serve::run(&cli.db, iterations, args).map(|()| true),
+        Command::Validate { files } => return Ok(metadata::validate_files(&files, &mut std::io::stdout().lock())),
+        Command::Convert {
             to,
             style,
             locale,
             file,
-        }) => convert(to, &file, style.as_deref(), locale.as_deref()),
-        Some(command) => operate(&cli.db, cli.pbkdf2_iterations, command),
-    };
-    match result {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("tinydoi: {e}");
-            1
-        }
-    }
-}
-
-fn convert(to: ConvertForm, file: &Path, style: Option<&str>, locale: Option<&str>) -> Result<(), String> {
-    use crate::formats::{self, CitationOptions, Format};
-    use crate::metadata::cli::{convert_file, ConvertTo};
-    let format = match to {
-        ConvertForm::Json => return print_line(convert_file(file, ConvertTo::Json)?),
-        ConvertForm::Xml => match formats::cli::kernel4_file(file)? {
-            Some(xml) => return print_line(xml),
-            None => return print_line(convert_file(file, ConvertTo::Xml)?),
-        },
-        ConvertForm::Datacite => Format::DataciteXml,
-        ConvertForm::DataciteJson => Format::DataciteJson,
-        ConvertForm::Crosscite => Format::CrossciteJson,
-        ConvertForm::SchemaOrg => Format::SchemaOrg,
-        ConvertForm::Citeproc => Format::Citeproc,
-        ConvertForm::Ris => Format::Ris,
-        ConvertForm::Bibtex => Format::Bibtex,
-        ConvertForm::Csv => Format::Csv,
-        ConvertForm::Jats => Format::Jats,
-        ConvertForm::Citation => Format::Citation,
-    };
-    let bytes = formats::cli::convert_file(file, format, CitationOptions { style, locale })?;
-    print_line(String::from_utf8_lossy(&bytes).trim_end().to_string())
-}
-
-fn print_line(text: String) -> Result<(), String> {
-    // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
-    let _ = writeln!(std::io::stdout().lock(), "{text}");
-    Ok(())
-}
-
-fn operate(db_path: &Path, iterations: u32, command: Command) -> Result<(), String> {
-    let conn = db::open(db_path)?;
-    let message = match command {
-        Command::Serve(_) | Command::Validate { .. } | Command::Convert { .. } => {
-            unreachable!("handled by run without a database")
-        }
-        Command::Provider(ProviderCommand::Add {
-            symbol,
-            name,
-            email,
-            password_stdin,
-        }) => {
-            let password = if password_stdin { Some(read_password()?) } else { None };
-            let symbol = manage::add_provider(
-                &conn,
-                &symbol,
-                name.as_deref(),
-                email.as_deref(),
-                password.as_deref(),
-                iterations,
-            )?;
-            format!("provider {symbol} created")
-        }
-        Command::Client(ClientCommand::Add {
-            symbol,
-            provider,
-            prefixes,
-            domains,
-            name,
-            email,
-            password_stdin: _,
-        }) => {
-            let password = read_password()?;
-            let new = manage::NewClient {
-                symbol: &symbol,
-                provider: &provider,
-                name: name.as_deref(),
-                email: email.as_deref(),
-                prefixes: &prefixes,
-                domains: domains.as_deref(),
-                password: Some(&password),
-            };
-            let symbol = manage::add_client(&conn, &new, iterations)?;
-            format!("client {symbol} created")
-        }
-        Command::Client(ClientCommand::Passwd { symbol, .. }) => {
-            let password = read_password()?;
-            format!(
-                "password of {} changed",
-                manage::set_password(&conn, &symbol, &password, iterations)?
-            )
-        }
-        Command::Client(ClientCommand::Deactivate { symbol }) => {
-            format!(
-                "client {} deactivated",
-                manage::set_client_active(&conn, &symbol, false)?
-            )
-        }
-        Command::Client(ClientCommand::Activate { symbol }) => {
-            format!("client {} activated", manage::set_client_active(&conn, &symbol, true)?)
-        }
-        Command::Key(command) => crate::keys::cli::run(&conn, command)?,
-        Command::Datafile(DatafileCommand::Build { month }) => build_datafile(&conn, db_path, month)?,
-        Command::Admin(AdminCommand::Passwd { .. }) => {
-            let password = read_password()?;
-            format!(
-                "password of {} changed",
-                manage::set_password(&conn, "ADMIN", &password, iterations)?
-            )
-        }
+        } => return metadata::convert(to, &file, style.as_deref(), locale.as_deref()).map(|()| true),
+        Command::Provider(command) => accounts::provider(&open(&cli.db)?, command, iterations)?,
+        Command::Client(command) => accounts::client(&open(&cli.db)?, command, iterations)?,
+        Command::Admin(command) => accounts::admin(&open(&cli.db)?, command, iterations)?,
+        Command::Key(command) => keys::run(&open(&cli.db)?, command)?,
+        Command::Datafile(command) => datafile::run(&open(&cli.db)?, &cli.db, command)?,
     };
     println!("{message}");
-    Ok(())
+    Ok(true)
 }
 
-/// Builds a data file with a progress line on standard error.
-fn build_datafile(conn: &rusqlite::Connection, db_path: &Path, month: Option<String>) -> Result<String, String> {
-    let now = crate::time::now();
-    let month = month.unwrap_or_else(|| crate::datafile::previous_month(now));
-    if crate::datafile::parse_month(&month).is_none() {
-        return Err(format!("not a month (YYYY-MM): {month}"));
-    }
-    let mut stderr = std::io::stderr();
-    let mut built = false;
-    let file = crate::datafile::ensure_built(conn, db_path, &month, now, &mut |done, total| {
-        built = true;
-        let _ = write!(stderr, "\rdata file {month}: {done}/{total} records");
-        let _ = stderr.flush();
-    })
-    .map_err(|e| match e {
-        crate::error::Error::BadRequest(m) => m,
-        other => other.to_string(),
-    })?;
-    if built {
-        eprintln!();
-    } else {
-        eprintln!("data file {month} was built already; kept as it is");
-    }
-    Ok(format!(
-        "data file {}: {} records, {} bytes, sha256 {}, {}",
-        file.month, file.records, file.size, file.sha256, file.path
-    ))
-}
-
-fn serve(db_path: &Path, iterations: u32, args: ServeArgs) -> Result<(), String> {
-    let rate_limit = args.rate_limit();
-    let config = Config {
-        listen: args.listen,
-        db_path: db_path.to_path_buf(),
-        workers: args.workers.unwrap_or_else(config::default_workers),
-        fixtures: args.fixtures,
-        pbkdf2_iterations: iterations,
-        body_limit: args.body_limit,
-        rate_limit,
-        idle_timeout: args.idle_timeout.map_or(Config::default().idle_timeout, Into::into),
-        body_timeout: args.body_timeout.map_or(Config::default().body_timeout, Into::into),
-        console: config::ConsoleConfig {
-            https: args.console_https,
-            idle: args.console_idle.map_or(Config::default().console.idle, Into::into),
-            lifetime: args
-                .console_lifetime
-                .map_or(Config::default().console.lifetime, Into::into),
-        },
-        head_limit: args.head_limit,
-        header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
-        max_connections: args.max_connections,
-        ..Config::default()
-    };
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone()).map_err(|e| format!("cannot handle signals: {e}"))?;
-    }
-    let server = Server::start(config)?;
-    println!("listening on http://{}", server.addr());
-    let _ = std::io::stdout().flush();
-    while !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    log::info!("shutting down: finishing in-flight requests");
-    server.shutdown();
-    log::info!("stopped");
-    Ok(())
+/// The database of an operator command.
+fn open(path: &Path) -> anyhow::Result<crate::db::Conn> {
+    crate::db::open(path)
 }
 
 #[cfg(test)]
 mod rate_limit_flag_tests {
     use super::*;
+    use std::time::Duration;
 
     fn serve_args(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from([&["tinydoi", "serve"], args].concat()).expect("parses");
