@@ -171,3 +171,12 @@ END;
 -- ones) or last changed (drafts).
 INSERT INTO doi_events (doi, state, at)
     SELECT doi, state, CASE WHEN state = 'draft' THEN updated ELSE COALESCE(registered, created) END FROM dois;
+
+-- migration 4
+-- What a read of a DOI shows that is derived from its attributes (`published`, the
+-- default views of `publisher`, `creators`, `contributors`), computed when they are
+-- written (`dois::resource::derived_text`) so that reads splice it. NULL: derive on read.
+ALTER TABLE dois ADD COLUMN derived TEXT;
+-- lupo's default list order is newest update first.
+CREATE INDEX dois_updated ON dois (updated, doi);
+CREATE INDEX dois_state_updated ON dois (state, updated);

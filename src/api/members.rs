@@ -19,8 +19,17 @@ fn prefix_refs(prefixes: &[(String, i64)]) -> Vec<Value> {
 }
 
 pub fn client(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
-    let symbol = params.get("symbol").to_ascii_uppercase();
-    let client = db::client(ctx.db, &symbol)?.ok_or(Error::not_found())?;
+    let resource = client_resource(ctx, params.get("symbol"))?.ok_or(Error::not_found())?;
+    Ok(Reply::json(200, &json!({ "data": resource })))
+}
+
+/// The `clients` resource of `symbol` (any case) as the caller may see it; also what a
+/// DOI's `?include=client` includes.
+pub fn client_resource(ctx: &Ctx, symbol: &str) -> Result<Option<Value>, Error> {
+    let symbol = symbol.to_ascii_uppercase();
+    let Some(client) = db::client(ctx.db, &symbol)? else {
+        return Ok(None);
+    };
     let prefixes = db::prefixes_of(ctx.db, &symbol)?;
     let mut attributes = json!({
         "name": client.name,
@@ -34,18 +43,15 @@ pub fn client(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
         attributes["domains"] = json!(client.domains);
         attributes["apiKeyCount"] = json!(db::active_key_count(ctx.db, &symbol, ctx.now)?);
     }
-    Ok(Reply::json(
-        200,
-        &json!({"data": {
-            "id": client.symbol,
-            "type": "clients",
-            "attributes": attributes,
-            "relationships": {
-                "provider": {"data": {"id": client.provider, "type": "providers"}},
-                "prefixes": {"data": prefix_refs(&prefixes)},
-            },
-        }}),
-    ))
+    Ok(Some(json!({
+        "id": client.symbol,
+        "type": "clients",
+        "attributes": attributes,
+        "relationships": {
+            "provider": {"data": {"id": client.provider, "type": "providers"}},
+            "prefixes": {"data": prefix_refs(&prefixes)},
+        },
+    })))
 }
 
 pub fn client_prefixes(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {

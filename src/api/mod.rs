@@ -1,6 +1,8 @@
 //! The route table and the handlers behind it, one module per API area.
 
 pub mod datafile;
+pub mod dois_list;
+pub mod dois_tools;
 pub mod keys;
 pub mod mds;
 pub mod members;
@@ -100,6 +102,11 @@ pub fn routes() -> Vec<Route<Handler>> {
         ),
         rest(Get, "/dois/text/csv/{doi*}", negotiation::link),
         rest(Get, "/dois/text/x-bibliography/{doi*}", negotiation::link),
+        rest(Post, "/dois/validate", dois_tools::validate),
+        rest(Get, "/dois/random", dois_tools::random),
+        rest(Get, "/dois/{doi*}/get-url", dois_tools::get_url),
+        rest(Get, "/providers/{symbol}/dois", rest_dois::list),
+        rest(Get, "/clients/{symbol}/dois", rest_dois::list),
         rest(Get, "/dois/{doi*}", rest_dois::show),
         rest(Put, "/dois/{doi*}", rest_dois::update),
         rest(Patch, "/dois/{doi*}", rest_dois::update),

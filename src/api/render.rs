@@ -31,7 +31,7 @@ fn standard_text(error: &Error, family: Family) -> String {
     }
 }
 
-fn problem_json(problem: &Problem) -> Value {
+pub fn problem_json(problem: &Problem) -> Value {
     match &problem.source {
         // DataCite's metadata errors: {"source":"creators","title":…,"uid":…}
         Some(Source::Property(property)) => {

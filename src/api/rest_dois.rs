@@ -1,23 +1,23 @@
 //! REST DOIs (CONTRACT §7): JSON:API `/dois` — create, update, read, list, delete — over
 //! the shared DOI operations of `crate::dois`.
 
-use serde_json::json;
+use serde_json::{json, Value};
+
+use super::dois_list::{self, Paging};
+use super::members;
 
 use crate::api::negotiation;
 use crate::app::Ctx;
-use crate::dois::json::{self as doc, Metadata};
-use crate::dois::{self, doi, Doi, Filter, Mode, State};
-use crate::error::{Error, Problem};
+use crate::dois::json as doc;
+use crate::dois::resource::{self, Metadata, View};
+use crate::dois::{self, doi, Doi, Mode};
+use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
 
 /// What a DOI that cannot be deleted still allows.
 const ALLOW_NOT_DRAFT: &str = "GET, HEAD, PUT, PATCH";
-const DEFAULT_PAGE_SIZE: u32 = 25;
-const MAX_PAGE_SIZE: u32 = 1000;
-/// Keeps offsets far inside SQLite's integers; deeper walks use `page[cursor]`.
-const MAX_PAGE_NUMBER: u64 = 1_000_000;
 /// Minting retries when a random suffix is taken (40 bits: practically never).
 const MINT_ATTEMPTS: usize = 5;
 
@@ -25,23 +25,52 @@ fn location(request: &Request, doi: &str) -> String {
     format!("{}/dois/{doi}", request.base_url())
 }
 
-fn one(ctx: &Ctx, d: &Doi, xml: Option<&[u8]>, metadata: Metadata, status: u16) -> Result<Reply, Error> {
-    let for_owner = ctx.principal.client() == Some(d.client.as_str());
+/// lupo's serializer params from the query (`publisher`, `affiliation`, `detail`).
+fn view(ctx: &Ctx, request: &Request, d: &Doi, detail: bool) -> View {
+    let flag = |name: &str| request.query(name) == Some("true");
+    View {
+        publisher: flag("publisher"),
+        affiliation: flag("affiliation"),
+        detail: detail || flag("detail"),
+        for_owner: ctx.principal.client() == Some(d.client.as_str()),
+    }
+}
+
+/// A DOI just written, in detail, as lupo answers a create or update.
+fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, Error> {
+    let provider = dois::provider_of(ctx.db, &d.client)?;
+    let metadata = Metadata::Parsed(d.attributes.as_ref());
+    let view = view(ctx, request, d, true);
+    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
     Ok(Reply::new(
         status,
         JSON_API,
-        doc::document(d, xml, metadata, for_owner)?,
+        included(ctx, request, body, &[&d.client])?,
     ))
 }
 
-fn written(ctx: &Ctx, d: &Doi, status: u16) -> Result<Reply, Error> {
-    one(
-        ctx,
-        d,
-        d.xml.as_deref(),
-        Metadata::Parsed(d.attributes.as_ref()),
-        status,
-    )
+/// lupo's `?include=client`: the clients of the resources in `included`, appended to the
+/// document `body` (whose last byte closes it).
+fn included(ctx: &Ctx, request: &Request, mut body: Vec<u8>, clients: &[&str]) -> Result<Vec<u8>, Error> {
+    let wanted = request
+        .query("include")
+        .is_some_and(|i| i.split(',').any(|r| r.trim() == "client"));
+    if !wanted || body.last() != Some(&b'}') {
+        return Ok(body);
+    }
+    body.pop();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut resources = Vec::new();
+    for client in clients {
+        if !seen.contains(client) {
+            seen.push(client);
+            resources.extend(members::client_resource(ctx, client)?);
+        }
+    }
+    body.extend_from_slice(b",\"included\":");
+    body.extend_from_slice(Value::Array(resources).to_string().as_bytes());
+    body.push(b'}');
+    Ok(body)
 }
 
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
@@ -69,25 +98,65 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let prefix = input.prefix.clone().unwrap_or_default();
     let changes = doc::changes(input)?;
     let saved = match given {
-        Some(name) => dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Create)?,
+        Some(name) => {
+            dois::save(ctx.db, &ctx.actor()?, &name, naming(changes, &name)?, Mode::Create).map_err(lupo_titles)?
+        }
         None => {
             let mut attempt = 0;
             loop {
                 attempt += 1;
+                let name = doi::mint(&prefix)?;
                 match dois::save(
                     ctx.db,
                     &ctx.actor()?,
-                    &doi::mint(&prefix)?,
-                    changes.clone(),
+                    &name,
+                    naming(changes.clone(), &name)?,
                     Mode::Create,
                 ) {
-                    Err(Error::Conflict(_)) if attempt < MINT_ATTEMPTS => continue,
-                    other => break other?,
+                    Err(e) if dois::is_taken(&e) && attempt < MINT_ATTEMPTS => continue,
+                    other => break other.map_err(lupo_titles)?,
                 }
             }
         }
     };
-    Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+    Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+}
+
+/// The changes with the XML's `<identifier>` replaced by `name`, as lupo's `replace_doi`
+/// does: the DOI of the request wins over another DOI or a placeholder in the record.
+fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
+    if let Some(xml) = &changes.xml {
+        let replaced = crate::metadata::with_identifier(xml, name)
+            .map_err(|e| dois::metadata_error(name, e))?
+            .into_owned();
+        changes.xml = Some(replaced);
+    }
+    Ok(changes)
+}
+
+/// Metadata problems as lupo's `xml_schema` validator titles them: `DOI <uid>: <message>`,
+/// a line number followed by `, column 0`. Other problems (`doi`, `url`) keep their titles.
+pub fn lupo_titles(e: Error) -> Error {
+    match e {
+        Error::Unprocessable(problems) => Error::Unprocessable(
+            problems
+                .into_iter()
+                .map(|mut p| {
+                    let property = matches!(&p.source, Some(Source::Property(s)) if s != "doi" && s != "url");
+                    if let (true, Some(uid)) = (property, &p.uid) {
+                        let at_line = p
+                            .title
+                            .rsplit_once(" at line ")
+                            .is_some_and(|(_, n)| n.parse::<u32>().is_ok());
+                        let column = if at_line { ", column 0" } else { "" };
+                        p.title = format!("DOI {uid}: {}{column}", p.title);
+                    }
+                    p
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn invalid_doi(name: &str) -> Error {
@@ -99,12 +168,12 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     ctx.writing_client()?;
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let changes = doc::changes(doc::parse_input(&request.body)?)?;
-    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert)?;
+    let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
+    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
     if saved.created {
-        Ok(written(ctx, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
+        Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
-        written(ctx, &saved.doi, 200)
+        written(ctx, request, &saved.doi, 200)
     }
 }
 
@@ -116,7 +185,17 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         return negotiation::show(ctx, request, params.get("doi"), wanted);
     }
     dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
-        one(ctx, &row.doi, row.xml, Metadata::Stored(row.attributes), 200)
+        let metadata = Metadata::Stored {
+            attributes: row.attributes,
+            derived: row.derived,
+        };
+        let view = view(ctx, request, &row.doi, true);
+        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref())?;
+        Ok(Reply::new(
+            200,
+            JSON_API,
+            included(ctx, request, body, &[&row.doi.client])?,
+        ))
     })
 }
 
@@ -126,24 +205,90 @@ pub fn delete(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> {
     Ok(Reply::empty(204))
 }
 
-/// `GET /dois`: filters `client-id`, `prefix`, `state`, `query`; paging by `page[number]`
-/// or, for walking everything, `page[cursor]` (start with `1`, then follow `links.next`).
-pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
-    let query = ListQuery::parse(ctx, request)?;
-    let (mut found, total) = dois::list(ctx.db, &ctx.principal, query.filter.clone())?;
-    let next = query.next_link(request, &mut found, total);
+/// `GET /dois`: lupo's filters, sort, paging and facets (`api::dois_list`); paging by
+/// `page[number]` or, for walking everything, `page[cursor]` (start with `1`, then follow
+/// `links.next`).
+/// Also `GET /providers/{symbol}/dois` and `GET /clients/{symbol}/dois`, lupo's nested
+/// routes: the list filtered by that provider or client.
+pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
+    let Paging { size, number } = dois_list::paging(request);
+    let cursor_mode = request.query("page[cursor]").is_some();
+    let mut filter = dois_list::filter(ctx, request);
+    let owner = params.get("symbol").to_ascii_uppercase();
+    if !owner.is_empty() {
+        if request.path.starts_with("/providers/") {
+            filter.providers = vec![owner];
+        } else {
+            filter.clients = vec![owner];
+        }
+    }
+    let facets = if request.query("disable-facets") == Some("true") {
+        None
+    } else {
+        Some(dois_list::facets(ctx, &filter)?)
+    };
+    if cursor_mode {
+        // An undecodable cursor starts from the beginning, as lupo's `page_from_params`.
+        filter.cursor = request
+            .query("page[cursor]")
+            .filter(|c| *c != "1")
+            .and_then(dois::decode_cursor);
+        // One more than asked tells whether there is a next page.
+        filter.limit = if size == 0 { 0 } else { size + 1 };
+    } else {
+        filter.limit = size;
+        filter.offset = (number - 1).saturating_mul(size as u64);
+    }
+    let (mut found, total) = dois::list(ctx.db, &ctx.principal, filter)?;
+    let total_pages = if size == 0 { 0 } else { total.div_ceil(size as u64) };
+    let next = if cursor_mode {
+        if found.len() > size as usize {
+            found.truncate(size as usize);
+            found.last().map(|d| {
+                next_link(
+                    request,
+                    &[
+                        ("page[cursor]", dois::encode_cursor(d)),
+                        ("page[size]", size.to_string()),
+                    ],
+                )
+            })
+        } else {
+            None
+        }
+    } else if size > 0 && number.saturating_mul(size as u64) < total {
+        Some(next_link(
+            request,
+            &[
+                ("page[number]", (number + 1).to_string()),
+                ("page[size]", size.to_string()),
+            ],
+        ))
+    } else {
+        None
+    };
     let mut body = b"{\"data\":[".to_vec();
     for (i, d) in found.iter().enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        let for_owner = ctx.principal.client() == Some(d.client.as_str());
+        let view = view(ctx, request, d, false);
+        let provider = if view.detail {
+            dois::provider_of(ctx.db, &d.client)?
+        } else {
+            None
+        };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        doc::write_resource(&mut body, d, d.xml.as_deref(), metadata, for_owner)?;
+        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
     }
-    let mut meta = json!({"total": total, "totalPages": total.div_ceil(query.size as u64)});
-    if let Paging::Number(number) = query.paging {
+    let mut meta = json!({"total": total, "totalPages": total_pages});
+    if !cursor_mode {
         meta["page"] = json!(number);
+    }
+    if let (Some(facets), Value::Object(m)) = (facets, &mut meta) {
+        if total > 0 {
+            m.extend(facets);
+        }
     }
     let mut links = json!({"self": format!("{}{}", request.base_url(), self_target(request))});
     if let Some(next) = next {
@@ -151,97 +296,8 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     }
     // The keys in byte order, as a `Value` object would write them.
     body.extend_from_slice(format!(r#"],"links":{links},"meta":{meta}}}"#).as_bytes());
-    Ok(Reply::new(200, JSON_API, body))
-}
-
-/// How a list is paged: by page number, or by cursor (`page[cursor]` given).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Paging {
-    Number(u64),
-    Cursor,
-}
-
-/// A `GET /dois` query, read from the request's parameters.
-struct ListQuery {
-    size: u32,
-    paging: Paging,
-    filter: Filter,
-}
-
-/// `name`'s value as a number from 1 to `max` (400 otherwise), `default` when absent.
-fn bounded<T: std::str::FromStr + PartialOrd + From<u8> + std::fmt::Display + Copy>(
-    value: Option<&str>,
-    name: &str,
-    max: T,
-    default: T,
-) -> Result<T, Error> {
-    match value {
-        None => Ok(default),
-        Some(v) => v
-            .parse::<T>()
-            .ok()
-            .filter(|n| *n >= T::from(1) && *n <= max)
-            .ok_or_else(|| Error::BadRequest(format!("{name} must be a number from 1 to {max}"))),
-    }
-}
-
-impl ListQuery {
-    /// Reads the parameters in the order their errors are reported: size, number, state, cursor.
-    fn parse(ctx: &Ctx, request: &Request) -> Result<ListQuery, Error> {
-        let param = |name: &str| request.query(name).map(str::trim).filter(|v| !v.is_empty());
-        let size = bounded(param("page[size]"), "page[size]", MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
-        let number = bounded(param("page[number]"), "page[number]", MAX_PAGE_NUMBER, 1)?;
-        let mut filter = Filter::new(dois::visibility(&ctx.principal));
-        filter.client = param("client-id").map(str::to_ascii_uppercase);
-        filter.prefix = param("prefix").map(str::to_string);
-        filter.query = param("query").map(str::to_string);
-        for s in param("state")
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let state = State::parse(&s.to_ascii_lowercase())
-                .ok_or_else(|| Error::BadRequest(format!("state {s} is not draft, registered or findable")))?;
-            filter.states.push(state);
-        }
-        let paging = if request.query("page[cursor]").is_some() {
-            filter.cursor = match param("page[cursor]") {
-                None | Some("1") => None,
-                Some(c) => {
-                    Some(dois::decode_cursor(c).ok_or_else(|| Error::BadRequest("page[cursor] is not valid".into()))?)
-                }
-            };
-            // One more than asked tells whether there is a next page.
-            filter.limit = size + 1;
-            Paging::Cursor
-        } else {
-            filter.limit = size;
-            filter.offset = (number - 1).saturating_mul(size as u64);
-            Paging::Number(number)
-        };
-        Ok(ListQuery { size, paging, filter })
-    }
-
-    /// `links.next`, if there is a next page; drops the extra DOI a cursor page fetched.
-    fn next_link(&self, request: &Request, found: &mut Vec<Doi>, total: u64) -> Option<String> {
-        let size = self.size.to_string();
-        match self.paging {
-            Paging::Cursor if found.len() > self.size as usize => {
-                found.truncate(self.size as usize);
-                let last = found.last()?;
-                Some(next_link(
-                    request,
-                    &[("page[cursor]", dois::encode_cursor(last)), ("page[size]", size)],
-                ))
-            }
-            Paging::Number(number) if number.saturating_mul(self.size as u64) < total => Some(next_link(
-                request,
-                &[("page[number]", (number + 1).to_string()), ("page[size]", size)],
-            )),
-            _ => None,
-        }
-    }
+    let clients: Vec<&str> = found.iter().map(|d| d.client.as_str()).collect();
+    Ok(Reply::new(200, JSON_API, included(ctx, request, body, &clients)?))
 }
 
 /// The request's own target (`/dois?…`), for `links.self`.

@@ -81,9 +81,9 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
         None => (Vec::new(), 0),
         Some(client) => {
             let mut filter = Filter::new(Visible::Findable);
-            filter.client = Some(client.to_string());
+            filter.clients = vec![client.to_string()];
             filter.states = wanted.state.into_iter().collect();
-            filter.query = wanted.text.map(str::to_string);
+            filter.contains = wanted.text.map(str::to_string).into_iter().collect();
             filter.limit = PAGE_SIZE;
             filter.offset = (wanted.number - 1) * u64::from(PAGE_SIZE);
             dois::list(ctx.db, &s.principal, filter)?

@@ -86,6 +86,19 @@ pub struct InRow<'a> {
     pub xml: Option<&'a [u8]>,
     /// The attributes JSON text (not checked to be UTF-8: it is only ever copied out).
     pub attributes: Option<&'a [u8]>,
+    /// The `derived` JSON text (`dois::resource::derived_text`), `None` for older rows.
+    pub derived: Option<&'a [u8]>,
+    /// The provider of the DOI's client.
+    pub provider: Option<String>,
+}
+
+/// The JSON texts a write stores beside a DOI's columns.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Texts<'a> {
+    /// `d.attributes` serialised (`attributes_text`).
+    pub attributes: Option<&'a str>,
+    /// `dois::resource::derived_text` of them; `None` makes reads derive it.
+    pub derived: Option<&'a str>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
@@ -143,7 +156,8 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
 pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
-                       updated_by FROM dois WHERE doi = ?1";
+                       updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client) \
+                       FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -151,19 +165,28 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 doi: scalars_from_row(r)?,
                 xml: r.get_ref(5)?.as_blob_or_null()?,
                 attributes: r.get_ref(6)?.as_bytes_or_null()?,
+                derived: r.get_ref(11)?.as_bytes_or_null()?,
+                provider: r.get(12)?,
             }))
         })
         .optional()
 }
 
-pub fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
-    insert_as(conn, d, attributes_text(d).as_deref())
+/// Inserts `d` without `derived` (reads derive it).
+#[cfg(test)]
+fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    let attributes = attributes_text(d);
+    let texts = Texts {
+        attributes: attributes.as_deref(),
+        derived: None,
+    };
+    insert_as(conn, d, texts)
 }
 
-/// [`insert`] with `d.attributes` already serialised (`attributes_text`).
-pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
+/// Inserts `d` with the texts stored beside it.
+pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        "INSERT INTO dois ({COLUMNS}, derived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         d.doi,
@@ -172,8 +195,28 @@ pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes,
+        texts.attributes,
         d.created,
+        d.updated,
+        d.registered,
+        d.updated_by,
+        texts.derived
+    ])?;
+    Ok(())
+}
+
+/// Records a change of `d`'s state, URL or owner: its metadata (and `derived`) stay.
+pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, updated = ?6, registered = ?7,
+         updated_by = ?8 WHERE doi = ?1",
+    )?
+    .execute(params![
+        d.doi,
+        d.client,
+        d.prefix,
+        d.state.as_str(),
+        d.url,
         d.updated,
         d.registered,
         d.updated_by
@@ -181,16 +224,11 @@ pub fn insert_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
     Ok(())
 }
 
-/// Rewrites everything but the key and `created`.
-pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
-    update_as(conn, d, attributes_text(d).as_deref())
-}
-
-/// [`update`] with `d.attributes` already serialised (`attributes_text`).
-pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqlite::Result<()> {
+/// Rewrites everything but the key and `created`, with the texts stored beside it.
+pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
-         updated = ?8, registered = ?9, updated_by = ?10 WHERE doi = ?1",
+         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11 WHERE doi = ?1",
     )?
     .execute(params![
         d.doi,
@@ -199,10 +237,11 @@ pub fn update_as(conn: &Connection, d: &Doi, attributes: Option<&str>) -> rusqli
         d.state.as_str(),
         d.url,
         d.xml,
-        attributes,
+        texts.attributes,
         d.updated,
         d.registered,
-        d.updated_by
+        d.updated_by,
+        texts.derived
     ])?;
     Ok(())
 }
@@ -232,15 +271,61 @@ pub struct Cursor {
     pub doi: String,
 }
 
+/// lupo's list orders (`sort`); every one ends with the DOI so pages are stable.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// `-updated`, lupo's default.
+    #[default]
+    UpdatedDesc,
+    UpdatedAsc,
+    CreatedDesc,
+    CreatedAsc,
+    /// `name`: by DOI.
+    DoiAsc,
+    DoiDesc,
+}
+
+impl Order {
+    fn sql(self) -> &'static str {
+        match self {
+            Order::UpdatedDesc => "updated DESC, doi DESC",
+            Order::UpdatedAsc => "updated ASC, doi ASC",
+            Order::CreatedDesc => "created DESC, doi DESC",
+            Order::CreatedAsc => "created ASC, doi ASC",
+            Order::DoiAsc => "doi ASC",
+            Order::DoiDesc => "doi DESC",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Filter {
     pub visible: Visible,
-    pub client: Option<String>,
-    pub prefix: Option<String>,
+    /// Any of these clients (upper case); empty means any.
+    pub clients: Vec<String>,
+    /// Any of these providers' clients (upper case); empty means any.
+    pub providers: Vec<String>,
+    /// Any of these prefixes; empty means any.
+    pub prefixes: Vec<String>,
     /// Any of these states; empty means any state.
     pub states: Vec<State>,
-    /// A substring of the metadata (titles, creators, …), case-insensitive.
-    pub query: Option<String>,
+    /// Any of these DOIs (lower case); empty means any.
+    pub ids: Vec<String>,
+    /// Any of these `types.resourceTypeGeneral` values, compared case-insensitively.
+    pub resource_types: Vec<String>,
+    /// Any of these years (`YYYY`) of creation, registration, publication.
+    pub created: Vec<String>,
+    pub registered: Vec<String>,
+    pub published: Vec<String>,
+    /// Substrings the metadata must all contain (`query`, `user-id`, `affiliation-id`),
+    /// case-insensitive.
+    pub contains: Vec<String>,
+    /// lupo's field queries (`titles.title:ocean`): a JSON path of identifiers under the
+    /// attributes and a substring its value must contain, case-insensitive.
+    pub fields: Vec<(String, String)>,
+    /// The filter can match nothing (e.g. `has-citations`: tinydoi has no event data).
+    pub nothing: bool,
+    pub order: Order,
     pub limit: u32,
     pub offset: u64,
     pub cursor: Option<Cursor>,
@@ -250,10 +335,19 @@ impl Filter {
     pub fn new(visible: Visible) -> Filter {
         Filter {
             visible,
-            client: None,
-            prefix: None,
+            clients: Vec::new(),
+            providers: Vec::new(),
+            prefixes: Vec::new(),
             states: Vec::new(),
-            query: None,
+            ids: Vec::new(),
+            resource_types: Vec::new(),
+            created: Vec::new(),
+            registered: Vec::new(),
+            published: Vec::new(),
+            contains: Vec::new(),
+            fields: Vec::new(),
+            nothing: false,
+            order: Order::default(),
             limit: 25,
             offset: 0,
             cursor: None,
@@ -261,58 +355,121 @@ impl Filter {
     }
 }
 
+/// SQL text of the year a Unix-seconds column falls in.
+fn year_of(column: &str) -> String {
+    format!("strftime('%Y', {column}, 'unixepoch')")
+}
+
+/// The publication year shown (`derived.published`, else the attributes' year).
+const PUBLISHED_YEAR: &str =
+    "substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4)";
+const RESOURCE_TYPE: &str = "json_extract(attributes, '$.types.resourceTypeGeneral')";
+
+/// Builds a WHERE clause with numbered parameters.
+struct Clauses {
+    sql: Vec<String>,
+    args: Vec<Box<dyn ToSql>>,
+}
+
+impl Clauses {
+    fn arg(&mut self, v: impl ToSql + 'static) -> String {
+        self.args.push(Box::new(v));
+        format!("?{}", self.args.len())
+    }
+
+    /// `expr IN (…)` over `values` unless empty.
+    fn any_of(&mut self, expr: &str, values: &[String]) {
+        if values.is_empty() {
+            return;
+        }
+        let ps: Vec<String> = values.iter().map(|v| self.arg(v.clone())).collect();
+        self.sql.push(format!("{expr} IN ({})", ps.join(", ")));
+    }
+}
+
 /// The WHERE clause of `filter` (without paging) and its parameters.
 fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut clauses: Vec<String> = vec!["1 = 1".into()];
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-    let arg = |args: &mut Vec<Box<dyn ToSql>>, v: Box<dyn ToSql>| {
-        args.push(v);
-        format!("?{}", args.len())
+    let mut c = Clauses {
+        sql: vec!["1 = 1".into()],
+        args: Vec::new(),
     };
     match &filter.visible {
         Visible::All => {}
-        Visible::Findable => clauses.push("state = 'findable'".into()),
-        Visible::FindableOrClient(c) => {
-            let p = arg(&mut args, Box::new(c.clone()));
-            clauses.push(format!("(state = 'findable' OR client = {p})"));
+        Visible::Findable => c.sql.push("state = 'findable'".into()),
+        Visible::FindableOrClient(client) => {
+            let p = c.arg(client.clone());
+            c.sql.push(format!("(state = 'findable' OR client = {p})"));
         }
-        Visible::FindableOrProvider(p) => {
-            let p = arg(&mut args, Box::new(p.clone()));
-            clauses.push(format!(
+        Visible::FindableOrProvider(provider) => {
+            let p = c.arg(provider.clone());
+            c.sql.push(format!(
                 "(state = 'findable' OR client IN (SELECT symbol FROM clients WHERE provider = {p}))"
             ));
         }
     }
-    if let Some(c) = &filter.client {
-        let p = arg(&mut args, Box::new(c.clone()));
-        clauses.push(format!("client = {p}"));
+    if filter.nothing {
+        c.sql.push("0 = 1".into());
     }
-    if let Some(prefix) = &filter.prefix {
-        let p = arg(&mut args, Box::new(prefix.clone()));
-        clauses.push(format!("prefix = {p}"));
+    c.any_of("client", &filter.clients);
+    if !filter.providers.is_empty() {
+        let ps: Vec<String> = filter.providers.iter().map(|p| c.arg(p.clone())).collect();
+        c.sql.push(format!(
+            "client IN (SELECT symbol FROM clients WHERE provider IN ({}))",
+            ps.join(", ")
+        ));
     }
-    if !filter.states.is_empty() {
-        let ps: Vec<String> = filter
-            .states
-            .iter()
-            .map(|s| arg(&mut args, Box::new(s.as_str())))
-            .collect();
-        clauses.push(format!("state IN ({})", ps.join(", ")));
+    c.any_of("prefix", &filter.prefixes);
+    let states: Vec<String> = filter.states.iter().map(|s| s.as_str().to_string()).collect();
+    c.any_of("state", &states);
+    c.any_of("doi", &filter.ids);
+    let types: Vec<String> = filter.resource_types.iter().map(|t| t.to_ascii_lowercase()).collect();
+    c.any_of(&format!("lower({RESOURCE_TYPE})"), &types);
+    c.any_of(&year_of("created"), &filter.created);
+    c.any_of(&year_of("registered"), &filter.registered);
+    c.any_of(PUBLISHED_YEAR, &filter.published);
+    for q in filter.contains.iter().filter(|q| !q.is_empty()) {
+        let p = c.arg(like(q));
+        c.sql
+            .push(format!("(attributes LIKE {p} ESCAPE '\\' OR doi LIKE {p} ESCAPE '\\')"));
     }
-    if let Some(q) = filter.query.as_deref().filter(|q| !q.is_empty()) {
-        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        let p = arg(&mut args, Box::new(format!("%{escaped}%")));
-        clauses.push(format!("(attributes LIKE {p} ESCAPE '\\' OR doi LIKE {p} ESCAPE '\\')"));
+    for (path, value) in &filter.fields {
+        let pattern = c.arg(like(value));
+        match path.rsplit_once('.') {
+            None => {
+                let at = c.arg(format!("$.{path}"));
+                c.sql
+                    .push(format!("json_extract(attributes, {at}) LIKE {pattern} ESCAPE '\\'"));
+            }
+            Some((under, key)) => {
+                let at = c.arg(format!("$.{under}"));
+                let key = c.arg(key.to_string());
+                c.sql.push(format!(
+                    "EXISTS (SELECT 1 FROM json_tree(dois.attributes, {at}) WHERE key = {key} \
+                     AND value LIKE {pattern} ESCAPE '\\')"
+                ));
+            }
+        }
     }
-    (clauses.join(" AND "), args)
+    (c.sql.join(" AND "), c.args)
 }
 
-/// One page of DOIs, newest first, and how many match in all.
+/// A LIKE pattern for "contains `s`", its wildcards escaped.
+fn like(s: &str) -> String {
+    let escaped = s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// One page of DOIs in `filter.order` (newest first by creation when walking by cursor),
+/// and how many match in all.
 pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u64)> {
     let (mut where_sql, mut args) = conditions(filter);
     let total: u64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM dois WHERE {where_sql}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    if filter.limit == 0 {
+        return Ok((Vec::new(), total));
+    }
+    let mut order = filter.order.sql();
     if let Some(c) = &filter.cursor {
         args.push(Box::new(c.created));
         let created = args.len();
@@ -321,16 +478,78 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
         where_sql.push_str(&format!(
             " AND (created < ?{created} OR (created = ?{created} AND doi < ?{doi}))"
         ));
+        order = Order::CreatedDesc.sql();
     }
     args.push(Box::new(filter.limit));
     let limit = args.len();
     args.push(Box::new(filter.offset as i64));
     let offset = args.len();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM dois WHERE {where_sql} ORDER BY created DESC, doi DESC LIMIT ?{limit} OFFSET ?{offset}"
+        "SELECT {COLUMNS} FROM dois WHERE {where_sql} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), from_row)?;
     Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+}
+
+/// One facet bucket: the grouped value (`None` when the DOIs lack it), a title where
+/// one is stored (provider and client names), and how many DOIs have it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    pub key: Option<String>,
+    pub title: Option<String>,
+    pub count: u64,
+}
+
+/// lupo's facets that SQL can answer over the DOIs `filter` matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    States,
+    ResourceTypes,
+    Created,
+    Registered,
+    Published,
+    Providers,
+    Clients,
+    Prefixes,
+}
+
+impl Facet {
+    /// The grouped expression and the title expression.
+    fn sql(self) -> (String, &'static str) {
+        match self {
+            Facet::States => ("state".into(), "NULL"),
+            Facet::ResourceTypes => (RESOURCE_TYPE.into(), "NULL"),
+            Facet::Created => (year_of("created"), "NULL"),
+            Facet::Registered => (year_of("registered"), "NULL"),
+            Facet::Published => (PUBLISHED_YEAR.into(), "NULL"),
+            Facet::Providers => (
+                "(SELECT provider FROM clients WHERE symbol = dois.client)".into(),
+                "(SELECT name FROM providers WHERE symbol = (SELECT provider FROM clients WHERE symbol = dois.client))",
+            ),
+            Facet::Clients => ("client".into(), "(SELECT name FROM clients WHERE symbol = dois.client)"),
+            Facet::Prefixes => ("prefix".into(), "NULL"),
+        }
+    }
+}
+
+/// The `limit` largest buckets of `facet` over the DOIs `filter` matches (paging aside).
+pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> rusqlite::Result<Vec<Bucket>> {
+    let (where_sql, mut args) = conditions(filter);
+    let (key, title) = facet.sql();
+    args.push(Box::new(limit));
+    let limit = args.len();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {key} AS k, {title}, COUNT(*) AS n FROM dois WHERE {where_sql} AND k IS NOT NULL AND k != '' \
+         GROUP BY k ORDER BY n DESC, k LIMIT ?{limit}"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
+        Ok(Bucket {
+            key: r.get::<_, Option<String>>(0).ok().flatten(),
+            title: r.get(1)?,
+            count: r.get(2)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// A client's registered and findable DOI names, oldest first (MDS `GET /doi`).
@@ -493,21 +712,41 @@ mod tests {
         assert_eq!(names(&v), vec!["10.5073/d", "10.5073/c", "10.5072/b"]);
 
         let mut f = Filter::new(Visible::All);
-        f.query = Some("ocean".into());
+        f.contains = vec!["ocean".into()];
         f.states = vec![State::Draft];
         let (v, total) = list(&conn, &f).unwrap();
         assert_eq!((names(&v), total), (vec!["10.5073/c", "10.5072/a"], 2));
         // LIKE wildcards in the query are literal.
         f.states.clear();
-        f.query = Some("50%".into());
+        f.contains = vec!["50%".into()];
         assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5072/a"]);
-        f.query = Some("n_i".into());
+        f.contains = vec!["n_i".into()];
         assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5073/d"]);
 
         let mut f = Filter::new(Visible::All);
-        f.prefix = Some("10.5072".into());
-        f.client = Some("DEMO.REPO".into());
+        f.prefixes = vec!["10.5072".into()];
+        f.clients = vec!["DEMO.REPO".into()];
         assert_eq!(list(&conn, &f).unwrap().1, 2);
+        f.prefixes = vec!["10.5072".into(), "10.5073".into()];
+        f.clients.clear();
+        assert_eq!(list(&conn, &f).unwrap().1, 4);
+        f.fields = vec![("titles.title".into(), "FOREST".into())];
+        assert_eq!(names(&list(&conn, &f).unwrap().0), vec!["10.5072/b"]);
+        f.fields.clear();
+        f.nothing = true;
+        assert_eq!(list(&conn, &f).unwrap().1, 0);
+        let mut f = Filter::new(Visible::All);
+        let states = facet(&conn, &f, Facet::States, 10).unwrap();
+        assert_eq!(
+            states[0],
+            Bucket {
+                key: Some("draft".into()),
+                title: None,
+                count: 2
+            }
+        );
+        f.order = Order::DoiAsc;
+        assert_eq!(names(&list(&conn, &f).unwrap().0)[0], "10.5072/a");
 
         let mut f = Filter::new(Visible::All);
         f.limit = 2;

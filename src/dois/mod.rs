@@ -16,6 +16,7 @@
 pub mod doi;
 pub mod json;
 pub mod members;
+pub mod resource;
 pub mod state;
 pub mod url;
 
@@ -28,8 +29,16 @@ use crate::db::{self, accounts as dba, dois as dbd, Conn};
 use crate::error::{Error, Problem};
 use crate::metadata::{self, MetadataError};
 
-pub use dbd::{Cursor, Doi, Filter, Visible};
+pub use dbd::{Cursor, Doi, Filter, Order, Visible};
 pub use state::{Event, State};
+
+/// lupo's uniqueness message (422, `source` `doi`, `uid` the DOI).
+pub const TAKEN: &str = "This DOI has already been taken";
+
+/// Whether `e` is [`save`]'s answer for a DOI that exists already (`Mode::Create`).
+pub fn is_taken(e: &Error) -> bool {
+    matches!(e, Error::Unprocessable(ps) if ps.len() == 1 && ps[0].title == TAKEN)
+}
 
 /// DataCite's wording when the DOI in the path and the one in the XML differ.
 pub const DOI_MISMATCH: &str = "doi parameter does not match doi of resource";
@@ -46,6 +55,8 @@ pub struct Changes {
     pub attributes: Option<Map<String, Value>>,
     pub url: Option<String>,
     pub event: Option<Event>,
+    /// lupo's `source` attribute (e.g. `test`, `fabrica`), kept among the stored attributes.
+    pub source: Option<String>,
     /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
     /// record before saving), so that it is not parsed again.
     pub record: Option<metadata::Record>,
@@ -73,9 +84,11 @@ fn prepare_xml(doi: &str, xml: &[u8], record: Option<metadata::Record>) -> Resul
     {
         return Err(Error::BadRequest(DOI_MISMATCH.into()));
     }
+    let mut attributes = record.attributes;
+    metadata::normalise(&mut attributes);
     Ok(PreparedXml {
-        text: dbd::json_text(&record.attributes),
-        attributes: record.attributes,
+        text: dbd::json_text(&attributes),
+        attributes,
         problems: record.problems,
     })
 }
@@ -262,6 +275,13 @@ fn save_prepared(
     if !matches!(metadata, NewMetadata::Unchanged) {
         check_xml_chars(doi, d.xml.as_deref())?;
     }
+    let mut source_changed = false;
+    if let Some(source) = changes.source {
+        d.attributes
+            .get_or_insert_default()
+            .insert("source".into(), Value::String(source));
+        source_changed = true;
+    }
     let url_changed = changes.url.is_some();
     if let Some(u) = changes.url {
         if !url::is_valid(&u) {
@@ -273,7 +293,7 @@ fn save_prepared(
         d.state = state::after(d.state, event);
     }
     let text = match metadata {
-        NewMetadata::Xml { ref text, .. } => Some(text.clone()),
+        NewMetadata::Xml { ref text, .. } if !source_changed => Some(text.clone()),
         _ => None,
     };
     if d.state.needs_complete_record() {
@@ -288,16 +308,21 @@ fn save_prepared(
     d.updated = actor.now;
     d.updated_by = Some(actor.credential.clone());
     let text = text.or_else(|| dbd::attributes_text(&d));
+    let derived = d.attributes.as_ref().map(resource::derived_text);
+    let texts = dbd::Texts {
+        attributes: text.as_deref(),
+        derived: derived.as_deref(),
+    };
     if created {
-        dbd::insert_as(tx, &d, text.as_deref())?;
+        dbd::insert_as(tx, &d, texts)?;
     } else {
-        dbd::update_as(tx, &d, text.as_deref())?;
+        dbd::update_as(tx, &d, texts)?;
     }
     Ok(Saved { doi: d, created })
 }
 
 /// The ownership and existence rules of a write, in the order DataCite reports them:
-/// 404 unseen (`Update`), 403 prefix or DOI of another client, 409 taken (`Create`).
+/// 404 unseen (`Update`), 403 prefix or DOI of another client, 422 [`TAKEN`] (`Create`).
 fn check_may_save(tx: &Connection, actor: &Actor, doi: &str, existing: Option<&Doi>, mode: Mode) -> Result<(), Error> {
     if mode == Mode::Update && !existing.is_some_and(|d| actor.sees(d)) {
         return Err(Error::not_found());
@@ -307,7 +332,10 @@ fn check_may_save(tx: &Connection, actor: &Actor, doi: &str, existing: Option<&D
         return Err(Error::forbidden());
     }
     if mode == Mode::Create && existing.is_some() {
-        return Err(Error::Conflict("This DOI has already been taken".into()));
+        return Err(Error::unprocessable(Problem {
+            uid: Some(doi.to_string()),
+            ..Problem::at_property(TAKEN, "doi")
+        }));
     }
     Ok(())
 }
@@ -349,6 +377,7 @@ fn apply_metadata(
     if let Some(attributes) = attributes {
         let mut merged = d.attributes.take().unwrap_or_default();
         merged.extend(attributes);
+        metadata::normalise(&mut merged);
         d.xml = Some(metadata::json_to_xml(&d.doi, &merged).into_bytes());
         d.attributes = Some(merged);
         metadata = NewMetadata::Json;
@@ -476,6 +505,23 @@ pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<
         let d = get(tx, principal, doi)?;
         Ok(dbd::media(tx, &d.doi)?)
     })
+}
+
+/// The provider of `client` (shown as a DOI's `provider` relationship).
+pub fn provider_of(conn: &Connection, client: &str) -> Result<Option<String>, Error> {
+    Ok(dba::client(conn, client)?.map(|c| c.provider))
+}
+
+/// The `limit` largest buckets of `facet` over the DOIs `filter` matches that the caller may see.
+pub fn facet(
+    conn: &Connection,
+    principal: &Principal,
+    mut filter: Filter,
+    facet: dbd::Facet,
+    limit: u32,
+) -> Result<Vec<dbd::Bucket>, Error> {
+    filter.visible = visibility(principal);
+    Ok(dbd::facet(conn, &filter, facet, limit)?)
 }
 
 /// Which DOIs `principal` may list besides findable ones.

@@ -7,11 +7,13 @@
 
 mod detect;
 mod identifier;
+mod normalise;
 mod parse;
 mod schema;
 mod simple;
 mod to_json;
 mod to_xml;
+pub mod types;
 mod validate;
 
 use serde_json::{Map, Value};
@@ -19,6 +21,7 @@ use std::fmt;
 
 pub use detect::{detect, Format};
 pub use identifier::{identifier_of, with_identifier};
+pub use normalise::{language, normalise, orcid, ror};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 
 /// The namespace every accepted record must use.

@@ -172,9 +172,11 @@ fn person(node: Node<'_, '_>, name_elem: &str, full: bool) -> Value {
     o.attr("contributorType", node, "contributorType").done()
 }
 
+/// A title with its whitespace runs squished to one space, as bolognese reads titles.
 fn title(n: Node<'_, '_>) -> Value {
+    let squished = text(n).split_whitespace().collect::<Vec<_>>().join(" ");
     Obj::new()
-        .set("title", text(n))
+        .set("title", squished)
         .attr("titleType", n, "titleType")
         .lang(n)
         .done()

@@ -14,6 +14,7 @@ mod datafile;
 mod foundation;
 mod hardening;
 mod keys;
+mod lupo;
 mod mds;
 mod metadata;
 mod metadata_mutations;

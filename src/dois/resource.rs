@@ -1,0 +1,507 @@
+//! `dois` resources as lupo's `DataciteDoiSerializer` writes them: every attribute lupo
+//! always shows, `xml`/`prefix`/`suffix`/`alternateIdentifiers` and the relationship
+//! lists only in detail (one DOI, or `?detail=true`), `publisher` a name unless
+//! `?publisher=true`, affiliations names unless `?affiliation=true`.
+//!
+//! Written as text: a read splices the stored attributes text and the `derived` text
+//! (computed once at write time by [`derived_text`]) instead of building a `Value` tree.
+
+use base64::Engine;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use super::json::{LIST_PROPERTIES, METADATA_PROPERTIES, SCHEMA_VERSION};
+use super::{doi, members, Doi, State};
+use crate::error::Error;
+use crate::time::rfc3339;
+
+/// What a request asks of the resources it gets (lupo's serializer `params`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct View {
+    /// `?publisher=true`: the publisher object, not its name.
+    pub publisher: bool,
+    /// `?affiliation=true`: affiliation objects, not their names.
+    pub affiliation: bool,
+    /// One DOI (show, create, update) or `?detail=true`: `xml`, `prefix`, `suffix`,
+    /// `alternateIdentifiers`, `…OverTime` and the relationship lists.
+    pub detail: bool,
+    /// Whether the caller owns the DOI (`meta.updatedBy`, `landingPage`).
+    pub for_owner: bool,
+}
+
+/// Where a resource's metadata properties come from.
+#[derive(Clone, Copy)]
+pub enum Metadata<'a> {
+    /// A parsed attributes map (just written, or listed).
+    Parsed(Option<&'a Map<String, Value>>),
+    /// The attributes JSON text as stored and the `derived` text beside it (`None` for a
+    /// row written before it existed: then derived from the attributes here).
+    Stored {
+        attributes: Option<&'a [u8]>,
+        derived: Option<&'a [u8]>,
+    },
+}
+
+/// The members [`derived`] may hold.
+const DERIVED: &[&str] = &["published", "publisher", "creators", "contributors", "source"];
+
+/// What a read shows that is derived from the attributes: `published` (the `Issued` date,
+/// else the publication year), `source` (`api` by default) and, when they differ from the stored ones, the default
+/// views of `publisher` (its name) and of `creators`/`contributors` (affiliation names).
+pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let issued = attributes
+        .get("dates")
+        .and_then(Value::as_array)
+        .and_then(|dates| {
+            dates.iter().find(|d| {
+                d.get("dateType")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case("issued"))
+            })
+        })
+        .and_then(|d| d.get("date"))
+        .and_then(Value::as_str);
+    let published = match (issued, attributes.get("publicationYear")) {
+        (Some(date), _) => date.to_string(),
+        (None, Some(Value::Number(n))) => n.to_string(),
+        (None, Some(Value::String(s))) => s.clone(),
+        _ => String::new(),
+    };
+    out.insert("published".into(), Value::String(published));
+    // lupo's `set_defaults`: `api` unless the writer named a source.
+    let source = attributes.get("source").and_then(Value::as_str).unwrap_or("api");
+    out.insert("source".into(), Value::from(source));
+    if let Some(Value::Object(p)) = attributes.get("publisher") {
+        out.insert("publisher".into(), p.get("name").cloned().unwrap_or(Value::Null));
+    }
+    for name in ["creators", "contributors"] {
+        if let Some(Value::Array(people)) = attributes.get(name) {
+            let named = |a: &Value| a.is_object();
+            if people.iter().any(|p| {
+                p.get("affiliation")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(named))
+            }) {
+                out.insert(
+                    name.into(),
+                    Value::Array(people.iter().map(with_affiliation_names).collect()),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A person with `affiliation` as names, as lupo shows it by default.
+fn with_affiliation_names(person: &Value) -> Value {
+    let mut p = person.clone();
+    if let Some(Value::Array(affiliations)) = p.get_mut("affiliation") {
+        let names = affiliations
+            .iter()
+            .filter_map(|a| match a {
+                Value::Object(o) => o.get("name").filter(|n| !n.is_null()).cloned(),
+                Value::Null => None,
+                other => Some(other.clone()),
+            })
+            .collect();
+        *affiliations = names;
+    }
+    p
+}
+
+/// [`derived`] as the JSON text stored in `dois.derived`.
+pub fn derived_text(attributes: &Map<String, Value>) -> String {
+    serde_json::to_string(&derived(attributes)).unwrap_or_default()
+}
+
+/// One member value of a resource as JSON text.
+enum Piece<'a> {
+    Text(Cow<'a, [u8]>),
+    /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
+    Base64(&'a [u8]),
+}
+
+type Texts<'a> = Vec<Option<Cow<'a, [u8]>>>;
+
+fn position(name: &[u8]) -> Option<usize> {
+    METADATA_PROPERTIES.iter().position(|n| n.as_bytes() == name)
+}
+
+/// The JSON text of each of `METADATA_PROPERTIES` (same positions) that `metadata` has
+/// and is not `null`, and the texts of its derived members (`DERIVED` positions).
+fn property_texts(metadata: Metadata<'_>) -> Result<(Texts<'_>, Texts<'_>), Error> {
+    let mut texts: Texts = vec![None; METADATA_PROPERTIES.len()];
+    let mut derived_texts: Texts = vec![None; DERIVED.len()];
+    let owned = |map: &Map<String, Value>, names: &[&str], into: &mut Texts| {
+        for (text, name) in into.iter_mut().zip(names) {
+            if let Some(v) = map.get(*name).filter(|v| !v.is_null()) {
+                *text = Some(Cow::Owned(v.to_string().into_bytes()));
+            }
+        }
+    };
+    match metadata {
+        Metadata::Parsed(map) => {
+            let empty = Map::new();
+            let map = map.unwrap_or(&empty);
+            owned(map, METADATA_PROPERTIES, &mut texts);
+            owned(&derived(map), DERIVED, &mut derived_texts);
+        }
+        Metadata::Stored {
+            attributes,
+            derived: stored,
+        } => {
+            let bad = || Error::Internal("stored attributes are not a JSON object".into());
+            if let Some(text) = attributes {
+                // A property name is never written escaped, so its raw key is the name; of
+                // duplicate keys the last counts, as when parsed.
+                for (key, value) in members::members(text).ok_or_else(bad)? {
+                    if let Some(at) = position(key) {
+                        texts[at] = (value != b"null").then_some(Cow::Borrowed(value));
+                    }
+                }
+            }
+            match stored {
+                Some(text) => {
+                    for (key, value) in members::members(text).ok_or_else(bad)? {
+                        if let Some(at) = DERIVED.iter().position(|n| n.as_bytes() == key) {
+                            derived_texts[at] = Some(Cow::Borrowed(value));
+                        }
+                    }
+                }
+                None => {
+                    let map: Map<String, Value> = match attributes {
+                        Some(text) => serde_json::from_slice(text).map_err(|_| bad())?,
+                        None => Map::new(),
+                    };
+                    owned(&derived(&map), DERIVED, &mut derived_texts);
+                }
+            }
+        }
+    }
+    Ok((texts, derived_texts))
+}
+
+fn string_text(s: &str) -> Cow<'static, [u8]> {
+    Cow::Owned(Value::from(s).to_string().into_bytes())
+}
+
+fn optional_text(s: Option<&str>) -> Cow<'static, [u8]> {
+    s.map_or(Cow::Borrowed(b"null"), string_text)
+}
+
+fn constant(text: &'static [u8]) -> Piece<'static> {
+    Piece::Text(Cow::Borrowed(text))
+}
+
+/// Appends the Base64 of `bytes` to `out` in place.
+fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Error> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let len = base64::encoded_len(bytes.len(), true).ok_or_else(|| Error::Internal("XML too large".into()))?;
+    let start = out.len();
+    out.resize(start + len, 0);
+    let written = engine
+        .encode_slice(bytes, &mut out[start..])
+        .map_err(|e| Error::Internal(format!("base64: {e}")))?;
+    out.truncate(start + written);
+    Ok(())
+}
+
+/// Writes `{"k":v,…}` with the keys in byte order, as a `serde_json::Map` (a BTreeMap)
+/// would, so the text is the one `Value` serialisation gave.
+fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<(), Error> {
+    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    out.push(b'{');
+    for (i, (key, piece)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        match piece {
+            Piece::Text(text) => out.extend_from_slice(&text),
+            Piece::Base64(bytes) => {
+                out.push(b'"');
+                push_base64(out, bytes)?;
+                out.push(b'"');
+            }
+        }
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// Counts lupo takes from event data, which tinydoi does not have: always 0.
+const COUNTS: &[&str] = &[
+    "citationCount",
+    "downloadCount",
+    "partCount",
+    "partOfCount",
+    "referenceCount",
+    "versionCount",
+    "versionOfCount",
+    "viewCount",
+];
+
+/// The metadata attributes, with the derived members and `view` applied.
+fn metadata_pieces<'a>(
+    a: &mut Vec<(&'static str, Piece<'a>)>,
+    metadata: Metadata<'a>,
+    view: View,
+) -> Result<(), Error> {
+    let (texts, derived) = property_texts(metadata)?;
+    let [published, publisher, creators, contributors, source]: [Option<Cow<[u8]>>; 5] = derived
+        .try_into()
+        .map_err(|_| Error::Internal("derived members".into()))?;
+    for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
+        let text = match (*name, text) {
+            ("publisher", _) if !view.publisher && publisher.is_some() => publisher.clone(),
+            ("publisher", Some(t)) if view.publisher && t.first() == Some(&b'"') => {
+                Some(Cow::Owned([&b"{\"name\":"[..], &t, b"}"].concat()))
+            }
+            ("creators", t) if !view.affiliation => creators.clone().or(t),
+            ("contributors", t) if !view.affiliation => contributors.clone().or(t),
+            (_, t) => t,
+        };
+        let text = match text {
+            Some(text) => text,
+            None if LIST_PROPERTIES.contains(name) => Cow::Borrowed(&b"[]"[..]),
+            None if *name == "types" => Cow::Borrowed(&b"{}"[..]),
+            None => Cow::Borrowed(&b"null"[..]),
+        };
+        if view.detail && *name == "identifiers" {
+            a.push(("alternateIdentifiers", Piece::Text(alternate_identifiers(&text))));
+        }
+        a.push((name, Piece::Text(text)));
+    }
+    a.push(("published", Piece::Text(published.unwrap_or(Cow::Borrowed(b"\"\"")))));
+    a.push(("source", Piece::Text(source.unwrap_or(Cow::Borrowed(b"\"api\"")))));
+    Ok(())
+}
+
+/// lupo's detail-only `alternateIdentifiers`: `identifiers` in the kernel-3 names.
+fn alternate_identifiers(identifiers: &[u8]) -> Cow<'static, [u8]> {
+    let list: Vec<Value> = serde_json::from_slice::<Vec<Value>>(identifiers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| {
+            serde_json::json!({
+                "alternateIdentifier": i.get("identifier"),
+                "alternateIdentifierType": i.get("identifierType"),
+            })
+        })
+        .collect();
+    Cow::Owned(Value::Array(list).to_string().into_bytes())
+}
+
+/// Appends a `dois` resource object to `out`, `xml` being `d`'s record and `provider`
+/// its client's provider (shown in detail).
+pub fn write_resource(
+    out: &mut Vec<u8>,
+    d: &Doi,
+    xml: Option<&[u8]>,
+    metadata: Metadata,
+    view: View,
+    provider: Option<&str>,
+) -> Result<(), Error> {
+    let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 40);
+    a.push(("doi", Piece::Text(string_text(&d.doi))));
+    metadata_pieces(&mut a, metadata, view)?;
+    if view.detail {
+        a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
+        a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
+        a.push(("xml", xml.map_or(constant(b"null"), Piece::Base64)));
+        for over_time in ["citationsOverTime", "downloadsOverTime", "viewsOverTime"] {
+            a.push((over_time, constant(b"[]")));
+        }
+    }
+    for count in COUNTS {
+        a.push((count, constant(b"0")));
+    }
+    for absent in ["contentUrl", "reason"] {
+        a.push((absent, constant(b"null")));
+    }
+    if view.for_owner {
+        a.push(("landingPage", constant(b"null")));
+    }
+    a.push(("container", constant(b"{}")));
+    a.push(("metadataVersion", constant(b"0")));
+    a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
+    a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
+    a.push(("state", Piece::Text(string_text(d.state.as_str()))));
+    let active: &[u8] = if d.state == State::Findable { b"true" } else { b"false" };
+    a.push(("isActive", Piece::Text(Cow::Borrowed(active))));
+    a.push(("created", Piece::Text(string_text(&rfc3339(d.created)))));
+    let registered = d.registered.map(rfc3339);
+    a.push(("registered", Piece::Text(optional_text(registered.as_deref()))));
+    a.push(("updated", Piece::Text(string_text(&rfc3339(d.updated)))));
+    // The resource's own keys in byte order, as in `write_object`.
+    out.extend_from_slice(b"{\"attributes\":");
+    write_object(out, a)?;
+    out.extend_from_slice(b",\"id\":");
+    out.extend_from_slice(&string_text(&d.doi));
+    if view.for_owner {
+        out.extend_from_slice(b",\"meta\":");
+        out.extend_from_slice(serde_json::json!({"updatedBy": d.updated_by}).to_string().as_bytes());
+    }
+    out.extend_from_slice(b",\"relationships\":");
+    write_relationships(out, d, view, provider)?;
+    out.extend_from_slice(b",\"type\":\"dois\"}");
+    Ok(())
+}
+
+/// lupo's relationships: the client (its id lower case, as lupo writes ids), and in
+/// detail the provider and the event-data lists tinydoi keeps empty.
+fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<&str>) -> Result<(), Error> {
+    let one = |id: &str, kind: &str| -> Cow<'static, [u8]> {
+        Cow::Owned(
+            serde_json::json!({"data": {"id": id.to_ascii_lowercase(), "type": kind}})
+                .to_string()
+                .into_bytes(),
+        )
+    };
+    let mut r: Vec<(&str, Piece)> = vec![("client", Piece::Text(one(&d.client, "clients")))];
+    if view.detail {
+        if let Some(provider) = provider {
+            r.push(("provider", Piece::Text(one(provider, "providers"))));
+        }
+        for list in ["citations", "partOf", "parts", "references", "versionOf", "versions"] {
+            r.push((list, constant(b"{\"data\":[]}")));
+        }
+    }
+    write_object(out, r)
+}
+
+/// Room for a resource whose XML has `xml_len` bytes and attributes text `text_len`: the
+/// document is written into one allocation, not grown through copies.
+fn capacity(xml_len: usize, text_len: usize) -> usize {
+    xml_len.div_ceil(3) * 4 + text_len + 3072
+}
+
+/// A JSON:API document whose `data` is one resource.
+pub fn document(
+    d: &Doi,
+    xml: Option<&[u8]>,
+    metadata: Metadata,
+    view: View,
+    provider: Option<&str>,
+) -> Result<Vec<u8>, Error> {
+    let text_len = match metadata {
+        Metadata::Stored { attributes, derived } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
+        // Serialised values are about as long as the stored text would be.
+        Metadata::Parsed(_) => 0,
+    };
+    let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
+    out.extend_from_slice(b"{\"data\":");
+    write_resource(&mut out, d, xml, metadata, view, provider)?;
+    out.push(b'}');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doi() -> Doi {
+        Doi {
+            doi: "10.5072/a\"b".into(),
+            client: "DEMO.REPO".into(),
+            prefix: "10.5072".into(),
+            state: State::Findable,
+            url: Some("https://example.org/".into()),
+            xml: Some(b"<x/>".to_vec()),
+            attributes: None,
+            created: 1_700_000_000,
+            updated: 1_700_000_100,
+            registered: Some(1_700_000_050),
+            updated_by: Some("apiKey:k1".into()),
+        }
+    }
+
+    fn metadata() -> Map<String, Value> {
+        json!({
+            "titles": [{"title": "Ünïcode \"quoted\" \\ title"}],
+            "creators": [{"name": "A", "nameIdentifiers": [], "affiliation": [{"name": "X", "affiliationIdentifier": "https://ror.org/05bp8ka05"}]}],
+            "publisher": {"name": "P", "lang": "en"},
+            "publicationYear": 2024,
+            "dates": [{"date": "2024-05-01", "dateType": "Issued"}],
+            "identifiers": [{"identifier": "abc", "identifierType": "Local"}],
+        })
+        .as_object()
+        .cloned()
+        .unwrap()
+    }
+
+    fn render(metadata: Metadata, view: View) -> Value {
+        serde_json::from_slice(&document(&doi(), Some(b"<x/>"), metadata, view, Some("DEMO")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn stored_with_or_without_derived_text_reads_as_parsed() {
+        let m = metadata();
+        let stored = serde_json::to_string(&m).unwrap();
+        let derived = derived_text(&m);
+        for view in [
+            View::default(),
+            View {
+                publisher: true,
+                affiliation: true,
+                detail: true,
+                for_owner: true,
+            },
+        ] {
+            let parsed = render(Metadata::Parsed(Some(&m)), view);
+            let with = Metadata::Stored {
+                attributes: Some(stored.as_bytes()),
+                derived: Some(derived.as_bytes()),
+            };
+            let without = Metadata::Stored {
+                attributes: Some(stored.as_bytes()),
+                derived: None,
+            };
+            assert_eq!(render(with, view), parsed);
+            assert_eq!(render(without, view), parsed);
+        }
+    }
+
+    #[test]
+    fn lupo_default_and_detail_views() {
+        let m = metadata();
+        let r = render(Metadata::Parsed(Some(&m)), View::default());
+        let a = &r["data"]["attributes"];
+        assert_eq!(a["publisher"], "P");
+        assert_eq!(a["creators"][0]["affiliation"], json!(["X"]));
+        assert_eq!(a["published"], "2024-05-01");
+        assert_eq!(a["types"], json!({}));
+        assert_eq!(a["viewCount"], 0);
+        assert!(a.get("xml").is_none() && a.get("prefix").is_none() && a.get("landingPage").is_none());
+        assert_eq!(
+            r["data"]["relationships"],
+            json!({"client": {"data": {"id": "demo.repo", "type": "clients"}}})
+        );
+        let full = View {
+            publisher: true,
+            affiliation: true,
+            detail: true,
+            for_owner: false,
+        };
+        let r = render(Metadata::Parsed(Some(&m)), full);
+        let a = &r["data"]["attributes"];
+        assert_eq!(a["publisher"], json!({"name": "P", "lang": "en"}));
+        assert_eq!(a["creators"][0]["affiliation"][0]["name"], "X");
+        assert_eq!(a["xml"], "PHgvPg==");
+        assert_eq!(a["suffix"], "a\"b");
+        assert_eq!(
+            a["alternateIdentifiers"],
+            json!([{"alternateIdentifier": "abc", "alternateIdentifierType": "Local"}])
+        );
+        assert_eq!(r["data"]["relationships"]["provider"]["data"]["id"], "demo");
+        assert_eq!(r["data"]["relationships"]["versions"], json!({"data": []}));
+        let mut plain = m.clone();
+        plain.insert("publisher".into(), json!("S"));
+        let r = render(Metadata::Parsed(Some(&plain)), full);
+        assert_eq!(r["data"]["attributes"]["publisher"], json!({"name": "S"}));
+    }
+}
