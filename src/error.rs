@@ -60,6 +60,8 @@ pub enum Error {
     BadRequest(String),
     Conflict(String),
     UnsupportedMediaType(String),
+    /// `Accept` names no type DataCite serves for the resource (lupo's 406).
+    NotAcceptable,
     PayloadTooLarge,
     /// 413 with the reason, for a body that is within the size limit but would not be
     /// once decoded (a decompressed usage report).
@@ -86,6 +88,7 @@ impl Error {
             Error::BadRequest(_) => 400,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
+            Error::NotAcceptable => 406,
             Error::PayloadTooLarge | Error::TooLarge(_) => 413,
             Error::Unprocessable(_) => 422,
             Error::TooManyRequests { .. } => 429,
@@ -126,6 +129,7 @@ impl fmt::Display for Error {
                 f.write_str(m)
             }
             Error::PayloadTooLarge => f.write_str("request body too large"),
+            Error::NotAcceptable => f.write_str("no acceptable content type"),
             Error::Unprocessable(problems) => {
                 let titles: Vec<&str> = problems.iter().map(|p| p.title.as_str()).collect();
                 f.write_str(&titles.join("; "))

@@ -12,6 +12,7 @@ pub mod db;
 pub mod dois;
 pub mod error;
 pub mod fixtures;
+pub mod formats;
 pub mod http;
 pub mod keys;
 pub mod limits;

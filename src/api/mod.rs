@@ -7,6 +7,7 @@ pub mod keys;
 pub mod leaked;
 pub mod mds;
 pub mod members;
+pub mod negotiation;
 pub mod openapi;
 pub mod payload;
 pub mod render;
@@ -72,6 +73,38 @@ pub fn routes() -> Vec<Route<Handler>> {
         mds(Get, "/media/{doi*}", mds::get_media),
         rest(Post, "/dois", rest_dois::create),
         rest(Get, "/dois", rest_dois::list),
+        // lupo's link form of content negotiation, one route per media type (LINK_TYPES).
+        rest(
+            Get,
+            "/dois/application/vnd.datacite.datacite+xml/{doi*}",
+            negotiation::link,
+        ),
+        rest(
+            Get,
+            "/dois/application/vnd.datacite.datacite+json/{doi*}",
+            negotiation::link,
+        ),
+        rest(
+            Get,
+            "/dois/application/vnd.crosscite.crosscite+json/{doi*}",
+            negotiation::link,
+        ),
+        rest(Get, "/dois/application/vnd.schemaorg.ld+json/{doi*}", negotiation::link),
+        rest(Get, "/dois/application/ld+json/{doi*}", negotiation::link),
+        rest(
+            Get,
+            "/dois/application/vnd.citationstyles.csl+json/{doi*}",
+            negotiation::link,
+        ),
+        rest(Get, "/dois/application/vnd.jats+xml/{doi*}", negotiation::link),
+        rest(Get, "/dois/application/x-bibtex/{doi*}", negotiation::link),
+        rest(
+            Get,
+            "/dois/application/x-research-info-systems/{doi*}",
+            negotiation::link,
+        ),
+        rest(Get, "/dois/text/csv/{doi*}", negotiation::link),
+        rest(Get, "/dois/text/x-bibliography/{doi*}", negotiation::link),
         rest(Post, "/dois/validate", dois_tools::validate),
         rest(Get, "/dois/random", dois_tools::random),
         rest(Get, "/dois/{doi*}/get-url", dois_tools::get_url),

@@ -24,6 +24,7 @@ fn standard_text(error: &Error, family: Family) -> String {
         Error::MethodNotAllowed { message: None, .. } => "Method not allowed".into(),
         Error::BadRequest(m) | Error::Conflict(m) | Error::UnsupportedMediaType(m) | Error::TooLarge(m) => m.clone(),
         Error::PayloadTooLarge => "Request body too large".into(),
+        Error::NotAcceptable => "The content type is not recognized.".into(),
         Error::Unprocessable(problems) => problems.iter().map(|p| p.title.clone()).collect::<Vec<_>>().join("\n"),
         Error::TooManyRequests { .. } => "Too many requests, please slow down".into(),
         Error::Internal(_) | Error::Database(_) | Error::Io(_) => "Internal server error".into(),

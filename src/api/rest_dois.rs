@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::dois_list::{self, Paging};
 use super::members;
 
+use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
@@ -178,6 +179,11 @@ pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
 
 /// `GET /dois/{doi}`: findable DOIs for anyone, others for their client only.
 pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
+    // Another format than JSON:API by `Accept` (content negotiation).
+    let wanted = negotiation::wanted(request.header("accept"));
+    if wanted != negotiation::Wanted::JsonApi {
+        return negotiation::show(ctx, request, params.get("doi"), wanted);
+    }
     dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
         let metadata = Metadata::Stored {
             attributes: row.attributes,

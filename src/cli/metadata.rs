@@ -8,9 +8,35 @@ use std::path::{Path, PathBuf};
 use super::ConvertForm;
 use crate::metadata::{doi_of, json_to_xml, validate, xml_to_json};
 
-/// Prints one file in the other form (`tinydoi convert`).
-pub fn convert(to: ConvertForm, file: &Path) -> anyhow::Result<()> {
-    let text = convert_file(file, to)?;
+/// Prints one file in another form (`tinydoi convert`): REST attributes or kernel-4 XML
+/// here, the content-negotiation formats through `formats::cli`.
+pub fn convert(to: ConvertForm, file: &Path, style: Option<&str>, locale: Option<&str>) -> anyhow::Result<()> {
+    use crate::formats::{self, CitationOptions, Format};
+    let format = match to {
+        ConvertForm::Json | ConvertForm::Xml => None,
+        ConvertForm::Datacite => Some(Format::DataciteXml),
+        ConvertForm::DataciteJson => Some(Format::DataciteJson),
+        ConvertForm::Crosscite => Some(Format::CrossciteJson),
+        ConvertForm::SchemaOrg => Some(Format::SchemaOrg),
+        ConvertForm::Citeproc => Some(Format::Citeproc),
+        ConvertForm::Ris => Some(Format::Ris),
+        ConvertForm::Bibtex => Some(Format::Bibtex),
+        ConvertForm::Csv => Some(Format::Csv),
+        ConvertForm::Jats => Some(Format::Jats),
+        ConvertForm::Citation => Some(Format::Citation),
+    };
+    let text = match format {
+        Some(f) => {
+            let bytes = formats::cli::convert_file(file, f, CitationOptions { style, locale })?;
+            String::from_utf8_lossy(&bytes).trim_end().to_string()
+        }
+        // schema.org, citeproc or Crosscite JSON in: read into kernel-4 by the formats' readers.
+        None if matches!(to, ConvertForm::Xml) => match formats::cli::kernel4_file(file)? {
+            Some(xml) => xml,
+            None => convert_file(file, to)?,
+        },
+        None => convert_file(file, to)?,
+    };
     // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
     let _ = writeln!(std::io::stdout().lock(), "{text}");
     Ok(())
@@ -78,6 +104,7 @@ pub fn convert_file(path: &Path, to: ConvertForm) -> anyhow::Result<String> {
                 .unwrap_or_default();
             Ok(json_to_xml(doi, attrs))
         }
+        _ => anyhow::bail!("this form is written by formats::cli"),
     }
 }
 

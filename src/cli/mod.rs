@@ -56,11 +56,18 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print a record in the other form: DataCite JSON attributes or kernel-4 XML.
+    /// Print a record in another form: DataCite REST attributes (`json`), kernel-4 XML
+    /// (`xml`), or any format of content negotiation (`ris`, `bibtex`, `citation` …).
     Convert {
         /// The form to print.
         #[arg(long, value_enum)]
         to: ConvertForm,
+        /// CSL style of `--to citation` (`apa`, `ieee`, `vancouver` …; unknown: APA).
+        #[arg(long)]
+        style: Option<String>,
+        /// CSL locale of `--to citation` (`en-US`, `de` …).
+        #[arg(long)]
+        locale: Option<String>,
         file: PathBuf,
     },
 }
@@ -69,6 +76,16 @@ pub enum Command {
 pub enum ConvertForm {
     Json,
     Xml,
+    Datacite,
+    DataciteJson,
+    Crosscite,
+    SchemaOrg,
+    Citeproc,
+    Ris,
+    Bibtex,
+    Csv,
+    Jats,
+    Citation,
 }
 
 #[derive(Subcommand)]
@@ -284,7 +301,12 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
     let message = match command {
         Command::Serve(args) => return serve::run(&cli.db, iterations, args).map(|()| true),
         Command::Validate { files } => return Ok(metadata::validate_files(&files, &mut std::io::stdout().lock())),
-        Command::Convert { to, file } => return metadata::convert(to, &file).map(|()| true),
+        Command::Convert {
+            to,
+            style,
+            locale,
+            file,
+        } => return metadata::convert(to, &file, style.as_deref(), locale.as_deref()).map(|()| true),
         Command::Provider(command) => accounts::provider(&open(&cli.db)?, command, iterations)?,
         Command::Client(command) => accounts::client(&open(&cli.db)?, command, iterations)?,
         Command::Admin(command) => accounts::admin(&open(&cli.db)?, command, iterations)?,

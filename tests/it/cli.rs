@@ -238,3 +238,41 @@ fn convert_round_trips_between_xml_and_json() {
     assert!(ok);
     assert!(tinydoi::metadata::validate(xml.as_bytes()).is_ok(), "{xml}");
 }
+
+#[test]
+fn convert_writes_the_content_negotiation_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = "fixtures/kernel-4/example/datacite-example-relateditem1-v4.xml";
+    let (ok, bibtex) = run_plain(&["convert", "--to", "bibtex", record]);
+    assert!(ok);
+    assert!(
+        bibtex.starts_with("@article{https://doi.org/10.82433/q54d-pf76,\n"),
+        "{bibtex}"
+    );
+    let (ok, cite) = run_plain(&[
+        "convert",
+        "--to",
+        "citation",
+        "--style",
+        "vancouver",
+        "--locale",
+        "de",
+        record,
+    ]);
+    assert!(ok);
+    assert_eq!(
+        cite,
+        "Garcia S. Example Article Title. Journal of Metadata Examples. 2022;3(4):20–35. doi:10.82433/q54d-pf76\n"
+    );
+    // schema.org in, kernel-4 out: the readers MDS uses.
+    let (ok, schema_org) = run_plain(&["convert", "--to", "schema-org", record]);
+    assert!(ok);
+    let path = dir.path().join("record.jsonld");
+    std::fs::write(&path, &schema_org).unwrap();
+    let (ok, xml) = run_plain(&["convert", "--to", "xml", path.to_str().unwrap()]);
+    assert!(ok);
+    assert!(tinydoi::metadata::validate(xml.as_bytes()).is_ok(), "{xml}");
+    assert!(xml.contains("<title>Example Article Title</title>"), "{xml}");
+    let (ok, _) = run_plain(&["convert", "--to", "ris", "Cargo.toml"]);
+    assert!(!ok);
+}

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod conformance_poodle;
 mod console;
+mod content_negotiation;
 mod crash;
 mod datafile;
 mod foundation;
