@@ -4,6 +4,7 @@
 use crate::app::Ctx;
 use crate::dois::{self, doi, url, Changes, Event, Mode};
 use crate::error::{Error, Problem};
+use crate::formats;
 use crate::http::request::{parse_form, percent_decode};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
@@ -13,6 +14,7 @@ const UNKNOWN_TO_MDS: &str = "DOI is unknown to MDS";
 const DOI_NOT_FOUND: &str = "DOI not found";
 const NO_MEDIA: &str = "No media for the DOI";
 const FORM: &str = "application/x-www-form-urlencoded";
+const NOT_RECOGNIZED: &str = "Metadata format not recognized";
 /// How many random DOIs minting tries before giving up (each is new with odds of 2^30:1).
 const MINT_ATTEMPTS: usize = 8;
 
@@ -68,7 +70,7 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     let format = if blank(body) {
         Format::Datacite
     } else {
-        metadata::detect(body).ok_or_else(|| Error::UnsupportedMediaType("Metadata format not recognized".into()))?
+        metadata::detect(body).ok_or_else(|| Error::UnsupportedMediaType(NOT_RECOGNIZED.into()))?
     };
     let in_record = if format == Format::Datacite && !blank(body) {
         metadata::identifier_of(body).map_err(|e| upload_error("", e))?
@@ -95,17 +97,30 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     Ok(ok_doi(request, &d))
 }
 
-/// The upload as a kernel-4 record naming `doi`.
+/// The upload as a kernel-4 record naming `doi`: DataCite XML with its identifier
+/// rewritten, the JSON formats through the readers of `formats` (bolognese's `read_*`).
 fn kernel4(format: Format, body: &[u8], doi: &str) -> Result<Vec<u8>, Error> {
-    match format {
-        Format::Datacite => Ok(metadata::with_identifier(body, doi)
-            .map_err(|e| upload_error(doi, e))?
-            .into_owned()),
-        other => Err(Error::UnsupportedMediaType(format!(
-            "Metadata format {} is not supported yet",
-            other.name()
-        ))),
-    }
+    let reader = match format {
+        Format::Datacite => {
+            return Ok(metadata::with_identifier(body, doi)
+                .map_err(|e| upload_error(doi, e))?
+                .into_owned())
+        }
+        Format::SchemaOrg => formats::Format::SchemaOrg,
+        Format::Citeproc => formats::Format::Citeproc,
+        Format::Crosscite => formats::Format::CrossciteJson,
+        Format::DataciteJson => formats::Format::DataciteJson,
+        other => {
+            return Err(Error::UnsupportedMediaType(format!(
+                "Metadata format {} is not supported yet",
+                other.name()
+            )))
+        }
+    };
+    let text = std::str::from_utf8(body).map_err(|_| Error::UnsupportedMediaType(NOT_RECOGNIZED.into()))?;
+    formats::to_kernel4(reader, text, Some(doi))
+        .map(String::into_bytes)
+        .map_err(|e| Error::unprocessable(Problem::new(format!("DOI {doi}: {e}"))))
 }
 
 /// poodle's `generate_unique_doi` around [`doi::extract_doi`]: 404 `DOI not found` when
