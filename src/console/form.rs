@@ -18,6 +18,15 @@ impl Form {
         self.bytes(name).and_then(|b| std::str::from_utf8(b).ok())
     }
 
+    /// Every UTF-8 value of a repeated field (checkboxes), in form order.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .filter_map(|(_, v)| std::str::from_utf8(v).ok())
+            .collect()
+    }
+
     pub fn bytes(&self, name: &str) -> Option<&[u8]> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_slice())
     }

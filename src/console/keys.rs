@@ -1,4 +1,5 @@
-//! The API keys page: a client's keys (providers and staff pick the client), create,
+//! The API keys page: a client's keys and their limits (providers and staff pick the
+//! client), create (optionally limited, checked by `keys::manage` as for the API),
 //! revoke after a confirmation, rotate, and the audit events; all through `keys::manage`.
 
 use maud::{html, Markup};
@@ -16,6 +17,7 @@ use crate::error::Error;
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
 use crate::keys::manage;
+use crate::limits::{Limits, Scope as KeyScope};
 
 const AUDIT_EVENTS_SHOWN: i64 = 20;
 
@@ -89,7 +91,7 @@ fn keys_page(
         @if keys.is_empty() { p { "No keys yet." } } @else { (keys_table(s, &keys, &q, ctx.now)) }
         @if client.is_some() {
             h2 { "Create a key" }
-            (create_form(s, &q))
+            (create_form(s, &q, &db::accounts::prefixes_of(ctx.db, client.unwrap_or(""))?))
         } @else {
             p { "Choose a client to create keys for it." }
         }
@@ -105,6 +107,7 @@ fn keys_table(s: &Session, keys: &[KeyRow], q: &str, now: i64) -> Markup {
             thead { tr {
                 th scope="col" { "Name" } th scope="col" { "Key prefix" } th scope="col" { "Created" }
                 th scope="col" { "Last used" } th scope="col" { "Expires" } th scope="col" { "State" }
+                th scope="col" { "Scopes" } th scope="col" { "Prefixes" } th scope="col" { "Allowed networks" }
                 th scope="col" { "Actions" }
             } }
             tbody { @for key in keys { (key_row(s, key, q, now)) } }
@@ -112,7 +115,7 @@ fn keys_table(s: &Session, keys: &[KeyRow], q: &str, now: i64) -> Markup {
     }
 }
 
-fn create_form(s: &Session, q: &str) -> Markup {
+fn create_form(s: &Session, q: &str, prefixes: &[(String, i64)]) -> Markup {
     html! {
         form.stack method="post" action={ "/console/keys" (q) } {
             (csrf(s))
@@ -120,6 +123,24 @@ fn create_form(s: &Session, q: &str) -> Markup {
             input #name name="name" type="text" required maxlength="191";
             label for="expires" { "Expires " span.hint { "(optional; the key stops working at the end of that day, UTC)" } }
             input #expires name="expires" type="date";
+            fieldset {
+                legend { "Scopes " span.hint { "(optional; none ticked: every scope)" } }
+                @for scope in KeyScope::ALL {
+                    @let id = format!("scope-{}", scope.name().replace(':', "-"));
+                    label for=(id) { input #(id) type="checkbox" name="scopes" value=(scope.name()); " " code { (scope.name()) } }
+                }
+            }
+            @if !prefixes.is_empty() {
+                fieldset {
+                    legend { "Prefixes " span.hint { "(optional; none ticked: every prefix of the client)" } }
+                    @for (prefix, _) in prefixes {
+                        @let id = format!("prefix-{prefix}");
+                        label for=(id) { input #(id) type="checkbox" name="prefixes" value=(prefix); " " (prefix) }
+                    }
+                }
+            }
+            label for="allowed-networks" { "Allowed networks " span.hint { "(optional; CIDRs separated by commas or spaces, e.g. 192.0.2.0/24, 2001:db8::/32; empty: anywhere)" } }
+            input #allowed-networks name="allowed-networks" type="text" maxlength="8000";
             button type="submit" { "Create key" }
         }
     }
@@ -145,6 +166,7 @@ fn key_row(s: &Session, key: &KeyRow, q: &str, now: i64) -> Markup {
             td { (key.name) } td { code { (key.key_prefix) } } td { (time(Some(key.created))) }
             td { (time(key.last_used_at)) } td { (time(key.expires_at)) }
             td { span class={ "state " (state) } { (state) } }
+            (limit_cells(&key.limits))
             td.actions {
                 @if state == "active" {
                     form.inline method="post" action={ "/console/keys/" (query_value(&key.id)) "/rotate" (q) } {
@@ -156,6 +178,23 @@ fn key_row(s: &Session, key: &KeyRow, q: &str, now: i64) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// A key's scopes, prefixes and allowed networks, "all"/"any" where it has no such limit.
+fn limit_cells(limits: &Limits) -> Markup {
+    let scopes = limits
+        .scopes
+        .map(|s| s.iter().map(KeyScope::name).collect::<Vec<_>>().join(", "));
+    let prefixes = limits.prefixes.as_ref().map(|p| p.join(", "));
+    let networks = limits
+        .networks
+        .as_ref()
+        .map(|n| n.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "));
+    html! {
+        td { (scopes.as_deref().unwrap_or("all")) }
+        td { (prefixes.as_deref().unwrap_or("all")) }
+        td { (networks.as_deref().unwrap_or("any")) }
     }
 }
 
@@ -194,6 +233,25 @@ fn end_of_day(date: &str) -> Option<i64> {
     Some(month.start()? + i64::from(day) * 86_400 - 1)
 }
 
+/// The limits asked for in the create form, checked by `keys::manage` like the API's: no
+/// box ticked (or no network typed) means no limit of that kind.
+fn requested_limits(form: &form::Form) -> manage::Requested {
+    let some = |list: Vec<String>| (!list.is_empty()).then_some(list);
+    let owned = |name: &str| some(form.all(name).into_iter().map(str::to_string).collect());
+    let networks = form.get("allowed-networks").unwrap_or("");
+    manage::Requested {
+        scopes: owned("scopes"),
+        prefixes: owned("prefixes"),
+        allowed_networks: some(
+            networks
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        ),
+    }
+}
+
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     let form = form::read(request, form::SMALL)?;
     let Some(s) = Session::of_form(ctx, request, form.get("csrf"))? else {
@@ -212,9 +270,8 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
         };
         let name = form.get("name").unwrap_or("");
         let remote = remote(request);
-        // The console offers no limits (yet): its keys are unlimited, as before issue 19.
-        let unlimited = manage::Requested::default();
-        let (key, plain) = manage::create(ctx.db, client, name, expires_at, &unlimited, remote.as_deref(), ctx.now)?;
+        let requested = requested_limits(&form);
+        let (key, plain) = manage::create(ctx.db, client, name, expires_at, &requested, remote.as_deref(), ctx.now)?;
         Ok(new_key_page(&s, &key, &plain, in_links))
     })();
     shown(ctx, request, &s, result)

@@ -613,3 +613,94 @@ fn console_errors_are_html_pages() {
     .expect(413);
     assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
 }
+
+#[test]
+fn the_create_form_offers_scopes_prefixes_and_networks_and_stores_them() {
+    let s = TestServer::start();
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let page = get_page(&s, "/console/keys", &b.cookie).expect(200).text();
+    for label in [
+        r#"<label for="scope-dois-read"><input id="scope-dois-read" type="checkbox" name="scopes" value="dois:read">"#,
+        r#"<label for="prefix-10.5072"><input id="prefix-10.5072" type="checkbox" name="prefixes" value="10.5072">"#,
+        r#"<label for="allowed-networks">"#,
+    ] {
+        assert!(page.contains(label), "{label} missing from {page}");
+    }
+    post_form(
+        &s,
+        "/console/keys",
+        Some(&b.cookie),
+        &[
+            ("csrf", &b.csrf),
+            ("name", "scoped"),
+            ("scopes", "dois:read"),
+            ("scopes", "reports:write"),
+            ("prefixes", "10.5072"),
+            ("allowed-networks", "127.0.0.0/8, 2001:db8::/32"),
+        ],
+    )
+    .expect(201);
+    let (scopes, prefixes, networks): (String, String, String) = s
+        .db()
+        .query_row(
+            "SELECT scopes, prefixes, allowed_networks FROM api_keys WHERE name = 'scoped'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (scopes.as_str(), prefixes.as_str(), networks.as_str()),
+        ("dois:read reports:write", "10.5072", "127.0.0.0/8 2001:db8::/32")
+    );
+    let list = get_page(&s, "/console/keys", &b.cookie).expect(200).text();
+    assert!(
+        list.contains("<td>dois:read, reports:write</td><td>10.5072</td><td>127.0.0.0/8, 2001:db8::/32</td>"),
+        "{list}"
+    );
+    // A key made without limits lists none.
+    post_form(
+        &s,
+        "/console/keys",
+        Some(&b.cookie),
+        &[("csrf", &b.csrf), ("name", "open")],
+    )
+    .expect(201);
+    let unlimited: (Option<String>, Option<String>, Option<String>) = s
+        .db()
+        .query_row(
+            "SELECT scopes, prefixes, allowed_networks FROM api_keys WHERE name = 'open'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(unlimited, (None, None, None));
+    let list = get_page(&s, "/console/keys", &b.cookie).expect(200).text();
+    assert!(list.contains("<td>all</td><td>all</td><td>any</td>"), "{list}");
+}
+
+#[test]
+fn invalid_limits_show_the_domain_error_and_store_nothing() {
+    let s = TestServer::start();
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    for (field, value, message) in [
+        (
+            "allowed-networks",
+            "10.0.0.1/8",
+            "10.0.0.1/8 is not a network in CIDR form",
+        ),
+        ("scopes", "dois:delete", "dois:delete is not a scope"),
+        ("prefixes", "10.5073", "10.5073 is not a prefix of DEMO.REPO"),
+    ] {
+        let r = post_form(
+            &s,
+            "/console/keys",
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("name", "bad"), (field, value)],
+        )
+        .expect(422);
+        assert_page_headers(&r);
+        assert!(r.text().contains(message), "{message} not in {}", r.text());
+    }
+    assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
+    assert!(!audit_actions(&s).contains(&"key.created".into()));
+}
