@@ -29,11 +29,13 @@ fn rest(method: Method, pattern: &'static str, handler: Handler) -> Route<Handle
     }
 }
 
+/// An MDS route: poodle (Rails) answers errors in plain text and ignores a trailing
+/// slash, which is what `http`'s plain-text family does. The DataCite meaning is set here.
 fn mds(method: Method, pattern: &'static str, handler: Handler) -> Route<Handler> {
     Route {
         method,
         pattern,
-        family: Family::Mds,
+        family: Family::PlainText,
         handler,
     }
 }

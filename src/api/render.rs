@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 pub const MDS_NO_AUTH: &str = "An Authentication object was not found in the SecurityContext";
 
 fn standard_text(error: &Error, family: Family) -> String {
-    let rest = family != Family::Mds;
+    let rest = family != Family::PlainText;
     match error {
         Error::Unauthenticated if rest => "Bad credentials.".into(),
         Error::Unauthenticated => MDS_NO_AUTH.into(),
@@ -90,7 +90,7 @@ pub fn render(error: &Error, family: Family) -> Reply {
             status,
             &json!({"errors": [{"status": status.to_string(), "title": standard_text(error, family)}]}),
         ),
-        (Family::Mds, _) => Reply::text(status, standard_text(error, family)),
+        (Family::PlainText, _) => Reply::text(status, standard_text(error, family)),
         (Family::Html, _) => html_error(status, &standard_text(error, family)),
     };
     match error {

@@ -1,5 +1,5 @@
 //! Readers: other metadata formats → DataCite REST attributes → kernel-4 XML, and
-//! format detection (bolognese's `find_from_format_by_string`). What MDS `PUT /metadata`
+//! format detection (poodle's `find_from_format_by_string`, from `metadata`). What MDS `PUT /metadata`
 //! and `tinydoi convert` accept besides kernel-4 XML.
 
 use super::model::is_doi;
@@ -48,44 +48,20 @@ fn parse_json(text: &str) -> Option<Map<String, Value>> {
     }
 }
 
-/// Which format `text` is in, by bolognese's rules (first match wins): kernel-4 XML,
-/// schema.org JSON-LD, DataCite JSON, Crosscite JSON, citeproc JSON, RIS, BibTeX.
+/// Which format `text` is in: the one detector, [`metadata::detect`] (poodle's
+/// `find_from_format_by_string`), mapped onto the formats tinydoi reads and writes.
+/// Crossref and codemeta, which tinydoi neither reads nor writes, are not recognised.
 pub fn detect(text: &str) -> Option<Format> {
-    let t = text.trim_start_matches('\u{feff}').trim_start();
-    if t.starts_with('<') {
-        return t
-            .contains("http://datacite.org/schema/kernel")
-            .then_some(Format::DataciteXml);
+    match metadata::detect(text.as_bytes())? {
+        metadata::Format::Datacite => Some(Format::DataciteXml),
+        metadata::Format::DataciteJson => Some(Format::DataciteJson),
+        metadata::Format::Crosscite => Some(Format::CrossciteJson),
+        metadata::Format::SchemaOrg => Some(Format::SchemaOrg),
+        metadata::Format::Citeproc => Some(Format::Citeproc),
+        metadata::Format::Ris => Some(Format::Ris),
+        metadata::Format::Bibtex => Some(Format::Bibtex),
+        metadata::Format::Crossref | metadata::Format::Codemeta => None,
     }
-    if let Some(o) = parse_json(t) {
-        let context = o.get("@context").and_then(Value::as_str).unwrap_or("");
-        let schema = o
-            .get("schemaVersion")
-            .or_else(|| o.get("schema-version"))
-            .or_else(|| o.get("schema_version"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let present = |k: &str| o.get(k).is_some_and(|v| !v.is_null());
-        return if context.starts_with("http://schema.org") || context.starts_with("https://schema.org") {
-            Some(Format::SchemaOrg)
-        } else if schema.starts_with("http://datacite.org/schema/kernel") && !present("publication_year") {
-            Some(Format::DataciteJson)
-        } else if present("types") && present("publication_year") {
-            Some(Format::CrossciteJson)
-        } else if o.get("issued").and_then(|i| i.get("date-parts")).is_some() {
-            Some(Format::Citeproc)
-        } else {
-            None
-        };
-    }
-    if t.starts_with("TY  - ") {
-        return Some(Format::Ris);
-    }
-    let bibtex = t.strip_prefix('@').is_some_and(|rest| {
-        let kind: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-        !kind.is_empty() && rest[kind.len()..].trim_start().starts_with('{')
-    });
-    bibtex.then_some(Format::Bibtex)
 }
 
 /// A JSON reader: the input object → the DOI it names and DataCite REST attributes.

@@ -16,7 +16,7 @@
 //!   the request's `Host`, or `Origin: null` (sandboxed frames, some redirects) → refused;
 //! - unless `Authorization` is a `Bearer` credential.
 //!
-//! Clients that are not browsers (curl, DataCite libraries) send neither header and are
+//! Clients that are not browsers (curl, client libraries) send neither header and are
 //! never affected. `same-site` and `same-origin` pass: only another site is the threat.
 
 use super::request::{Method, Request};

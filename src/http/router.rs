@@ -9,9 +9,10 @@ pub enum Family {
     /// JSON:API error documents (the default).
     #[default]
     Rest,
-    /// Plain-text bodies, and Rails-style routing: a trailing slash is ignored (clients
-    /// of the API the table marks so, MDS, send `/metadata/`).
-    Mds,
+    /// Plain-text bodies, and Rails-style routing: a trailing slash is ignored (some
+    /// clients of the routes the table marks so send `/metadata/`). Which API that is,
+    /// is the route table's business.
+    PlainText,
     /// The web console: HTML pages.
     Html,
 }
@@ -83,9 +84,12 @@ impl<H> Router<H> {
                 allow: allowed.join(", "),
                 family,
             },
-            // Routes of the plain-text family ignore a trailing slash (see `Family::Mds`). Only
+            // Routes of the plain-text family ignore a trailing slash (see `Family::PlainText`). Only
             // where nothing matched: a DOI ending in `/` is refused, not silently renamed.
-            None if self.family_of_unmatched(&segments) == Family::Mds && path.len() > 1 && path.ends_with('/') => {
+            None if self.family_of_unmatched(&segments) == Family::PlainText
+                && path.len() > 1
+                && path.ends_with('/') =>
+            {
                 self.find(method, &path[..path.len() - 1])
             }
             None => Match::NotFound(self.family_of_unmatched(&segments)),
@@ -173,7 +177,7 @@ mod tests {
             Route {
                 method: Method::Get,
                 pattern: "/metadata/{doi*}",
-                family: Family::Mds,
+                family: Family::PlainText,
                 handler: 7,
             },
         ])
@@ -207,7 +211,7 @@ mod tests {
         let r = |method, pattern, handler| Route {
             method,
             pattern,
-            family: Family::Mds,
+            family: Family::PlainText,
             handler,
         };
         let router = Router::new(vec![
@@ -243,7 +247,7 @@ mod tests {
         // Unmatched paths take the family of the routes sharing their first segment.
         assert!(matches!(
             router().find(Method::Get, "/metadata"),
-            Match::NotFound(Family::Mds)
+            Match::NotFound(Family::PlainText)
         ));
     }
 }

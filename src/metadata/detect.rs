@@ -1,5 +1,6 @@
 //! Which metadata format an upload is in, by its content alone: poodle's
-//! `find_from_format_by_string` (a copy of bolognese's), checked in the same order.
+//! `find_from_format_by_string` (a copy of bolognese's), checked in the same order. The
+//! one detector: MDS uploads and the readers of `formats` (`tinydoi convert`) both use it.
 
 use serde_json::Value;
 
@@ -36,6 +37,7 @@ impl Format {
     }
 }
 
+const KERNEL: &str = "http://datacite.org/schema/kernel";
 const CODEMETA_CONTEXT: &str = "https://raw.githubusercontent.com/codemeta/codemeta/master/codemeta.jsonld";
 
 /// The format of `body`, or `None` (MDS answers 415 `Metadata format not recognized`).
@@ -44,7 +46,9 @@ const CODEMETA_CONTEXT: &str = "https://raw.githubusercontent.com/codemeta/codem
 /// namespace declared in it starts with `http://datacite.org/schema/kernel` (so retired
 /// kernels are recognised, and refused later with their own message). JSON: schema.org by
 /// its `@context`, codemeta by its context URL, DataCite JSON by `schema-version`,
-/// Crosscite by `types`, Citeproc by `issued.date-parts`. Then RIS (`TY  - `) and BibTeX
+/// Crosscite by `types`, Citeproc by `issued.date-parts`; two additions only for JSON
+/// poodle would misread or refuse (see [`camel_datacite_json`], and Crosscite with an
+/// empty `types` but a `publication_year`). Then RIS (`TY  - `) and BibTeX
 /// (an `@type{` entry).
 pub fn detect(body: &[u8]) -> Option<Format> {
     if let Some(format) = xml_format(body) {
@@ -118,15 +122,46 @@ fn json_format(json: &serde_json::Map<String, Value>) -> Option<Format> {
         Some(Format::SchemaOrg)
     } else if context == CODEMETA_CONTEXT {
         Some(Format::Codemeta)
-    } else if text_of("schema-version").starts_with("http://datacite.org/schema/kernel") {
+    } else if text_of("schema-version").starts_with(KERNEL) || camel_datacite_json(json) {
         Some(Format::DataciteJson)
     } else if present(json.get("types")) {
         Some(Format::Crosscite)
     } else if present(json.get("issued").and_then(|i| i.get("date-parts"))) {
         Some(Format::Citeproc)
+    } else if given(json, "types") && given(json, "publication_year") {
+        // bolognese's Crosscite rule with `types` merely given (`{}` too): what poodle
+        // would refuse as unrecognised, `tinydoi convert` reads as Crosscite.
+        Some(Format::Crosscite)
     } else {
         None
     }
+}
+
+/// Whether `key` is in `json` and not null (a weaker test than [`present`]).
+fn given(json: &serde_json::Map<String, Value>, key: &str) -> bool {
+    json.get(key).is_some_and(|v| !v.is_null())
+}
+
+/// tinydoi's own DataCite JSON (what `formats` writes) names its kernel as
+/// `schemaVersion`, which poodle's rule does not look at; poodle would call it Crosscite
+/// by its `types`. Read as DataCite JSON only when no Crosscite (snake_case) key is in it,
+/// so both readers would give the same record and MDS uploads are unaffected.
+fn camel_datacite_json(json: &serde_json::Map<String, Value>) -> bool {
+    let schema = ["schemaVersion", "schema_version"]
+        .iter()
+        .find_map(|k| json.get(*k).and_then(Value::as_str))
+        .unwrap_or("");
+    schema.starts_with(KERNEL)
+        && ![
+            "publication_year",
+            "rights_list",
+            "geo_locations",
+            "funding_references",
+            "related_identifiers",
+            "related_items",
+        ]
+        .iter()
+        .any(|k| given(json, k))
 }
 
 /// What bibtex-ruby parses into an entry: `@type{key,` (or `@type(`) after optional
@@ -199,5 +234,17 @@ mod tests {
             detect(format!(r#"{{"@context": "{CODEMETA_CONTEXT}"}}"#).as_bytes()),
             Some(Format::Codemeta)
         );
+    }
+
+    #[test]
+    fn tinydoi_additions_only_where_poodle_misreads_or_refuses() {
+        let k4 = "http://datacite.org/schema/kernel-4";
+        let camel = format!(r#"{{"schemaVersion": "{k4}", "types": {{"resourceTypeGeneral": "Text"}}}}"#);
+        assert_eq!(detect(camel.as_bytes()), Some(Format::DataciteJson));
+        let snake = format!(r#"{{"schemaVersion": "{k4}", "types": {{"a": 1}}, "rights_list": []}}"#);
+        assert_eq!(detect(snake.as_bytes()), Some(Format::Crosscite));
+        let empty_types = r#"{"types": {}, "publication_year": "2011"}"#;
+        assert_eq!(detect(empty_types.as_bytes()), Some(Format::Crosscite));
+        assert_eq!(detect(br#"{"types": {}}"#), None);
     }
 }

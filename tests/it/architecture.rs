@@ -155,6 +155,29 @@ fn only_http_touches_tiny_http() {
     assert!(wrong.is_empty(), "tiny_http outside src/http/: {wrong:?}");
 }
 
+/// Words naming DataCite's services, which `http/` must not know (issue #13).
+const DATACITE_WORDS: &[&str] = &["mds", "datacite", "poodle", "lupo"];
+
+/// The DataCite words in some code, in any case.
+fn datacite_words(code: &str) -> Vec<&'static str> {
+    let lower = code.to_ascii_lowercase();
+    DATACITE_WORDS.iter().copied().filter(|w| lower.contains(w)).collect()
+}
+
+#[test]
+fn http_knows_nothing_of_datacite() {
+    let wrong: Vec<(String, Vec<&str>)> = sources()
+        .into_iter()
+        .filter(|s| s.path.starts_with("src/http/"))
+        .map(|s| {
+            let words = datacite_words(&s.code);
+            (s.path, words)
+        })
+        .filter(|(_, words)| !words.is_empty())
+        .collect();
+    assert!(wrong.is_empty(), "DataCite words in the code of src/http/: {wrong:?}");
+}
+
 /// String literals (plain and raw) of some code, roughly: enough to find SQL.
 fn literals(code: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -253,6 +276,8 @@ fn the_checks_see_what_they_look_for() {
     };
     assert!(imports(&s).contains("app"));
     assert_eq!(literals(&s.code), vec!["SELECT 1"]);
+    assert_eq!(datacite_words("Family::Mds"), vec!["mds"]);
+    assert!(datacite_words("Family::PlainText").is_empty());
     let mut g = BTreeMap::new();
     g.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
     g.insert("b".to_string(), BTreeSet::from(["a".to_string()]));

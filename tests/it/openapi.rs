@@ -151,7 +151,7 @@ fn error_bodies_are_documented_per_api_family() {
         let unauthorized = resolve(&doc, &op["responses"]["401"]);
         let expected = match route.family {
             Family::Rest => "application/vnd.api+json",
-            Family::Mds => "text/plain",
+            Family::PlainText => "text/plain",
             Family::Html => "text/html",
         };
         assert!(
