@@ -52,7 +52,10 @@ fn parse_json(text: &str) -> Option<Map<String, Value>> {
 /// `find_from_format_by_string`), mapped onto the formats tinydoi reads and writes.
 /// Crossref and codemeta, which tinydoi neither reads nor writes, are not recognised.
 pub fn detect(text: &str) -> Option<Format> {
-    match metadata::detect(text.as_bytes())? {
+    let Some(found) = metadata::detect(text.as_bytes()) else {
+        return crosscite_with_empty_types(text).then_some(Format::CrossciteJson);
+    };
+    match found {
         metadata::Format::Datacite => Some(Format::DataciteXml),
         metadata::Format::DataciteJson => Some(Format::DataciteJson),
         metadata::Format::Crosscite => Some(Format::CrossciteJson),
@@ -61,6 +64,17 @@ pub fn detect(text: &str) -> Option<Format> {
         metadata::Format::Ris => Some(Format::Ris),
         metadata::Format::Bibtex => Some(Format::Bibtex),
         metadata::Format::Crossref | metadata::Format::Codemeta => None,
+    }
+}
+
+/// bolognese's Crosscite rule with `types` merely given (`{}` too) and a
+/// `publication_year`: JSON that poodle (and so MDS) refuses as unrecognised, but that
+/// `tinydoi convert` reads as Crosscite, as bolognese's own reader would.
+fn crosscite_with_empty_types(text: &str) -> bool {
+    let given = |json: &Map<String, Value>, key: &str| json.get(key).is_some_and(|v| !v.is_null());
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(json)) => given(&json, "types") && given(&json, "publication_year"),
+        _ => false,
     }
 }
 

@@ -47,8 +47,7 @@ const CODEMETA_CONTEXT: &str = "https://raw.githubusercontent.com/codemeta/codem
 /// kernels are recognised, and refused later with their own message). JSON: schema.org by
 /// its `@context`, codemeta by its context URL, DataCite JSON by `schema-version`,
 /// Crosscite by `types`, Citeproc by `issued.date-parts`; two additions only for JSON
-/// poodle would misread or refuse (see [`camel_datacite_json`], and Crosscite with an
-/// empty `types` but a `publication_year`). Then RIS (`TY  - `) and BibTeX
+/// poodle would misread (see [`camel_datacite_json`]). Then RIS (`TY  - `) and BibTeX
 /// (an `@type{` entry).
 pub fn detect(body: &[u8]) -> Option<Format> {
     if let Some(format) = xml_format(body) {
@@ -128,10 +127,6 @@ fn json_format(json: &serde_json::Map<String, Value>) -> Option<Format> {
         Some(Format::Crosscite)
     } else if present(json.get("issued").and_then(|i| i.get("date-parts"))) {
         Some(Format::Citeproc)
-    } else if given(json, "types") && given(json, "publication_year") {
-        // bolognese's Crosscite rule with `types` merely given (`{}` too): what poodle
-        // would refuse as unrecognised, `tinydoi convert` reads as Crosscite.
-        Some(Format::Crosscite)
     } else {
         None
     }
@@ -243,8 +238,9 @@ mod tests {
         assert_eq!(detect(camel.as_bytes()), Some(Format::DataciteJson));
         let snake = format!(r#"{{"schemaVersion": "{k4}", "types": {{"a": 1}}, "rights_list": []}}"#);
         assert_eq!(detect(snake.as_bytes()), Some(Format::Crosscite));
+        // What poodle refuses, MDS refuses too (only `tinydoi convert` reads it, in formats).
         let empty_types = r#"{"types": {}, "publication_year": "2011"}"#;
-        assert_eq!(detect(empty_types.as_bytes()), Some(Format::Crosscite));
+        assert_eq!(detect(empty_types.as_bytes()), None);
         assert_eq!(detect(br#"{"types": {}}"#), None);
     }
 }

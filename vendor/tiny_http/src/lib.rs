@@ -520,6 +520,11 @@ pub fn fuzz_connection(input: &[u8]) {
         max_connections: 1,
         max_body_wire_bytes: 64 * 1024,
     };
+    // A handle of our own on the server's end: closing it below ends the drain thread's
+    // read even if some handle of the connection were still alive.
+    let Ok(server_end) = server.try_clone() else {
+        return;
+    };
     let (read, write) = util::RefinedTcpStream::new(Connection::from(server));
     // Drain the answers as they come, so that many of them never fill the socket.
     let drain = thread::spawn(move || {
@@ -529,6 +534,7 @@ pub fn fuzz_connection(input: &[u8]) {
         let _ = std::io::copy(&mut request.as_reader().take(1 << 20), &mut std::io::sink());
         let _ = request.respond(Response::empty(200));
     }
+    let _ = server_end.shutdown(Shutdown::Both);
     let _ = drain.join();
 }
 
