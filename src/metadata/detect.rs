@@ -47,7 +47,7 @@ const CODEMETA_CONTEXT: &str = "https://raw.githubusercontent.com/codemeta/codem
 /// kernels are recognised, and refused later with their own message). JSON: schema.org by
 /// its `@context`, codemeta by its context URL, DataCite JSON by `schema-version`,
 /// Crosscite by `types`, Citeproc by `issued.date-parts`; two additions only for JSON
-/// poodle would misread (see [`camel_datacite_json`]). Then RIS (`TY  - `) and BibTeX
+/// poodle would misread (see `camel_datacite_json`). Then RIS (`TY  - `) and BibTeX
 /// (an `@type{` entry).
 pub fn detect(body: &[u8]) -> Option<Format> {
     if let Some(format) = xml_format(body) {
