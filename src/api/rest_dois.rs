@@ -240,7 +240,13 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         filter.offset = (number - 1).saturating_mul(size as u64);
     }
     let (mut found, total) = dois::list(ctx.db, &ctx.principal, filter)?;
-    let total_pages = if size == 0 { 0 } else { total.div_ceil(size as u64) };
+    // lupo counts pages of numbered paging within the 10,000 results it can reach.
+    let reachable = if cursor_mode {
+        total
+    } else {
+        total.min(dois_list::MAX_RESULTS)
+    };
+    let total_pages = if size == 0 { 0 } else { reachable.div_ceil(size as u64) };
     let next = if cursor_mode {
         if found.len() > size as usize {
             found.truncate(size as usize);
@@ -256,7 +262,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         } else {
             None
         }
-    } else if size > 0 && number.saturating_mul(size as u64) < total {
+    } else if size > 0 && number.saturating_mul(size as u64) < total && number < total_pages {
         Some(next_link(
             request,
             &[
