@@ -729,7 +729,7 @@ impl Facet {
     fn order(self) -> &'static str {
         match self {
             Facet::Created | Facet::Registered | Facet::Published => "k DESC",
-            _ => "n DESC, k",
+            _ => "total DESC, k",
         }
     }
 }
@@ -746,8 +746,8 @@ pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> ru
         };
         counted_conditions(filter, &mut c);
         let sql = format!(
-            "SELECT {key} AS k, {title}, SUM(n) AS n FROM doi_counts WHERE {} AND k IS NOT NULL AND k != '' \
-             GROUP BY k HAVING n > 0 ORDER BY {order}",
+            "SELECT {key} AS k, {title}, SUM(n) AS total FROM doi_counts WHERE {} AND k IS NOT NULL AND k != '' \
+             GROUP BY k HAVING total > 0 ORDER BY {order}",
             c.sql.join(" AND ")
         );
         (sql, c.args)
@@ -755,7 +755,7 @@ pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> ru
         let (where_sql, args) = conditions(filter);
         let (key, title) = facet.sql();
         let sql = format!(
-            "SELECT {key} AS k, {title}, COUNT(*) AS n FROM dois WHERE {where_sql} AND k IS NOT NULL AND k != '' \
+            "SELECT {key} AS k, {title}, COUNT(*) AS total FROM dois WHERE {where_sql} AND k IS NOT NULL AND k != '' \
              GROUP BY k ORDER BY {order}"
         );
         (sql, args)
