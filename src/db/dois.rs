@@ -810,12 +810,46 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// A client's registered and findable DOI names, oldest first (MDS `GET /doi`).
-pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT doi FROM dois WHERE client = ?1 AND state != 'draft' ORDER BY created, doi")?;
-    let rows = stmt.query_map([client], |r| r.get(0))?;
+/// Where a page of a client's minted DOIs starts: after this `created` and `doi`.
+pub type NamesAfter = Option<(i64, String)>;
+
+/// Up to `limit` of a client's registered and findable DOIs, oldest first, after `after`
+/// (MDS `GET /doi`, read a page at a time so a long list is never held whole): their
+/// `created` and name.
+pub fn minted_names_page(
+    conn: &Connection,
+    client: &str,
+    after: &NamesAfter,
+    limit: u32,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let (created, doi) = after.clone().unwrap_or((i64::MIN, String::new()));
+    let mut stmt = conn.prepare_cached(
+        "SELECT created, doi FROM dois WHERE client = ?1 AND state != 'draft' AND (created, doi) > (?2, ?3)
+         ORDER BY created, doi LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![client, created, doi, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
+}
+
+/// A read-only connection of its own to the database `conn` is on, for a reply that reads
+/// on after its handler returned (a streamed body).
+pub fn reader_of(conn: &Connection) -> rusqlite::Result<Connection> {
+    let path = conn.path().unwrap_or(":memory:").to_string();
+    let reader = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(reader)
+}
+
+/// A client's registered and findable DOI names, oldest first.
+#[cfg(test)]
+pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
+    Ok(minted_names_page(conn, client, &None, u32::MAX)?
+        .into_iter()
+        .map(|(_, doi)| doi)
+        .collect())
 }
 
 /// One media entry of a DOI; `id` is its row id, stable while it exists (MDS shows it in

@@ -132,29 +132,7 @@ fn sort_by_title_and_relevance() {
 fn numbered_pages_stop_at_ten_thousand_results_as_lupo() {
     let s = TestServer::start();
     publish(&s, "10.5072/template", "Ocean", "Fenner, Martin", "Dataset");
-    // 12,000 copies of one DOI, straight into the table (the API would take minutes).
-    let db = s.db();
-    let tx = db.unchecked_transaction().unwrap();
-    tx.execute(
-        "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, derived)
-         SELECT '10.5072/copy-' || value, client, prefix, state, url, xml, attributes, created + value,
-                updated + value, registered, derived
-         FROM dois, generate_series(1, 11999) WHERE doi = '10.5072/template'",
-        [],
-    )
-    .unwrap_or_else(|_| {
-        // Without the series extension: a recursive count.
-        tx.execute(
-            "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < 11999)
-             INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, derived)
-             SELECT '10.5072/copy-' || value, client, prefix, state, url, xml, attributes, created + value,
-                    updated + value, registered, derived
-             FROM dois, n WHERE doi = '10.5072/template'",
-            [],
-        )
-        .unwrap()
-    });
-    tx.commit().unwrap();
+    copies(&s, "10.5072/template", 11_999);
     let doc = s.get("/dois?page[number]=1").send().expect(200).json();
     assert_eq!(doc["meta"]["total"], 12_000);
     assert_eq!(doc["meta"]["totalPages"], 400, "numbered pages reach 10,000 results");
@@ -172,6 +150,46 @@ fn numbered_pages_stop_at_ten_thousand_results_as_lupo() {
     // The copies are searchable: the trigger indexed them.
     let doc = s.get("/dois?query=ocean&page[size]=0").send().expect(200).json();
     assert_eq!(doc["meta"]["total"], 12_000);
+}
+
+/// `n` copies of DOI `template` (`10.5072/copy-1` …, each a second newer), straight into
+/// the table: the API would take minutes.
+fn copies(s: &TestServer, template: &str, n: u32) {
+    let db = s.db();
+    let tx = db.unchecked_transaction().unwrap();
+    tx.execute(
+        "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?2)
+         INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, derived)
+         SELECT '10.5072/copy-' || value, client, prefix, state, url, xml, attributes, created + value,
+                updated + value, registered, derived
+         FROM dois, n WHERE doi = ?1",
+        rusqlite::params![template, n],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn mds_doi_list_streams_long_lists() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/template", "Ocean", "Fenner, Martin", "Dataset");
+    create(&s, json!({"doi": "10.5072/draft", "titles": [{"title": "Draft"}]}));
+    // Short: one body with its length, as before.
+    let short = s.get("/doi").client_auth().send().expect(200);
+    assert_eq!(short.text(), "10.5072/TEMPLATE");
+    assert!(short.header("Content-Length").is_some());
+    // Longer than a page (5,000): streamed in chunks, every DOI once, oldest first.
+    copies(&s, "10.5072/template", 12_345);
+    let long = s.get("/doi").client_auth().send().expect(200);
+    assert_eq!(long.header("Transfer-Encoding"), Some("chunked"));
+    assert_eq!(long.header("Content-Type"), Some("text/plain;charset=UTF-8"));
+    let text = long.text();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines.len(), 12_346);
+    assert_eq!(lines[0], "10.5072/TEMPLATE");
+    assert_eq!(lines[1], "10.5072/COPY-1");
+    assert_eq!(lines[12_345], "10.5072/COPY-12345");
+    assert!(!text.ends_with('\n'));
 }
 
 fn filter(visible: Visible) -> Filter {
