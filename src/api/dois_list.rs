@@ -347,8 +347,9 @@ pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
         ("clients", Facet::Clients),
         ("prefixes", Facet::Prefixes),
     ];
-    for (name, facet) in table {
-        let found = dois::facet(ctx.db, &ctx.principal, filter.clone(), facet, FACET_SIZE)?;
+    let kinds: Vec<Facet> = table.iter().map(|(_, f)| *f).collect();
+    let all = dois::facets(ctx.db, &ctx.principal, filter.clone(), &kinds, FACET_SIZE)?;
+    for ((name, facet), found) in table.into_iter().zip(all) {
         let value = match facet {
             Facet::States => buckets(found, same, |k, _| humanize(k)),
             Facet::ResourceTypes => buckets(found, dasherize, |k, _| k.to_string()),

@@ -772,6 +772,101 @@ pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> ru
     rows.collect()
 }
 
+/// The `limit` first buckets of each of `facets` over the DOIs `filter` matches: from
+/// `doi_counts` when it can answer, else counted in one pass over the matching rows (one
+/// search, one read of each row, whatever the number of facets).
+pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) -> rusqlite::Result<Vec<Vec<Bucket>>> {
+    if filter.counted() {
+        return facets.iter().map(|f| facet(conn, filter, *f, limit)).collect();
+    }
+    use std::collections::HashMap;
+    let (where_sql, args) = conditions(filter);
+    let sql = format!(
+        "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM dois WHERE {where_sql}",
+        year_of("created"),
+        year_of("registered")
+    );
+    // Per facet: key → count. Client keys are resolved to providers and names after.
+    let mut counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); 7];
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        for (i, slot) in counts.iter_mut().enumerate() {
+            let key = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                _ => continue,
+            };
+            if !key.is_empty() {
+                *slot.entry(key).or_default() += 1;
+            }
+        }
+    }
+    drop(rows);
+    let mut client_of = conn.prepare_cached(
+        "SELECT c.name, c.provider, p.name FROM clients c LEFT JOIN providers p ON p.symbol = c.provider
+         WHERE c.symbol = ?1",
+    )?;
+    let mut names: HashMap<String, (Option<String>, Option<String>, Option<String>)> = HashMap::new();
+    for client in counts[1].keys() {
+        let found = client_of
+            .query_row([client], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .unwrap_or((None, None, None));
+        names.insert(client.clone(), found);
+    }
+    let mut out = Vec::with_capacity(facets.len());
+    for facet in facets {
+        let mut buckets: Vec<Bucket> = match facet {
+            Facet::Providers => {
+                let mut by: HashMap<String, (Option<String>, u64)> = HashMap::new();
+                for (client, n) in &counts[1] {
+                    if let Some((_, Some(provider), title)) = names.get(client) {
+                        let e = by.entry(provider.clone()).or_insert((title.clone(), 0));
+                        e.1 += n;
+                    }
+                }
+                by.into_iter()
+                    .map(|(k, (title, count))| Bucket {
+                        key: Some(k),
+                        title,
+                        count,
+                    })
+                    .collect()
+            }
+            _ => {
+                let column = match facet {
+                    Facet::States => 0,
+                    Facet::Clients => 1,
+                    Facet::Prefixes => 2,
+                    Facet::Created => 3,
+                    Facet::Registered => 4,
+                    Facet::ResourceTypes => 5,
+                    _ => 6,
+                };
+                counts[column]
+                    .iter()
+                    .map(|(k, n)| Bucket {
+                        key: Some(k.clone()),
+                        title: match facet {
+                            Facet::Clients => names.get(k).and_then(|n| n.0.clone()),
+                            _ => None,
+                        },
+                        count: *n,
+                    })
+                    .collect()
+            }
+        };
+        match facet {
+            Facet::Created | Facet::Registered | Facet::Published => buckets.sort_by(|a, b| b.key.cmp(&a.key)),
+            _ => buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key))),
+        }
+        buckets.truncate(limit as usize);
+        out.push(buckets);
+    }
+    Ok(out)
+}
+
 /// Fills the search index and the counts of migration 6 for the DOIs already stored, in
 /// the caller's transaction, with progress in the log every 100,000 DOIs.
 pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {

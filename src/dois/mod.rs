@@ -530,16 +530,17 @@ pub fn provider_of(conn: &Connection, client: &str) -> Result<Option<String>, Er
     Ok(dba::client(conn, client)?.map(|c| c.provider))
 }
 
-/// The `limit` largest buckets of `facet` over the DOIs `filter` matches that the caller may see.
-pub fn facet(
+/// The `limit` first buckets of each of `facets` over the DOIs `filter` matches that the
+/// caller may see.
+pub fn facets(
     conn: &Connection,
     principal: &Principal,
     mut filter: Filter,
-    facet: dbd::Facet,
+    facets: &[dbd::Facet],
     limit: u32,
-) -> Result<Vec<dbd::Bucket>, Error> {
+) -> Result<Vec<Vec<dbd::Bucket>>, Error> {
     filter.visible = visibility(principal);
-    Ok(dbd::facet(conn, &filter, facet, limit)?)
+    db::read(conn, |tx| Ok(dbd::facets(tx, &filter, facets, limit)?))
 }
 
 /// Which DOIs `principal` may list besides findable ones.

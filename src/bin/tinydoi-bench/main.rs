@@ -84,10 +84,11 @@ fn run(args: &Args) -> anyhow::Result<()> {
     let c = args.connections;
     let scratch = seed::Scratch::new()?;
     if args.scenarios.iter().any(|s| s == "scale") {
-        let sizes: Vec<u64> = [10_000, 100_000, args.max_dois]
+        let mut sizes: Vec<u64> = [10_000, 100_000, args.max_dois]
             .into_iter()
             .filter(|n| *n <= args.max_dois)
             .collect();
+        sizes.dedup();
         scale::run(&scratch.dir, &sizes, args.workers)?;
         if args.scenarios.iter().all(|s| s == "scale") {
             return Ok(());

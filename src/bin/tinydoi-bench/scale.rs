@@ -106,7 +106,7 @@ fn accounts(conn: &rusqlite::Connection) -> anyhow::Result<()> {
             ],
         )?;
         tx.execute(
-            "INSERT INTO client_prefixes (client, prefix) VALUES (?1, ?2)",
+            "INSERT INTO client_prefixes (client, prefix, created) VALUES (?1, ?2, 0)",
             rusqlite::params![client_symbol(c), prefix(c)],
         )?;
     }
@@ -262,8 +262,16 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
                 "/dois?query=titles.title:permafrost&client-id=p1.c1".to_string(),
             ),
             (
-                "`GET /dois?resource-type-id=dataset&created=2020` (facets counted)",
-                "/dois?resource-type-id=dataset&created=2020".to_string(),
+                "`GET /dois?query=scale-{n}` (one DOI)",
+                format!("/dois?query=scale-{}", size / 2),
+            ),
+            (
+                "`GET /dois?query=permafrost` (~20% of DOIs)",
+                "/dois?query=permafrost".to_string(),
+            ),
+            (
+                "`GET /dois?resource-type-id=dataset&published=2020` (facets counted)",
+                "/dois?resource-type-id=dataset&published=2020".to_string(),
             ),
             (
                 "`GET /dois?resource-type-id=dataset&disable-facets=true`",
