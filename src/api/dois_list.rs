@@ -332,8 +332,9 @@ fn buckets(found: Vec<Bucket>, id: impl Fn(&str) -> String, title: impl Fn(&str,
     )
 }
 
-/// lupo's default facets that SQL can answer, in `meta` beside the totals.
-pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
+/// lupo's default facets that SQL can answer, in `meta` beside the totals, and the
+/// number of DOIs they count (the list's total: every DOI has a state).
+pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<(Map<String, Value>, u64), Error> {
     let same = |k: &str| k.to_string();
     let named = |k: &str, t: Option<String>| t.unwrap_or_else(|| k.to_string());
     let mut meta = Map::new();
@@ -368,7 +369,7 @@ pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
             json!([{"id": "4", "title": "Schema 4", "count": total}]),
         );
     }
-    Ok(meta)
+    Ok((meta, total))
 }
 
 #[cfg(test)]

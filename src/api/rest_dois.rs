@@ -225,7 +225,9 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     let facets = if request.query("disable-facets") == Some("true") {
         None
     } else {
-        Some(dois_list::facets(ctx, &filter)?)
+        let (facets, total) = dois_list::facets(ctx, &filter)?;
+        filter.total = Some(total);
+        Some(facets)
     };
     if cursor_mode {
         // An undecodable cursor starts from the beginning, as lupo's `page_from_params`.
