@@ -309,3 +309,33 @@ CREATE TRIGGER dois_search_update AFTER UPDATE OF doi, attributes ON dois BEGIN
     INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
     SELECT * FROM dois_search_rows WHERE id = NEW.rowid;
 END;
+
+-- What each DOI counts under, one narrow row per DOI (rowid = the DOI's rowid): facets and
+-- totals of a search read these instead of the wide `dois` rows and their JSON.
+CREATE TABLE doi_facet_keys (
+    id            INTEGER PRIMARY KEY,
+    state         TEXT NOT NULL,
+    client        TEXT NOT NULL,
+    prefix        TEXT NOT NULL,
+    created       TEXT,
+    registered    TEXT,
+    resource_type TEXT,
+    published     TEXT
+);
+CREATE VIEW doi_facet_rows AS SELECT rowid AS id, state, client, prefix,
+    strftime('%Y', created, 'unixepoch') AS created,
+    strftime('%Y', registered, 'unixepoch') AS registered,
+    json_extract(attributes, '$.types.resourceTypeGeneral') AS resource_type,
+    substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4)
+        AS published
+    FROM dois;
+CREATE TRIGGER doi_facet_keys_insert AFTER INSERT ON dois BEGIN
+    INSERT INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE id = NEW.rowid;
+END;
+CREATE TRIGGER doi_facet_keys_update AFTER UPDATE OF state, client, prefix, attributes, derived, created, registered
+ON dois BEGIN
+    INSERT OR REPLACE INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE id = NEW.rowid;
+END;
+CREATE TRIGGER doi_facet_keys_delete AFTER DELETE ON dois BEGIN
+    DELETE FROM doi_facet_keys WHERE id = OLD.rowid;
+END;

@@ -578,8 +578,41 @@ fn like(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The WHERE clause over `doi_facet_keys` of a filter that is a search narrowed only by
+/// what that table holds (visibility, client, provider, prefix, state); `None` for others.
+fn keyed_search(filter: &Filter) -> Option<(String, Vec<Box<dyn ToSql>>)> {
+    let mut rest = filter.clone();
+    rest.search = Search::default();
+    if filter.search.is_empty() || !rest.counted() {
+        return None;
+    }
+    let mut c = Clauses {
+        sql: vec!["1 = 1".into()],
+        args: Vec::new(),
+    };
+    counted_conditions(filter, &mut c);
+    if let Some(all) = &filter.search.all {
+        let p = c.arg(all.clone());
+        c.sql.push(format!(
+            "id IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+        ));
+    }
+    if let Some(none) = &filter.search.none {
+        let p = c.arg(none.clone());
+        c.sql.push(format!(
+            "id NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+        ));
+    }
+    Some((c.sql.join(" AND "), c.args))
+}
+
 /// How many DOIs `filter` matches: from `doi_counts` when it can answer, else counted.
 pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
+    if let Some((where_sql, args)) = keyed_search(filter) {
+        return conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM doi_facet_keys WHERE {where_sql}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0));
+    }
     if filter.counted() {
         let mut c = Clauses {
             sql: vec!["facet = 's'".into()],
@@ -804,12 +837,24 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
         return facets.iter().map(|f| facet(conn, filter, *f, limit)).collect();
     }
     use std::collections::HashMap;
-    let (where_sql, args) = conditions(filter);
-    let sql = format!(
-        "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM dois WHERE {where_sql}",
-        year_of("created"),
-        year_of("registered")
-    );
+    let (sql, args) = match keyed_search(filter) {
+        Some((where_sql, args)) => (
+            format!(
+                "SELECT state, client, prefix, created, registered, resource_type, published \
+                 FROM doi_facet_keys WHERE {where_sql}"
+            ),
+            args,
+        ),
+        None => {
+            let (where_sql, args) = conditions(filter);
+            let sql = format!(
+                "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM dois WHERE {where_sql}",
+                year_of("created"),
+                year_of("registered")
+            );
+            (sql, args)
+        }
+    };
     // Per facet: key → count. Client keys are resolved to providers and names after.
     let mut counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); 7];
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -900,6 +945,7 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
         return Ok(());
     }
     log::info!("migration 6: counting {rows} DOIs by facet");
+    conn.execute("INSERT INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE 1", [])?;
     conn.execute(
         "INSERT INTO doi_counts (facet, state, client, prefix, key, n)
          SELECT facet, state, client, prefix, key, COUNT(*) FROM doi_count_keys WHERE 1

@@ -304,6 +304,14 @@ fn check_counts(db: &Connection) {
         let counted = filter(visible.clone());
         let mut scanned = filter(visible.clone());
         scanned.ids = all.clone();
+        // A search every DOI matches (its DOI starts with 10): counted over `doi_facet_keys`.
+        let mut searched = filter(visible.clone());
+        searched.search.all = Some("doi : \"10\"".into());
+        assert_eq!(
+            dbd::count(db, &counted).unwrap(),
+            dbd::count(db, &searched).unwrap(),
+            "{visible:?} searched"
+        );
         assert_eq!(
             dbd::count(db, &counted).unwrap(),
             dbd::count(db, &scanned).unwrap(),
@@ -330,6 +338,11 @@ fn check_counts(db: &Connection) {
                 vec![expected],
                 dbd::facets(db, &scanned, &[facet], 10).unwrap(),
                 "{visible:?} {facet:?} in one pass"
+            );
+            assert_eq!(
+                vec![dbd::facet(db, &counted, facet, 10).unwrap()],
+                dbd::facets(db, &searched, &[facet], 10).unwrap(),
+                "{visible:?} {facet:?} searched"
             );
         }
     }
