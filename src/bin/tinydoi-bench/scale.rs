@@ -262,8 +262,8 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
                 "/dois?query=titles.title:permafrost&client-id=p1.c1".to_string(),
             ),
             (
-                "`GET /dois?query=scale-{n}` (one DOI)",
-                format!("/dois?query=scale-{}", size / 2),
+                "`GET /dois?query={n}` (a word of one DOI)",
+                format!("/dois?query={}", size / 2),
             ),
             (
                 "`GET /dois?query=permafrost` (~20% of DOIs)",
