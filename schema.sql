@@ -201,23 +201,25 @@ CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, rev
 -- counted by `db::dois::backfill_search_and_counts` in this migration's transaction, with
 -- progress on the console.
 --
--- Every list filter and order has an index ending with the DOI, so a page of any filter
--- is read from an index in order, never by sorting the whole table.
+-- Every list filter has an index that also holds `updated` and the DOI (the default order
+-- and its tie-break), so a page is read from an index in order, or sorted from index
+-- entries alone (year ranges), never by reading and sorting whole rows.
 DROP INDEX dois_client;
 DROP INDEX dois_state;
 DROP INDEX dois_updated;
 DROP INDEX dois_state_updated;
 CREATE INDEX dois_updated ON dois (updated, doi);
-CREATE INDEX dois_created ON dois (created, doi);
+CREATE INDEX dois_created ON dois (created, doi, updated);
 CREATE INDEX dois_state_updated ON dois (state, updated, doi);
 CREATE INDEX dois_state_created ON dois (state, created, doi);
 CREATE INDEX dois_client_updated ON dois (client, updated, doi);
 CREATE INDEX dois_client_created ON dois (client, created, doi);
 CREATE INDEX dois_prefix_updated ON dois (prefix, updated, doi);
-CREATE INDEX dois_registered ON dois (registered, doi);
-CREATE INDEX dois_resource_type ON dois (lower(json_extract(attributes, '$.types.resourceTypeGeneral')));
+CREATE INDEX dois_registered ON dois (registered, updated, doi);
+CREATE INDEX dois_resource_type ON dois (lower(json_extract(attributes, '$.types.resourceTypeGeneral')), updated, doi);
 CREATE INDEX dois_published ON dois (
-    substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4));
+    substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4),
+    updated, doi);
 -- lupo's `sort=title`: the first title as stored.
 CREATE INDEX dois_title ON dois (json_extract(attributes, '$.titles[0].title'), doi);
 

@@ -181,6 +181,30 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
     Ok(())
 }
 
+/// DOIs per second of loading `count` DOIs as `load_dois` does into a database of schema 5
+/// (no list indexes, counts or search index), and into one of this build: what migration
+/// 6's upkeep costs a write, measured in the same run.
+fn write_cost(dir: &Path, count: u64) -> anyhow::Result<(f64, f64)> {
+    let schema = include_str!("../../../schema.sql");
+    let before = schema.find("-- migration 6").unwrap_or(schema.len());
+    let mut rates = Vec::new();
+    for (name, sql) in [("schema5.db", &schema[..before]), ("schema-now.db", schema)] {
+        let path = dir.join(name);
+        let conn = rusqlite::Connection::open(&path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(sql)?;
+        accounts(&conn)?;
+        conn.pragma_update(None, "cache_size", -256 * 1024)?;
+        let start = Instant::now();
+        load_dois(&conn, 0, count)?;
+        rates.push(count as f64 / start.elapsed().as_secs_f64());
+        drop(conn);
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok((rates[0], rates[1]))
+}
+
 fn quantile(sorted: &[f64], q: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
     sorted[i.min(sorted.len() - 1)]
@@ -223,6 +247,13 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
         Some((_, v)) => v.push(value),
         None => rows.push((label.to_string(), vec![value])),
     };
+    let (before, now) = write_cost(dir, 20_000)?;
+    eprintln!("  scale: bulk load {before:.0} DOIs/s at schema 5, {now:.0} DOIs/s now");
+    let write_line = format!(
+        "Write cost of migration 6 (same run, 20,000 DOIs in transactions of 10,000): {before:.0} DOIs/s at \
+         schema 5, {now:.0} DOIs/s with the list indexes, counts and search index: {:.0} µs more per DOI.\n",
+        1e6 / now - 1e6 / before
+    );
     let mut have = 0;
     for &size in sizes {
         let start = Instant::now();
@@ -298,6 +329,7 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
         server.stop();
     }
     println!("## Scale (issue 21): p50 / p99 ms of {SAMPLES} requests one at a time\n");
+    println!("{write_line}");
     let header: Vec<String> = sizes.iter().map(|s| format!("{s} DOIs")).collect();
     println!("| request | {} |", header.join(" | "));
     println!("|---|{}", "---:|".repeat(sizes.len()));
