@@ -10,7 +10,8 @@ use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
-use crate::dois::{self, doi, Doi, Mode};
+use crate::auth::Principal;
+use crate::dois::{self, doi, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
@@ -125,6 +126,9 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
 /// The changes with the XML's `<identifier>` replaced by `name`, as lupo's `replace_doi`
 /// does: the DOI of the request wins over another DOI or a placeholder in the record.
 fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
+    if let Some(xml) = changes.xml.take() {
+        changes.xml = Some(converted(xml, name)?);
+    }
     if let Some(xml) = &changes.xml {
         let replaced = crate::metadata::with_identifier(xml, name)
             .map_err(|e| dois::metadata_error(name, e))?
@@ -132,6 +136,23 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
         changes.xml = Some(replaced);
     }
     Ok(changes)
+}
+
+/// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc and schema.org JSON become a kernel-4
+/// record naming `name`; anything else is kept as sent (DataCite XML, or refused as not XML).
+fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
+    use crate::formats::Format;
+    let Ok(text) = std::str::from_utf8(&xml) else {
+        return Ok(xml);
+    };
+    let format = match crate::formats::detect(text) {
+        Some(f @ (Format::DataciteJson | Format::CrossciteJson | Format::Citeproc | Format::SchemaOrg)) => f,
+        _ => return Ok(xml),
+    };
+    crate::formats::to_kernel4(format, text, Some(name))
+        .map(String::into_bytes)
+        .map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))
 }
 
 /// Metadata problems as lupo's `xml_schema` validator titles them: `DOI <uid>: <message>`,
@@ -163,13 +184,37 @@ fn invalid_doi(name: &str) -> Error {
     Error::unprocessable(Problem::at_property(format!("{name} is not a valid DOI"), "doi"))
 }
 
-/// `PUT`/`PATCH /dois/{doi}`: merges the attributes sent into the DOI, creating it when unknown.
+/// `PUT`/`PATCH /dois/{doi}`: merges the attributes sent into the DOI, creating it when
+/// unknown; with `mode: transfer`, moves it to the client of `relationships` instead.
+/// Staff write any DOI as its client (lupo's `staff_admin` manages every DOI), a new one as
+/// the client `relationships` names.
 pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
-    ctx.writing_client()?;
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
-    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
+    let input = doc::parse_input(&request.body).map_err(|e| doc::with_uid(e, Some(&name)))?;
+    if input.mode.as_deref() == Some("transfer") {
+        if let Some(to) = &input.client {
+            if !ctx.principal.is_authenticated() {
+                return Err(Error::Unauthenticated);
+            }
+            let d = dois::transfer(ctx.db, &ctx.principal, &name, to, ctx.now)?;
+            return written(ctx, request, &d, 200);
+        }
+    }
+    let actor = match ctx.principal {
+        Principal::Staff => {
+            let client = dois::staff_writes_as(ctx.db, &name, input.client.as_deref())?;
+            Actor {
+                client: client.ok_or_else(Error::forbidden)?,
+                credential: ctx.principal.changed_by(),
+                now: ctx.now,
+                prefixes: None,
+            }
+        }
+        _ => ctx.actor()?,
+    };
+    let changes = naming(doc::changes(input)?, &name)?;
+    let saved = dois::save(ctx.db, &actor, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
     if saved.created {
         Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {

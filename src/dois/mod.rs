@@ -333,6 +333,56 @@ fn save_prepared(
     Ok(Saved { doi: d, created })
 }
 
+/// lupo's `mode: transfer`: DOI `doi` moves to client `to`; nothing else changes (lupo
+/// saves it unvalidated). Staff may move any DOI, a provider those of its clients and only
+/// to one of its clients (lupo's `transfer` ability; the second rule is tinydoi's,
+/// COMPATIBILITY.md); clients may not (403). An unknown DOI is 404, an unknown client 422.
+pub fn transfer(conn: &Conn, principal: &Principal, doi: &str, to: &str, now: i64) -> Result<Doi, Error> {
+    let doi = doi.to_ascii_lowercase();
+    db::write(conn, |tx| {
+        let mut d = dbd::get(tx, &doi)?.ok_or_else(Error::not_found)?;
+        let from = dba::client(tx, &d.client)?.map(|c| c.provider).unwrap_or_default();
+        let target = dba::client(tx, to)?.ok_or_else(|| {
+            Error::unprocessable(Problem {
+                uid: Some(doi.clone()),
+                ..Problem::at_property(format!("Client {} does not exist", to.to_ascii_lowercase()), "client")
+            })
+        })?;
+        let allowed = match principal {
+            Principal::Staff => true,
+            Principal::Provider { symbol } => *symbol == from && *symbol == target.provider,
+            _ => false,
+        };
+        if !allowed {
+            return Err(if readable(tx, principal, &d)? {
+                Error::forbidden()
+            } else {
+                Error::not_found()
+            });
+        }
+        d.client = target.symbol;
+        d.updated = now;
+        d.updated_by = Some(principal.changed_by());
+        let text = dbd::attributes_text(&d);
+        let derived = d.attributes.as_ref().map(resource::derived_text);
+        let texts = dbd::Texts {
+            attributes: text.as_deref(),
+            derived: derived.as_deref(),
+        };
+        dbd::update_as(tx, &d, texts)?;
+        Ok(d)
+    })
+}
+
+/// The client staff write a DOI as (lupo's `staff_admin` may `manage` every DOI): the
+/// DOI's own client when it exists, else the client the request names (`None`: 403).
+pub fn staff_writes_as(conn: &Connection, doi: &str, named: Option<&str>) -> Result<Option<String>, Error> {
+    Ok(match dbd::get(conn, &doi.to_ascii_lowercase())? {
+        Some(d) => Some(d.client),
+        None => named.map(str::to_string),
+    })
+}
+
 /// The ownership and existence rules of a write, in the order DataCite reports them:
 /// 404 unseen (`Update`), 403 prefix or DOI of another client, 422 [`TAKEN`] (`Create`).
 fn check_may_save(tx: &Connection, actor: &Actor, doi: &str, existing: Option<&Doi>, mode: Mode) -> Result<(), Error> {
