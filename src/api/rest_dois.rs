@@ -84,7 +84,7 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
         _ => None,
     };
     let given = match (input.doi.as_ref().or(joined.as_ref()), &input.prefix) {
-        (Some(name), _) => Some(doi::parse(name).ok_or_else(|| invalid_doi(name))?),
+        (Some(name), _) => Some(doi::parse(name).ok_or_else(|| refused_doi(name))?),
         (None, Some(prefix)) if doi::is_prefix(prefix) => None,
         (None, Some(prefix)) => {
             return Err(Error::unprocessable(Problem::at_property(
@@ -141,7 +141,7 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
 /// `parse_xml`): DataCite JSON, Crosscite, Citeproc and schema.org JSON become a kernel-4
 /// record naming `name`; anything else is kept as sent (DataCite XML, or refused as not XML).
-fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
+pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
     use crate::formats::Format;
     let Ok(text) = std::str::from_utf8(&xml) else {
         return Ok(xml);
@@ -177,6 +177,18 @@ pub fn lupo_titles(e: Error) -> Error {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// A new DOI that is no DOI, as lupo answers it: under a prefix, its suffix's characters
+/// are `Is invalid` (422); without one, no client owns its prefix (403).
+fn refused_doi(name: &str) -> Error {
+    match name.split_once('/') {
+        Some((prefix, _)) if doi::is_prefix(prefix) => Error::unprocessable(Problem {
+            uid: Some(name.to_ascii_lowercase()),
+            ..Problem::at_property("Is invalid", "doi")
+        }),
+        _ => Error::forbidden(),
     }
 }
 

@@ -68,6 +68,8 @@ pub struct DoiInput {
     pub xml: Option<Vec<u8>>,
     /// The metadata properties sent, as sent.
     pub metadata: Map<String, Value>,
+    /// `contentUrl` as sent (`Some(Null)`: sent as `null`).
+    pub content_url: Option<Value>,
     /// lupo's `mode` attribute: `transfer` moves the DOI to `client` and changes nothing else.
     pub mode: Option<String>,
     /// `data.relationships.client.data.id`: the client a transfer moves the DOI to.
@@ -147,7 +149,19 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
         .and_then(Value::as_str)
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty());
+    let content_url = match attributes.get("contentUrl") {
+        Some(Value::String(u)) => Some(Value::Array(vec![Value::String(u.clone())])),
+        Some(v @ (Value::Array(_) | Value::Null)) if v.as_array().is_none_or(|a| a.iter().all(Value::is_string)) => Some(v.clone()),
+        None => None,
+        Some(_) => {
+            return Err(Error::unprocessable(Problem::at_property(
+                "contentUrl must be an array of strings",
+                "contentUrl",
+            )))
+        }
+    };
     Ok(DoiInput {
+        content_url,
         mode: text("mode")?,
         client,
         doi: text("doi")?.or(id),
@@ -289,6 +303,7 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
         attributes: (!input.metadata.is_empty()).then_some(input.metadata),
         url: input.url.flatten(),
         source: input.source,
+        content_url: input.content_url,
         event,
         record: None,
     })

@@ -57,6 +57,9 @@ pub struct Changes {
     pub event: Option<Event>,
     /// lupo's `source` attribute (e.g. `test`, `fabrica`), kept among the stored attributes.
     pub source: Option<String>,
+    /// lupo's `contentUrl` (a list of URLs of the content; `null` empties it), kept among
+    /// the stored attributes like `source`.
+    pub content_url: Option<Value>,
     /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
     /// record before saving), so that it is not parsed again.
     pub record: Option<metadata::Record>,
@@ -283,15 +286,30 @@ fn save_prepared(
     let created = existing.is_none();
     let mut d = existing.unwrap_or_else(|| new_draft(actor, doi));
     let before = d.state;
+    let kept = kept_members(d.attributes.as_ref());
+    let xml_before = d.xml.clone();
     let metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
+    // The XML's attributes text, prepared outside the transaction, lacks kept members.
+    let restored = restore_kept(&mut d, kept, xml_before.as_deref());
     if !matches!(metadata, NewMetadata::Unchanged) {
         check_xml_chars(doi, d.xml.as_deref())?;
     }
-    let mut source_changed = false;
+    let mut source_changed = restored;
     if let Some(source) = changes.source {
         d.attributes
             .get_or_insert_default()
             .insert("source".into(), Value::String(source));
+        source_changed = true;
+    }
+    if let Some(urls) = changes.content_url {
+        let urls = match urls {
+            Value::Null => Value::Null,
+            Value::Array(list) => Value::Array(list),
+            one => Value::Array(vec![one]),
+        };
+        d.attributes
+            .get_or_insert_default()
+            .insert("contentUrl".into(), urls);
         source_changed = true;
     }
     let url_changed = changes.url.is_some();
@@ -453,6 +471,39 @@ fn apply_metadata(
     Ok(metadata)
 }
 
+/// The members of the stored attributes that are lupo columns rather than metadata:
+/// they survive a new record, which replaces the metadata attributes.
+const KEPT: &[&str] = &["source", "contentUrl", "metadataVersion"];
+
+fn kept_members(attributes: Option<&Map<String, Value>>) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for name in KEPT {
+        if let Some(v) = attributes.and_then(|a| a.get(*name)) {
+            kept.insert(name.to_string(), v.clone());
+        }
+    }
+    kept
+}
+
+/// Puts the kept members back, and counts lupo's `metadataVersion`: every record after
+/// the first (a change of the stored XML) adds one (lupo's `Metadata#set_metadata_version`).
+/// True when it put any back.
+fn restore_kept(d: &mut Doi, mut kept: Map<String, Value>, xml_before: Option<&[u8]>) -> bool {
+    if xml_before.is_some() && d.xml.as_deref() != xml_before {
+        let version = kept.get("metadataVersion").and_then(Value::as_u64).unwrap_or(0);
+        kept.insert("metadataVersion".into(), Value::from(version + 1));
+    }
+    let attributes = d.attributes.get_or_insert_default();
+    let mut restored = false;
+    for (name, value) in kept {
+        if !attributes.contains_key(&name) {
+            attributes.insert(name, value);
+            restored = true;
+        }
+    }
+    restored
+}
+
 /// Drafts too: a record with a character XML 1.0 forbids is refused (422) when written,
 /// whether it came as XML or as JSON attributes (which the XML is made from).
 fn check_xml_chars(doi: &str, xml: Option<&[u8]>) -> Result<(), Error> {
@@ -482,7 +533,11 @@ fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&s
     if !url::url_allowed(&domains, u) {
         return Err(url_problem(
             doi,
-            format!("URL {u} is not allowed by repository {client} domain settings."),
+            // lupo names the repository by its `uid`, the lower-case symbol.
+            format!(
+                "URL {u} is not allowed by repository {} domain settings.",
+                client.to_ascii_lowercase()
+            ),
         ));
     }
     Ok(())

@@ -43,7 +43,16 @@ pub enum Metadata<'a> {
 }
 
 /// The members [`derived`] may hold.
-const DERIVED: &[&str] = &["published", "publisher", "creators", "contributors", "source"];
+const DERIVED: &[&str] = &[
+    "published",
+    "publisher",
+    "creators",
+    "contributors",
+    "source",
+    "container",
+    "contentUrl",
+    "metadataVersion",
+];
 
 /// What a read shows that is derived from the attributes: `published` (the `Issued` date,
 /// else the publication year), `source` (`api` by default) and, when they differ from the stored ones, the default
@@ -72,6 +81,12 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
     // lupo's `set_defaults`: `api` unless the writer named a source.
     let source = attributes.get("source").and_then(Value::as_str).unwrap_or("api");
     out.insert("source".into(), Value::from(source));
+    out.insert("container".into(), container(attributes));
+    for kept in ["contentUrl", "metadataVersion"] {
+        if let Some(v) = attributes.get(kept).filter(|v| !v.is_null()) {
+            out.insert(kept.into(), v.clone());
+        }
+    }
     if let Some(Value::Object(p)) = attributes.get("publisher") {
         out.insert("publisher".into(), p.get("name").cloned().unwrap_or(Value::Null));
     }
@@ -91,6 +106,64 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// bolognese's `generate_container`: the `IsPublishedIn` related item, else the
+/// `SeriesInformation` description (with the `IsPartOf` related identifier); `{}` if none.
+fn container(attributes: &Map<String, Value>) -> Value {
+    let list = |name: &str| attributes.get(name).and_then(Value::as_array).cloned().unwrap_or_default();
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let dataset = attributes.get("types").and_then(|t| t.get("resourceTypeGeneral")).and_then(Value::as_str) == Some("Dataset");
+    let kind = if dataset { "DataRepository" } else { "Series" };
+    let mut out = Map::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.insert(k.into(), Value::String(v));
+        }
+    };
+    let has = |item: &Value, key: &str, value: &str| item.get(key).and_then(Value::as_str) == Some(value);
+    if let Some(item) = list("relatedItems").iter().find(|i| has(i, "relationType", "IsPublishedIn")) {
+        put("type", Some(kind.into()));
+        put("identifier", text(item.pointer("/relatedItemIdentifier/relatedItemIdentifier")));
+        put("identifierType", text(item.pointer("/relatedItemIdentifier/relatedItemIdentifierType")));
+        let title = item.pointer("/titles/0");
+        put("title", text(title.and_then(|t| t.get("title"))).or_else(|| text(title)));
+        for k in ["volume", "issue", "edition", "number", "firstPage", "lastPage"] {
+            put(k, text(item.get(k)));
+        }
+        if has(item, "numberType", "Chapter") {
+            put("chapterNumber", text(item.get("number")));
+        }
+        return Value::Object(out);
+    }
+    let series = list("descriptions")
+        .iter()
+        .find(|d| has(d, "descriptionType", "SeriesInformation"))
+        .and_then(|d| text(d.get("description")));
+    let Some(series) = series.filter(|s| !s.trim().is_empty()) else {
+        return Value::Object(out);
+    };
+    // bolognese's `get_series_information`: "title, volume(issue), first-last".
+    let parts: Vec<&str> = series.split(',').map(str::trim).collect();
+    let part_of = list("relatedIdentifiers").into_iter().find(|r| has(r, "relationType", "IsPartOf"));
+    put("type", Some(kind.into()));
+    put("identifier", part_of.as_ref().and_then(|r| text(r.get("relatedIdentifier"))));
+    put("identifierType", part_of.as_ref().and_then(|r| text(r.get("relatedIdentifierType"))));
+    put("title", parts.first().map(|t| t.to_string()));
+    if parts.len() > 2 {
+        let (volume, issue) = match parts[1].split_once('(') {
+            Some((v, rest)) => (v, rest.trim_end_matches(')')),
+            None => (parts[1], ""),
+        };
+        put("volume", Some(volume.to_string()).filter(|v| !v.is_empty()));
+        put("issue", Some(issue.to_string()).filter(|i| !i.is_empty()));
+    }
+    if parts.len() > 1 {
+        let mut pages = parts[parts.len() - 1].split('-').map(str::trim);
+        put("firstPage", pages.next().map(str::to_string));
+        put("lastPage", pages.next().map(str::to_string));
+    }
+    Value::Object(out)
 }
 
 /// A person with `affiliation` as names, as lupo shows it by default.
@@ -251,7 +324,7 @@ fn metadata_pieces<'a>(
     view: View,
 ) -> Result<(), Error> {
     let (texts, derived) = property_texts(metadata)?;
-    let [published, publisher, creators, contributors, source]: [Option<Cow<[u8]>>; 5] = derived
+    let [published, publisher, creators, contributors, source, container, content_url, version]: [Option<Cow<[u8]>>; 8] = derived
         .try_into()
         .map_err(|_| Error::Internal("derived members".into()))?;
     for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
@@ -277,6 +350,9 @@ fn metadata_pieces<'a>(
     }
     a.push(("published", Piece::Text(published.unwrap_or(Cow::Borrowed(b"\"\"")))));
     a.push(("source", Piece::Text(source.unwrap_or(Cow::Borrowed(b"\"api\"")))));
+    a.push(("container", Piece::Text(container.unwrap_or(Cow::Borrowed(b"{}")))));
+    a.push(("contentUrl", Piece::Text(content_url.unwrap_or(Cow::Borrowed(b"null")))));
+    a.push(("metadataVersion", Piece::Text(version.unwrap_or(Cow::Borrowed(b"0")))));
     Ok(())
 }
 
@@ -319,14 +395,10 @@ pub fn write_resource(
     for count in COUNTS {
         a.push((count, constant(b"0")));
     }
-    for absent in ["contentUrl", "reason"] {
-        a.push((absent, constant(b"null")));
-    }
+    a.push(("reason", constant(b"null")));
     if view.for_owner {
         a.push(("landingPage", constant(b"null")));
     }
-    a.push(("container", constant(b"{}")));
-    a.push(("metadataVersion", constant(b"0")));
     a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
     a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
     a.push(("state", Piece::Text(string_text(d.state.as_str()))));

@@ -35,7 +35,7 @@ const LUPO_FIXTURES: &str = r#"{
     {"symbol": "DATACITE.M", "provider": "DATACITE", "name": "DataCite M", "email": "m@datacite.org",
      "password": "client-password", "domains": "*"},
     {"symbol": "DATACITE.MD", "provider": "DATACITE", "name": "DataCite MD", "email": "md@datacite.org",
-     "password": "client-password", "domains": "datacite.org"}
+     "password": "client-password", "prefixes": ["10.80225"], "domains": "datacite.org"}
   ]
 }"#;
 
