@@ -74,11 +74,33 @@ fn included(ctx: &Ctx, request: &Request, mut body: Vec<u8>, clients: &[&str]) -
     Ok(body)
 }
 
+/// The request body, inflated when sent with `Content-Encoding: gzip` (lupo's
+/// `datacite_dois_gzip_spec`), at most the server's body limit once inflated (413 past it).
+fn body<'r>(ctx: &Ctx, request: &'r Request) -> Result<std::borrow::Cow<'r, [u8]>, Error> {
+    use std::io::Read;
+    let gzipped = request
+        .header("content-encoding")
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
+    if !gzipped {
+        return Ok(std::borrow::Cow::Borrowed(&request.body));
+    }
+    let limit = ctx.app.config.body_limit as u64;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&request.body[..])
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Error::BadRequest(doc::NOT_JSON_API.into()))?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge(format!("The body is larger than {limit} bytes once decompressed")));
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
 /// with a random suffix.
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
-    let input = doc::parse_input(&request.body)?;
+    let input = doc::parse_input(&body(ctx, request)?)?;
     let joined = match (&input.prefix, &input.suffix) {
         (Some(prefix), Some(suffix)) => Some(format!("{prefix}/{suffix}")),
         _ => None,
@@ -203,7 +225,7 @@ fn invalid_doi(name: &str) -> Error {
 pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let input = doc::parse_input(&request.body).map_err(|e| doc::with_uid(e, Some(&name)))?;
+    let input = doc::parse_input(&body(ctx, request)?).map_err(|e| doc::with_uid(e, Some(&name)))?;
     if input.mode.as_deref() == Some("transfer") {
         if let Some(to) = &input.client {
             if !ctx.principal.is_authenticated() {

@@ -13,7 +13,8 @@
 //! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring of
 //! the Base64-decoded string), `xml_lacks` (substrings the decoded string must not contain). A step with `times` runs that many times, `{n}` in its
 //! request being the repetition (0, 1, …); `save` keeps values of the answer by JSON
-//! pointer for later steps' `{$name}`.
+//! pointer for later steps' `{$name}` (a saved absolute link is requested by its path).
+//! A request with `"gzip": true` sends its body gzipped (`Content-Encoding: gzip`).
 
 use base64::Engine;
 use serde_json::Value;
@@ -99,7 +100,12 @@ fn expand(v: &Value, n: usize, scope: &Scope) -> Value {
 fn call(s: &TestServer, request: &Value, n: usize, scope: &Scope) -> Resp {
     let request = &expand(request, n, scope);
     let method = request["method"].as_str().unwrap_or("GET");
+    // A path saved from an answer's absolute link (`links.next`) is used without its origin.
     let path = request["path"].as_str().expect("path");
+    let path = match path.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => path,
+    };
     let mut c = s.req(method, path);
     c = match request["auth"].as_str().unwrap_or("none") {
         "client" => c.auth("DATACITE.TEST", "client-password"),
@@ -116,9 +122,17 @@ fn call(s: &TestServer, request: &Value, n: usize, scope: &Scope) -> Resp {
         },
     };
     if let Some(body) = request.get("body") {
-        c = c
-            .header("Content-Type", "application/vnd.api+json")
-            .body(body.to_string());
+        c = if request["gzip"].as_bool() == Some(true) {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(body.to_string().as_bytes()).expect("gzip");
+            c.header("Content-Type", "application/gzip")
+                .header("Content-Encoding", "gzip")
+                .body(gz.finish().expect("gzip"))
+        } else {
+            c.header("Content-Type", "application/vnd.api+json")
+                .body(body.to_string())
+        };
     }
     c.send()
 }
