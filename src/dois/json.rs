@@ -70,6 +70,8 @@ pub struct DoiInput {
     pub metadata: Map<String, Value>,
     /// `contentUrl` as sent (`Some(Null)`: sent as `null`).
     pub content_url: Option<Value>,
+    /// `landingPage` (lupo's link-check results, an object) as sent.
+    pub landing_page: Option<Value>,
     /// lupo's `mode` attribute: `transfer` moves the DOI to `client` and changes nothing else.
     pub mode: Option<String>,
     /// `data.relationships.client.data.id`: the client a transfer moves the DOI to.
@@ -160,8 +162,22 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
             )))
         }
     };
+    let landing_page = match attributes.get("landingPage") {
+        None => None,
+        Some(v @ (Value::Object(_) | Value::Null)) => Some(v.clone()),
+        // lupo's `check_landing_page`.
+        Some(other) => {
+            let shown = other.as_str().map_or_else(|| other.to_string(), str::to_string);
+            let problem = Problem::at_property(
+                format!("Landing page '{shown}' should be an object instead of a string."),
+                "landingPage",
+            );
+            return Err(with_uid(Error::unprocessable(problem), uid.as_deref()));
+        }
+    };
     Ok(DoiInput {
         content_url,
+        landing_page,
         mode: text("mode")?,
         client,
         doi: text("doi")?.or(id),
@@ -304,6 +320,7 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
         url: input.url.flatten(),
         source: input.source,
         content_url: input.content_url,
+        landing_page: input.landing_page,
         event,
         record: None,
     })

@@ -60,6 +60,9 @@ pub struct Changes {
     /// lupo's `contentUrl` (a list of URLs of the content; `null` empties it), kept among
     /// the stored attributes like `source`.
     pub content_url: Option<Value>,
+    /// lupo's `landingPage` (link-check results, shown to the DOI's owner and staff),
+    /// kept among the stored attributes like `source`.
+    pub landing_page: Option<Value>,
     /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
     /// record before saving), so that it is not parsed again.
     pub record: Option<metadata::Record>,
@@ -312,6 +315,12 @@ fn save_prepared(
             .insert("contentUrl".into(), urls);
         source_changed = true;
     }
+    if let Some(page) = changes.landing_page {
+        d.attributes
+            .get_or_insert_default()
+            .insert("landingPage".into(), page);
+        source_changed = true;
+    }
     let url_changed = changes.url.is_some();
     if let Some(u) = changes.url {
         if !url::is_valid(&u) {
@@ -473,7 +482,7 @@ fn apply_metadata(
 
 /// The members of the stored attributes that are lupo columns rather than metadata:
 /// they survive a new record, which replaces the metadata attributes.
-const KEPT: &[&str] = &["source", "contentUrl", "metadataVersion"];
+const KEPT: &[&str] = &["source", "contentUrl", "landingPage", "metadataVersion"];
 
 fn kept_members(attributes: Option<&Map<String, Value>>) -> Map<String, Value> {
     let mut kept = Map::new();

@@ -52,6 +52,7 @@ const DERIVED: &[&str] = &[
     "container",
     "contentUrl",
     "metadataVersion",
+    "landingPage",
 ];
 
 /// What a read shows that is derived from the attributes: `published` (the `Issued` date,
@@ -82,7 +83,7 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
     let source = attributes.get("source").and_then(Value::as_str).unwrap_or("api");
     out.insert("source".into(), Value::from(source));
     out.insert("container".into(), container(attributes));
-    for kept in ["contentUrl", "metadataVersion"] {
+    for kept in ["contentUrl", "metadataVersion", "landingPage"] {
         if let Some(v) = attributes.get(kept).filter(|v| !v.is_null()) {
             out.insert(kept.into(), v.clone());
         }
@@ -324,7 +325,9 @@ fn metadata_pieces<'a>(
     view: View,
 ) -> Result<(), Error> {
     let (texts, derived) = property_texts(metadata)?;
-    let [published, publisher, creators, contributors, source, container, content_url, version]: [Option<Cow<[u8]>>; 8] = derived
+    let [published, publisher, creators, contributors, source, container, content_url, version, landing_page]: [Option<
+        Cow<[u8]>,
+    >; 9] = derived
         .try_into()
         .map_err(|_| Error::Internal("derived members".into()))?;
     for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
@@ -353,6 +356,9 @@ fn metadata_pieces<'a>(
     a.push(("container", Piece::Text(container.unwrap_or(Cow::Borrowed(b"{}")))));
     a.push(("contentUrl", Piece::Text(content_url.unwrap_or(Cow::Borrowed(b"null")))));
     a.push(("metadataVersion", Piece::Text(version.unwrap_or(Cow::Borrowed(b"0")))));
+    if view.for_owner {
+        a.push(("landingPage", Piece::Text(landing_page.unwrap_or(Cow::Borrowed(b"null")))));
+    }
     Ok(())
 }
 
@@ -396,9 +402,6 @@ pub fn write_resource(
         a.push((count, constant(b"0")));
     }
     a.push(("reason", constant(b"null")));
-    if view.for_owner {
-        a.push(("landingPage", constant(b"null")));
-    }
     a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
     a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
     a.push(("state", Piece::Text(string_text(d.state.as_str()))));

@@ -10,8 +10,8 @@
 //! the object's other members put over it — lupo's factories), the status lupo's example
 //! expects and its assertions on the JSON body by JSON pointer: `equal`, `present`
 //! (not null, not empty), `absent` (missing or null), `contains` (substring of a string),
-//! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring of
-//! the Base64-decoded string), `xml_lacks` (substrings the decoded string must not contain). A step with `times` runs that many times, `{n}` in its
+//! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring, or
+//! list of substrings, of the Base64-decoded string), `xml_lacks` (substrings the decoded string must not contain). A step with `times` runs that many times, `{n}` in its
 //! request being the repetition (0, 1, …); `save` keeps values of the answer by JSON
 //! pointer for later steps' `{$name}` (a saved absolute link is requested by its path).
 //! A request with `"gzip": true` sends its body gzipped (`Content-Encoding: gzip`).
@@ -195,8 +195,16 @@ fn check(step: &Value, status: u16, body: &Value) -> Vec<String> {
         let xml = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .unwrap_or_default();
-        if !String::from_utf8_lossy(&xml).contains(want.as_str().unwrap_or("")) {
-            failures.push(format!("{pointer} decodes to XML without {want}"));
+        let xml = String::from_utf8_lossy(&xml);
+        // One substring, or a list of them.
+        let wanted: Vec<&str> = match &want {
+            Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+            other => vec![other.as_str().unwrap_or("")],
+        };
+        for part in wanted {
+            if !xml.contains(part) {
+                failures.push(format!("{pointer} decodes to XML without {part}"));
+            }
         }
     }
     for (pointer, unwanted) in entries("xml_lacks") {
