@@ -295,10 +295,15 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     let cursor_mode = request.query("page[cursor]").is_some();
     let mut filter = dois_list::filter(ctx, request);
     let owner = params.get("symbol").to_ascii_uppercase();
+    // The owner of a nested list (`/providers|clients/{id}/dois`) as lupo's next link
+    // names it: `/dois?provider-id=…` or `client-id=…`.
+    let mut nested: Vec<(&str, String)> = Vec::new();
     if !owner.is_empty() {
         if request.path.starts_with("/providers/") {
+            nested.push(("provider-id", owner.to_ascii_lowercase()));
             filter.providers = vec![owner];
         } else {
+            nested.push(("client-id", owner.to_ascii_lowercase()));
             filter.clients = vec![owner];
         }
     }
@@ -325,25 +330,21 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         if found.len() > size as usize {
             found.truncate(size as usize);
             found.last().map(|d| {
-                next_link(
-                    request,
-                    &[
-                        ("page[cursor]", dois::encode_cursor(d)),
-                        ("page[size]", size.to_string()),
-                    ],
-                )
+                let paging = [
+                    ("page[cursor]", dois::encode_cursor(d)),
+                    ("page[size]", size.to_string()),
+                ];
+                next_link(request, &[&nested[..], &paging[..]].concat())
             })
         } else {
             None
         }
     } else if size > 0 && number.saturating_mul(size as u64) < total {
-        Some(next_link(
-            request,
-            &[
-                ("page[number]", (number + 1).to_string()),
-                ("page[size]", size.to_string()),
-            ],
-        ))
+        let paging = [
+            ("page[number]", (number + 1).to_string()),
+            ("page[size]", size.to_string()),
+        ];
+        Some(next_link(request, &[&nested[..], &paging[..]].concat()))
     } else {
         None
     };
@@ -386,11 +387,13 @@ fn self_target(request: &Request) -> String {
 }
 
 /// The request's URL with the paging parameters replaced.
+/// The `/dois` link with the request's parameters, its paging replaced by `paging` (and
+/// any other parameter `paging` names).
 fn next_link(request: &Request, paging: &[(&str, String)]) -> String {
     let kept = request
         .query
         .iter()
-        .filter(|(k, _)| !k.starts_with("page["))
+        .filter(|(k, _)| !k.starts_with("page[") && !paging.iter().any(|(p, _)| p == k))
         .map(|(k, v)| (k.as_str(), v.as_str()));
     let target = query_target(kept.chain(paging.iter().map(|(k, v)| (*k, v.as_str()))));
     format!("{}{target}", request.base_url())

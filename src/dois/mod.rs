@@ -505,7 +505,7 @@ fn restore_kept(d: &mut Doi, mut kept: Map<String, Value>, xml_before: Option<&[
     let attributes = d.attributes.get_or_insert_default();
     let mut restored = false;
     for (name, value) in kept {
-        if !attributes.contains_key(&name) {
+        if name == "metadataVersion" || !attributes.contains_key(&name) {
             attributes.insert(name, value);
             restored = true;
         }
