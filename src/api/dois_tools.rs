@@ -117,7 +117,7 @@ pub fn validate(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error
         affiliation: request.query("affiliation") == Some("true"),
         ..View::default()
     };
-    let body = resource::document(&d, None, Metadata::Parsed(d.attributes.as_ref()), view, None)?;
+    let body = resource::document(&d, None, Metadata::Parsed(d.attributes.as_ref()), view, None, None)?;
     Ok(Reply::new(200, JSON_API, body))
 }
 

@@ -43,7 +43,8 @@ fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, 
     let provider = dois::provider_of(ctx.db, &d.client)?;
     let metadata = Metadata::Parsed(d.attributes.as_ref());
     let view = view(ctx, request, d, true);
-    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
+    let media = dois::media_ids(ctx.db, &d.doi)?;
+    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref(), Some(&media))?;
     Ok(Reply::new(
         status,
         JSON_API,
@@ -270,7 +271,8 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             derived: row.derived,
         };
         let view = view(ctx, request, &row.doi, true);
-        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref())?;
+        let media = dois::media_ids(ctx.db, &row.doi.doi)?;
+        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref(), Some(&media))?;
         Ok(Reply::new(
             200,
             JSON_API,
@@ -360,7 +362,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             None
         };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
+        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref(), None)?;
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {

@@ -631,6 +631,18 @@ fn own_doi_write(
     })
 }
 
+/// The ids lupo's `media` relationship lists for DOI `doi` (already found visible): each
+/// media's id as `Base32::URL.encode(id, split: 4, length: 16)`, newest first (lupo orders
+/// them by `created DESC`).
+pub fn media_ids(conn: &Connection, doi: &str) -> Result<Vec<String>, Error> {
+    let mut media = dbd::media(conn, &doi.to_ascii_lowercase())?;
+    media.reverse();
+    Ok(media
+        .iter()
+        .map(|m| doi::base32_url(m.id.unsigned_abs(), 4, 16, false))
+        .collect())
+}
+
 /// The media of a DOI the caller may see (404 otherwise); empty when it has none.
 pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<dbd::Media>, Error> {
     db::read(conn, |tx| {

@@ -378,7 +378,8 @@ fn alternate_identifiers(identifiers: &[u8]) -> Cow<'static, [u8]> {
 }
 
 /// Appends a `dois` resource object to `out`, `xml` being `d`'s record and `provider`
-/// its client's provider (shown in detail).
+/// its client's provider (shown in detail). `media`: the ids of lupo's `media`
+/// relationship, shown for one DOI in detail (`None` in lists, as lupo's `is_collection`).
 pub fn write_resource(
     out: &mut Vec<u8>,
     d: &Doi,
@@ -386,6 +387,7 @@ pub fn write_resource(
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
+    media: Option<&[String]>,
 ) -> Result<(), Error> {
     let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 40);
     a.push(("doi", Piece::Text(string_text(&d.doi))));
@@ -421,14 +423,20 @@ pub fn write_resource(
         out.extend_from_slice(serde_json::json!({"updatedBy": d.updated_by}).to_string().as_bytes());
     }
     out.extend_from_slice(b",\"relationships\":");
-    write_relationships(out, d, view, provider)?;
+    write_relationships(out, d, view, provider, media)?;
     out.extend_from_slice(b",\"type\":\"dois\"}");
     Ok(())
 }
 
 /// lupo's relationships: the client (its id lower case, as lupo writes ids), and in
 /// detail the provider and the event-data lists tinydoi keeps empty.
-fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<&str>) -> Result<(), Error> {
+fn write_relationships(
+    out: &mut Vec<u8>,
+    d: &Doi,
+    view: View,
+    provider: Option<&str>,
+    media: Option<&[String]>,
+) -> Result<(), Error> {
     let one = |id: &str, kind: &str| -> Cow<'static, [u8]> {
         Cow::Owned(
             serde_json::json!({"data": {"id": id.to_ascii_lowercase(), "type": kind}})
@@ -444,6 +452,14 @@ fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<
         for list in ["citations", "partOf", "parts", "references", "versionOf", "versions"] {
             r.push((list, constant(b"{\"data\":[]}")));
         }
+        if let Some(ids) = media {
+            let data: Vec<Value> = ids
+                .iter()
+                .map(|id| serde_json::json!({"id": id, "type": "media"}))
+                .collect();
+            let text = serde_json::json!({ "data": data }).to_string().into_bytes();
+            r.push(("media", Piece::Text(Cow::Owned(text))));
+        }
     }
     write_object(out, r)
 }
@@ -454,13 +470,14 @@ fn capacity(xml_len: usize, text_len: usize) -> usize {
     xml_len.div_ceil(3) * 4 + text_len + 3072
 }
 
-/// A JSON:API document whose `data` is one resource.
+/// A JSON:API document whose `data` is one resource (`media`: see [`write_resource`]).
 pub fn document(
     d: &Doi,
     xml: Option<&[u8]>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
+    media: Option<&[String]>,
 ) -> Result<Vec<u8>, Error> {
     let text_len = match metadata {
         Metadata::Stored { attributes, derived } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
@@ -469,7 +486,7 @@ pub fn document(
     };
     let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
     out.extend_from_slice(b"{\"data\":");
-    write_resource(&mut out, d, xml, metadata, view, provider)?;
+    write_resource(&mut out, d, xml, metadata, view, provider, media)?;
     out.push(b'}');
     Ok(out)
 }
@@ -510,7 +527,7 @@ mod tests {
     }
 
     fn render(metadata: Metadata, view: View) -> Value {
-        serde_json::from_slice(&document(&doi(), Some(b"<x/>"), metadata, view, Some("DEMO")).unwrap()).unwrap()
+        serde_json::from_slice(&document(&doi(), Some(b"<x/>"), metadata, view, Some("DEMO"), None).unwrap()).unwrap()
     }
 
     #[test]

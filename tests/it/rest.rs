@@ -1153,3 +1153,34 @@ fn staff_writes_and_transfers() {
     assert_eq!(row(&s, "10.5072/moved").unwrap().client, "OTHER.REPO");
     s.req("PUT", "/dois/10.5072/unknown").auth("admin", ADMIN_PASSWORD).json(&transfer("demo.two")).send().expect(404);
 }
+
+/// lupo's `media` relationship: one DOI in detail lists its media (ids as lupo's
+/// `Base32::URL.encode(id, split: 4, length: 16)`, newest first); lists leave it out.
+#[test]
+fn media_relationship_as_lupo() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/with-media");
+    let r = s.get("/dois/10.5072/with-media").send().expect(200).json();
+    assert_eq!(r["data"]["relationships"]["media"], json!({"data": []}));
+    s.post("/media/10.5072/with-media")
+        .client_auth()
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body("application/pdf=https://example.org/a.pdf\ntext/plain=https://example.org/a.txt\n")
+        .send()
+        .expect(200);
+    let r = s.get("/dois/10.5072/with-media").send().expect(200).json();
+    let ids: Vec<String> = r["data"]["relationships"]["media"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["type"], "media");
+            m["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+    assert!(ids.iter().all(|id| id.len() == 19 && id.starts_with("0000-0000-0000-")), "{ids:?}");
+    assert!(ids[0] > ids[1], "newest first: {ids:?}");
+    let list = s.get("/dois?detail=true").send().expect(200).json();
+    assert!(list["data"][0]["relationships"].get("media").is_none(), "{list}");
+}
