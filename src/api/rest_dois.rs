@@ -8,9 +8,9 @@ use super::members;
 
 use crate::api::negotiation;
 use crate::app::Ctx;
+use crate::auth::Principal;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View};
-use crate::auth::Principal;
 use crate::dois::{self, doi, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
@@ -93,7 +93,9 @@ fn body<'r>(ctx: &Ctx, request: &'r Request) -> Result<std::borrow::Cow<'r, [u8]
         .read_to_end(&mut out)
         .map_err(|_| Error::BadRequest(doc::NOT_JSON_API.into()))?;
     if out.len() as u64 > limit {
-        return Err(Error::TooLarge(format!("The body is larger than {limit} bytes once decompressed")));
+        return Err(Error::TooLarge(format!(
+            "The body is larger than {limit} bytes once decompressed"
+        )));
     }
     Ok(std::borrow::Cow::Owned(out))
 }
@@ -227,7 +229,19 @@ fn invalid_doi(name: &str) -> Error {
 pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let input = doc::parse_input(&body(ctx, request)?).map_err(|e| doc::with_uid(e, Some(&name)))?;
+    let input = match doc::parse_input(&body(ctx, request)?) {
+        Ok(input) => input,
+        // Who may only transfer (a provider) or not write at all is refused as such first,
+        // as lupo authorizes before it reads the attributes.
+        Err(_) if !matches!(ctx.principal, Principal::Client { .. } | Principal::Staff) => {
+            return Err(if ctx.principal.is_authenticated() {
+                Error::forbidden()
+            } else {
+                Error::Unauthenticated
+            });
+        }
+        Err(e) => return Err(doc::with_uid(e, Some(&name))),
+    };
     if input.mode.as_deref() == Some("transfer") {
         if let Some(to) = &input.client {
             if !ctx.principal.is_authenticated() {
@@ -362,7 +376,15 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             None
         };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref(), None)?;
+        resource::write_resource(
+            &mut body,
+            d,
+            d.xml.as_deref(),
+            metadata,
+            view,
+            provider.as_deref(),
+            None,
+        )?;
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {

@@ -133,7 +133,9 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
         .filter(|c| !c.is_empty());
     let content_url = match attributes.get("contentUrl") {
         Some(Value::String(u)) => Some(Value::Array(vec![Value::String(u.clone())])),
-        Some(v @ (Value::Array(_) | Value::Null)) if v.as_array().is_none_or(|a| a.iter().all(Value::is_string)) => Some(v.clone()),
+        Some(v @ (Value::Array(_) | Value::Null)) if v.as_array().is_none_or(|a| a.iter().all(Value::is_string)) => {
+            Some(v.clone())
+        }
         None => None,
         Some(_) => {
             return Err(Error::unprocessable(Problem::at_property(

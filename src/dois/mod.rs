@@ -310,15 +310,11 @@ fn save_prepared(
             Value::Array(list) => Value::Array(list),
             one => Value::Array(vec![one]),
         };
-        d.attributes
-            .get_or_insert_default()
-            .insert("contentUrl".into(), urls);
+        d.attributes.get_or_insert_default().insert("contentUrl".into(), urls);
         source_changed = true;
     }
     if let Some(page) = changes.landing_page {
-        d.attributes
-            .get_or_insert_default()
-            .insert("landingPage".into(), page);
+        d.attributes.get_or_insert_default().insert("landingPage".into(), page);
         source_changed = true;
     }
     let url_changed = changes.url.is_some();

@@ -112,9 +112,19 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
 /// bolognese's `generate_container`: the `IsPublishedIn` related item, else the
 /// `SeriesInformation` description (with the `IsPartOf` related identifier); `{}` if none.
 fn container(attributes: &Map<String, Value>) -> Value {
-    let list = |name: &str| attributes.get(name).and_then(Value::as_array).cloned().unwrap_or_default();
+    let list = |name: &str| {
+        attributes
+            .get(name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    let dataset = attributes.get("types").and_then(|t| t.get("resourceTypeGeneral")).and_then(Value::as_str) == Some("Dataset");
+    let dataset = attributes
+        .get("types")
+        .and_then(|t| t.get("resourceTypeGeneral"))
+        .and_then(Value::as_str)
+        == Some("Dataset");
     let kind = if dataset { "DataRepository" } else { "Series" };
     let mut out = Map::new();
     let mut put = |k: &str, v: Option<String>| {
@@ -123,12 +133,24 @@ fn container(attributes: &Map<String, Value>) -> Value {
         }
     };
     let has = |item: &Value, key: &str, value: &str| item.get(key).and_then(Value::as_str) == Some(value);
-    if let Some(item) = list("relatedItems").iter().find(|i| has(i, "relationType", "IsPublishedIn")) {
+    if let Some(item) = list("relatedItems")
+        .iter()
+        .find(|i| has(i, "relationType", "IsPublishedIn"))
+    {
         put("type", Some(kind.into()));
-        put("identifier", text(item.pointer("/relatedItemIdentifier/relatedItemIdentifier")));
-        put("identifierType", text(item.pointer("/relatedItemIdentifier/relatedItemIdentifierType")));
+        put(
+            "identifier",
+            text(item.pointer("/relatedItemIdentifier/relatedItemIdentifier")),
+        );
+        put(
+            "identifierType",
+            text(item.pointer("/relatedItemIdentifier/relatedItemIdentifierType")),
+        );
         let title = item.pointer("/titles/0");
-        put("title", text(title.and_then(|t| t.get("title"))).or_else(|| text(title)));
+        put(
+            "title",
+            text(title.and_then(|t| t.get("title"))).or_else(|| text(title)),
+        );
         for k in ["volume", "issue", "edition", "number", "firstPage", "lastPage"] {
             put(k, text(item.get(k)));
         }
@@ -146,10 +168,18 @@ fn container(attributes: &Map<String, Value>) -> Value {
     };
     // bolognese's `get_series_information`: "title, volume(issue), first-last".
     let parts: Vec<&str> = series.split(',').map(str::trim).collect();
-    let part_of = list("relatedIdentifiers").into_iter().find(|r| has(r, "relationType", "IsPartOf"));
+    let part_of = list("relatedIdentifiers")
+        .into_iter()
+        .find(|r| has(r, "relationType", "IsPartOf"));
     put("type", Some(kind.into()));
-    put("identifier", part_of.as_ref().and_then(|r| text(r.get("relatedIdentifier"))));
-    put("identifierType", part_of.as_ref().and_then(|r| text(r.get("relatedIdentifierType"))));
+    put(
+        "identifier",
+        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifier"))),
+    );
+    put(
+        "identifierType",
+        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifierType"))),
+    );
     put("title", parts.first().map(|t| t.to_string()));
     if parts.len() > 2 {
         let (volume, issue) = match parts[1].split_once('(') {
@@ -327,7 +357,8 @@ fn metadata_pieces<'a>(
     let (texts, derived) = property_texts(metadata)?;
     let [published, publisher, creators, contributors, source, container, content_url, version, landing_page]: [Option<
         Cow<[u8]>,
-    >; 9] = derived
+    >;
+        9] = derived
         .try_into()
         .map_err(|_| Error::Internal("derived members".into()))?;
     for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
@@ -357,7 +388,10 @@ fn metadata_pieces<'a>(
     a.push(("contentUrl", Piece::Text(content_url.unwrap_or(Cow::Borrowed(b"null")))));
     a.push(("metadataVersion", Piece::Text(version.unwrap_or(Cow::Borrowed(b"0")))));
     if view.for_owner {
-        a.push(("landingPage", Piece::Text(landing_page.unwrap_or(Cow::Borrowed(b"null")))));
+        a.push((
+            "landingPage",
+            Piece::Text(landing_page.unwrap_or(Cow::Borrowed(b"null"))),
+        ));
     }
     Ok(())
 }

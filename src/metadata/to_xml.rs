@@ -325,10 +325,7 @@ fn description(x: &mut Xml, v: &Value) {
     let kind = get(o, &["descriptionType"]).or_else(|| Some("Abstract".to_string()));
     x.open_tag(
         "description",
-        &[
-            ("descriptionType", kind),
-            ("xml:lang", get(o, &["lang"])),
-        ],
+        &[("descriptionType", kind), ("xml:lang", get(o, &["lang"]))],
     );
     x.out.push('>');
     // The `<br>` marker written by to_json (and the usual spellings of it) becomes a real <br/>.

@@ -6,7 +6,7 @@
 //! A case is a list of steps: a request (`auth` names a credential — `client`,
 //! `provider`, `staff`, `wrong`, `basic:user:password`, `bearer:token` — a body string
 //! `@xml:<file>` is the Base64 of `fixtures/lupo/<file>`, a body string `@json:<file>` that
-//! file's JSON, an object `{"@template": name, …}` the data file's `templates[name]` with
+//! file's JSON, `@text:<file>` its text as a JSON string, an object `{"@template": name, …}` the data file's `templates[name]` with
 //! the object's other members put over it — lupo's factories), the status lupo's example
 //! expects and its assertions on the JSON body by JSON pointer: `equal`, `present`
 //! (not null, not empty), `absent` (missing or null), `contains` (substring of a string),
@@ -23,7 +23,7 @@ use crate::support::*;
 
 const CASES: &str = include_str!("lupo_cases.json");
 
-/// Accounts as in lupo's spec `let` blocks; `DATACITE.M` and `DATACITE.MD` are the
+/// Accounts as in lupo's spec `let` blocks; `DATACITE.M` and `DATACITE.M2` are the
 /// `new_client`s DOIs are transferred to (the second with lupo's non-matching domains).
 const LUPO_FIXTURES: &str = r#"{
   "admin": {"password": "admin-password"},
@@ -35,7 +35,7 @@ const LUPO_FIXTURES: &str = r#"{
      "password": "client-password", "prefixes": ["10.14454"], "domains": "*"},
     {"symbol": "DATACITE.M", "provider": "DATACITE", "name": "DataCite M", "email": "m@datacite.org",
      "password": "client-password", "domains": "*"},
-    {"symbol": "DATACITE.MD", "provider": "DATACITE", "name": "DataCite MD", "email": "md@datacite.org",
+    {"symbol": "DATACITE.M2", "provider": "DATACITE", "name": "DataCite MD", "email": "md@datacite.org",
      "password": "client-password", "prefixes": ["10.80225"], "domains": "datacite.org"}
   ]
 }"#;
@@ -69,6 +69,10 @@ fn expand(v: &Value, n: usize, scope: &Scope) -> Value {
     let saved = scope.saved;
     match v {
         Value::String(s) if s.starts_with("@json:") => fixture_json(&s["@json:".len()..]),
+        Value::String(s) if s.starts_with("@text:") => {
+            let path = format!("{}/fixtures/lupo/{}", env!("CARGO_MANIFEST_DIR"), &s["@text:".len()..]);
+            Value::String(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        }
         Value::String(s) => match s.strip_prefix("@xml:") {
             Some(file) => Value::String(fixture_base64(file)),
             None => {

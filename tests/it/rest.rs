@@ -138,11 +138,12 @@ fn draft_with_a_given_doi_is_stored_lower_case_and_may_be_partial() {
     assert_eq!(doc["data"]["id"], "10.5072/split-1");
     // Neither a DOI nor a prefix: 422; a malformed DOI or prefix too. A DOI without a
     // prefix is 403, as lupo answers `10.aaaa03` (post_spec "when the request is invalid").
-    s.post("/dois").client_auth().json(&body(json!({"doi": "10.5072"}))).send().expect(403);
-    for bad in [
-        json!({"prefix": "5072"}),
-        json!({"doi": "10.5072/a b"}),
-    ] {
+    s.post("/dois")
+        .client_auth()
+        .json(&body(json!({"doi": "10.5072"})))
+        .send()
+        .expect(403);
+    for bad in [json!({"prefix": "5072"}), json!({"doi": "10.5072/a b"})] {
         s.post("/dois").client_auth().json(&body(bad)).send().expect(422);
     }
     let r = s
@@ -372,7 +373,10 @@ fn writes_need_credentials() {
         json!({"errors": [{"status": "401", "title": "Bad credentials."}]})
     );
     assert!(r.header("www-authenticate").is_some());
-    s.req("PUT", "/dois/10.5072/x").json(&body(json!({}))).send().expect(401);
+    s.req("PUT", "/dois/10.5072/x")
+        .json(&body(json!({})))
+        .send()
+        .expect(401);
     s.delete("/dois/10.5072/x").send().expect(401);
     s.post("/dois")
         .auth(CLIENT, "wrong")
@@ -956,7 +960,10 @@ fn lupo_helper_routes() {
     for (path, owner) in [
         ("/clients/DEMO.REPO/dois?page[size]=1", "client-id=demo.repo"),
         ("/providers/demo/dois?page[size]=1", "provider-id=demo"),
-        ("/clients/demo.repo/dois?page[cursor]&page[size]=1", "client-id=demo.repo"),
+        (
+            "/clients/demo.repo/dois?page[cursor]&page[size]=1",
+            "client-id=demo.repo",
+        ),
     ] {
         let r = s.get(path).client_auth().send().expect(200).json();
         let next = r["links"]["next"].as_str().unwrap_or_default().to_string();
@@ -1063,7 +1070,10 @@ fn metadata_version_and_kept_attributes() {
     let s = TestServer::start();
     let b64 = |xml: String| base64::engine::general_purpose::STANDARD.encode(xml);
     let doi = "10.5072/version-1";
-    let a = create(&s, json!({"doi": doi, "url": "https://example.org/v", "xml": b64(xml_record(doi, "One"))}));
+    let a = create(
+        &s,
+        json!({"doi": doi, "url": "https://example.org/v", "xml": b64(xml_record(doi, "One"))}),
+    );
     assert_eq!(a["data"]["attributes"]["metadataVersion"], 0);
     let patch = |attributes: Value| {
         s.req("PATCH", &format!("/dois/{doi}"))
@@ -1089,7 +1099,12 @@ fn metadata_version_and_kept_attributes() {
     assert_eq!(a["metadataVersion"], 2, "JSON attributes make a new record");
     let shown = |r: Value| r["data"]["attributes"].get("landingPage").cloned();
     assert_eq!(shown(s.get(&format!("/dois/{doi}")).send().expect(200).json()), None);
-    let staff = s.get(&format!("/dois/{doi}")).auth("admin", ADMIN_PASSWORD).send().expect(200).json();
+    let staff = s
+        .get(&format!("/dois/{doi}"))
+        .auth("admin", ADMIN_PASSWORD)
+        .send()
+        .expect(200)
+        .json();
     assert_eq!(shown(staff), Some(json!({"status": 200})));
     // Not an object: lupo's check_landing_page.
     let r = s
@@ -1114,12 +1129,24 @@ fn staff_writes_and_transfers() {
     );
     let s = TestServer::with(&fixtures, |_| {});
     publish(&s, "10.5072/moved");
-    let staff = |method: &str, path: &str, doc: Value| s.req(method, path).auth("admin", ADMIN_PASSWORD).json(&doc).send();
-    let r = staff("PUT", "/dois/10.5072/moved", body(json!({"sizes": ["1 MB"]}))).expect(200).json();
+    let staff =
+        |method: &str, path: &str, doc: Value| s.req(method, path).auth("admin", ADMIN_PASSWORD).json(&doc).send();
+    let r = staff("PUT", "/dois/10.5072/moved", body(json!({"sizes": ["1 MB"]})))
+        .expect(200)
+        .json();
     assert_eq!(r["data"]["attributes"]["sizes"], json!(["1 MB"]));
-    assert_eq!(row(&s, "10.5072/moved").unwrap().client, "DEMO.REPO", "still the client's");
+    assert_eq!(
+        row(&s, "10.5072/moved").unwrap().client,
+        "DEMO.REPO",
+        "still the client's"
+    );
     // A new DOI needs the client named.
-    staff("PUT", "/dois/10.5072/by-staff", body(json!({"titles": [{"title": "T"}]}))).expect(403);
+    staff(
+        "PUT",
+        "/dois/10.5072/by-staff",
+        body(json!({"titles": [{"title": "T"}]})),
+    )
+    .expect(403);
     let named = json!({"data": {"type": "dois", "attributes": {"titles": [{"title": "T"}]},
         "relationships": {"client": {"data": {"type": "clients", "id": "demo.repo"}}}}});
     staff("PUT", "/dois/10.5072/by-staff", named).expect(201);
@@ -1129,7 +1156,11 @@ fn staff_writes_and_transfers() {
             "relationships": {"client": {"data": {"type": "clients", "id": to}}}}})
     };
     // A client may not transfer; a provider not to another provider's client.
-    s.req("PUT", "/dois/10.5072/moved").client_auth().json(&transfer("demo.two")).send().expect(403);
+    s.req("PUT", "/dois/10.5072/moved")
+        .client_auth()
+        .json(&transfer("demo.two"))
+        .send()
+        .expect(403);
     s.req("PUT", "/dois/10.5072/moved")
         .auth(PROVIDER, PROVIDER_PASSWORD)
         .json(&transfer("other.repo"))
@@ -1151,7 +1182,11 @@ fn staff_writes_and_transfers() {
     assert_eq!(row(&s, "10.5072/moved").unwrap().client, "DEMO.TWO");
     staff("PUT", "/dois/10.5072/moved", transfer("other.repo")).expect(200);
     assert_eq!(row(&s, "10.5072/moved").unwrap().client, "OTHER.REPO");
-    s.req("PUT", "/dois/10.5072/unknown").auth("admin", ADMIN_PASSWORD).json(&transfer("demo.two")).send().expect(404);
+    s.req("PUT", "/dois/10.5072/unknown")
+        .auth("admin", ADMIN_PASSWORD)
+        .json(&transfer("demo.two"))
+        .send()
+        .expect(404);
 }
 
 /// lupo's `media` relationship: one DOI in detail lists its media (ids as lupo's
@@ -1179,7 +1214,10 @@ fn media_relationship_as_lupo() {
         })
         .collect();
     assert_eq!(ids.len(), 2, "{r}");
-    assert!(ids.iter().all(|id| id.len() == 19 && id.starts_with("0000-0000-0000-")), "{ids:?}");
+    assert!(
+        ids.iter().all(|id| id.len() == 19 && id.starts_with("0000-0000-0000-")),
+        "{ids:?}"
+    );
     assert!(ids[0] > ids[1], "newest first: {ids:?}");
     let list = s.get("/dois?detail=true").send().expect(200).json();
     assert!(list["data"][0]["relationships"].get("media").is_none(), "{list}");
