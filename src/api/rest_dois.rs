@@ -153,7 +153,12 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
 /// does: the DOI of the request wins over another DOI or a placeholder in the record.
 fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
     if let Some(xml) = changes.xml.take() {
-        changes.xml = Some(converted(xml, name)?);
+        let (xml, content_url) = read_xml(xml, name)?;
+        changes.xml = Some(xml);
+        // A record's `contentUrl` (schema.org) unless the request gave one, as lupo merges.
+        if changes.content_url.is_none() {
+            changes.content_url = content_url;
+        }
     }
     if let Some(xml) = &changes.xml {
         let replaced = crate::metadata::with_identifier(xml, name)
@@ -165,20 +170,35 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 }
 
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
-/// `parse_xml`): DataCite JSON, Crosscite, Citeproc and schema.org JSON become a kernel-4
-/// record naming `name`; anything else is kept as sent (DataCite XML, or refused as not XML).
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, BibTeX and RIS
+/// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
+/// refused as not XML).
 pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
+    Ok(read_xml(xml, name)?.0)
+}
+
+/// [`converted`], and the record's `contentUrl` when it has one.
+fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error> {
     use crate::formats::Format;
     let Ok(text) = std::str::from_utf8(&xml) else {
-        return Ok(xml);
+        return Ok((xml, None));
     };
     let format = match crate::formats::detect(text) {
-        Some(f @ (Format::DataciteJson | Format::CrossciteJson | Format::Citeproc | Format::SchemaOrg)) => f,
-        _ => return Ok(xml),
+        Some(
+            f @ (Format::DataciteJson
+            | Format::CrossciteJson
+            | Format::Citeproc
+            | Format::SchemaOrg
+            | Format::Bibtex
+            | Format::Ris),
+        ) => f,
+        _ => return Ok((xml, None)),
     };
-    crate::formats::to_kernel4(format, text, Some(name))
-        .map(String::into_bytes)
-        .map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))
+    let (_, attributes) = crate::formats::to_attributes(format, text)
+        .map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))?;
+    let content_url = attributes.get("contentUrl").cloned();
+    let record = crate::metadata::json_to_xml(&name.to_uppercase(), &attributes);
+    Ok((record.into_bytes(), content_url))
 }
 
 /// Metadata problems as lupo's `xml_schema` validator titles them: `DOI <uid>: <message>`,
