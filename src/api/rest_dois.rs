@@ -170,7 +170,7 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 }
 
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
-/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, BibTeX and RIS
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX and RIS
 /// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
 /// refused as not XML).
 pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
@@ -183,7 +183,7 @@ fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error>
     let Ok(text) = std::str::from_utf8(&xml) else {
         return Ok((xml, None));
     };
-    let format = match crate::formats::detect(text) {
+    let read = match crate::formats::detect(text) {
         Some(
             f @ (Format::DataciteJson
             | Format::CrossciteJson
@@ -191,11 +191,14 @@ fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error>
             | Format::SchemaOrg
             | Format::Bibtex
             | Format::Ris),
-        ) => f,
+        ) => crate::formats::to_attributes(f, text),
+        _ if crate::metadata::detect(&xml) == Some(crate::metadata::Format::Codemeta) => {
+            crate::formats::codemeta_to_attributes(text)
+        }
         _ => return Ok((xml, None)),
     };
-    let (_, attributes) = crate::formats::to_attributes(format, text)
-        .map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))?;
+    let (_, attributes) =
+        read.map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))?;
     let content_url = attributes.get("contentUrl").cloned();
     let record = crate::metadata::json_to_xml(&name.to_uppercase(), &attributes);
     Ok((record.into_bytes(), content_url))

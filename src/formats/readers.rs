@@ -787,3 +787,22 @@ fn ris(text: &str) -> (Option<String>, Map<String, Value>) {
     }
     (one("DO").and_then(|d| doi_from(&d)), a)
 }
+
+/// codemeta JSON → attributes, after bolognese's `read_codemeta`: schema.org's reading with
+/// codemeta's names for the authors (`agents`, `authors`) and the title (`title`).
+pub fn codemeta_to_attributes(text: &str) -> Result<(Option<String>, Map<String, Value>), FormatError> {
+    if text.len() > metadata::MAX_XML_BYTES {
+        return Err(FormatError::TooLarge);
+    }
+    let mut o = parse_json(text).ok_or(FormatError::NotJson)?;
+    let authors = o.get("agents").or_else(|| o.get("authors")).cloned();
+    if let Some(authors) = authors {
+        o.insert("author".into(), authors);
+    }
+    if let Some(title) = o.get("title").cloned() {
+        o.insert("name".into(), title);
+    }
+    let (doi, mut attrs) = schema_org(&o);
+    attrs.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
+    Ok((doi, attrs))
+}

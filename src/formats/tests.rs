@@ -482,3 +482,21 @@ fn bibtex_and_ris_are_read_as_bolognese_reads_them() {
         );
     }
 }
+
+#[test]
+fn codemeta_is_read_with_its_own_names() {
+    let text = include_str!("../../fixtures/lupo/codemeta.json");
+    let (_, a) = codemeta_to_attributes(text).unwrap();
+    assert_eq!(a["titles"], json!([{"title": "R Interface to the DataONE REST API"}]));
+    assert_eq!(
+        a["creators"][0]["name"].as_str().map(|n| n.contains("Jones")),
+        Some(true),
+        "{a:?}"
+    );
+    assert_eq!(a["types"]["resourceTypeGeneral"], "Software");
+    let xml = metadata::json_to_xml("10.5072/X", &a);
+    assert!(
+        metadata::read_record(xml.as_bytes()).unwrap().problems.is_empty(),
+        "{xml}"
+    );
+}
