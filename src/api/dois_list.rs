@@ -308,6 +308,18 @@ fn humanize(s: &str) -> String {
         .map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
 }
 
+/// lupo's resource type name: `StudyRegistration` → `Study Registration`.
+fn words(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// lupo's resource type id: `JournalArticle` → `journal-article`.
 fn dasherize(s: &str) -> String {
     let mut out = String::new();
@@ -353,7 +365,7 @@ pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<(Map<String, Value>, u64), E
     for ((name, facet), found) in table.into_iter().zip(all) {
         let value = match facet {
             Facet::States => buckets(found, same, |k, _| humanize(k)),
-            Facet::ResourceTypes => buckets(found, dasherize, |k, _| k.to_string()),
+            Facet::ResourceTypes => buckets(found, dasherize, |k, _| words(k)),
             Facet::Providers | Facet::Clients => buckets(found, |k| k.to_ascii_lowercase(), named),
             _ => buckets(found, same, |k, _| k.to_string()),
         };
@@ -408,6 +420,8 @@ mod tests {
         assert_eq!(all("https://example.org"), Some(r#""https://example.org""#.into()));
         assert_eq!(q("- ( ) *").0, Search::default());
         assert_eq!(dasherize("JournalArticle"), "journal-article");
+        assert_eq!(words("StudyRegistration"), "Study Registration");
+        assert_eq!(words("Dataset"), "Dataset");
         assert_eq!(order(Some("-created")), Order::CreatedDesc);
         assert_eq!(order(Some("relevance")), Order::Relevance);
         assert_eq!(order(Some("-title")), Order::TitleDesc);

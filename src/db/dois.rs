@@ -518,9 +518,9 @@ fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
     conditions_walking(filter, false)
 }
 
-/// The WHERE clause of `filter`; with `walk`, the search's rowids are only checked (`+rowid`
-/// keeps SQLite from looking them up one by one), so a page is read walking an index in
-/// the list's order: cheaper when many DOIs match.
+/// The WHERE clause of `filter`. Its search is in the `FROM` (`from_of`), or with `walk`
+/// here, its rowids only checked (`+rowid` keeps SQLite from looking them up one by one),
+/// so a page is read walking an index in the list's order: cheaper when many DOIs match.
 fn conditions_walking(filter: &Filter, walk: bool) -> (String, Vec<Box<dyn ToSql>>) {
     let mut c = Clauses {
         sql: vec!["1 = 1".into()],
@@ -533,11 +533,10 @@ fn conditions_walking(filter: &Filter, walk: bool) -> (String, Vec<Box<dyn ToSql
     c.in_years("created", &filter.created);
     c.in_years("registered", &filter.registered);
     c.any_of(PUBLISHED_YEAR, &filter.published);
-    if let Some(all) = &filter.search.all {
+    if let (Some(all), true) = (&filter.search.all, walk) {
         let p = c.arg(all.clone());
-        let rowid = if walk { "+dois.rowid" } else { "dois.rowid" };
         c.sql.push(format!(
-            "{rowid} IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+            "+dois.rowid IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
         ));
     }
     if let Some(none) = &filter.search.none {
@@ -591,26 +590,39 @@ fn keyed_search(filter: &Filter) -> Option<(String, Vec<Box<dyn ToSql>>)> {
         args: Vec::new(),
     };
     counted_conditions(filter, &mut c);
-    if let Some(all) = &filter.search.all {
-        let p = c.arg(all.clone());
-        c.sql.push(format!(
-            "id IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
-        ));
-    }
     if let Some(none) = &filter.search.none {
         let p = c.arg(none.clone());
         c.sql.push(format!(
-            "id NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+            "doi_facet_keys.id NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
         ));
     }
     Some((c.sql.join(" AND "), c.args))
 }
 
+/// The `FROM` of `filter` over `table` (`dois`, or `doi_facet_keys` by `id`): with a search,
+/// its matches joined to the table by rowid (`CROSS JOIN` keeps SQLite from walking the
+/// table or an index of the other filters instead, which costs the table's size), ranked
+/// for `sort=relevance`; else the table. Its parameter is appended to `args`.
+fn from_of(filter: &Filter, table: &str, args: &mut Vec<Box<dyn ToSql>>, ranked: bool) -> String {
+    let Some(all) = &filter.search.all else {
+        return table.to_string();
+    };
+    args.push(Box::new(all.clone()));
+    let key = if table == "dois" { "rowid" } else { "id" };
+    let rank = if ranked { ", rank" } else { "" };
+    format!(
+        "(SELECT rowid AS id{rank} FROM dois_search WHERE dois_search MATCH ?{}) AS m CROSS JOIN {table} \
+         ON {table}.{key} = m.id",
+        args.len()
+    )
+}
+
 /// How many DOIs `filter` matches: from `doi_counts` when it can answer, else counted.
 pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
-    if let Some((where_sql, args)) = keyed_search(filter) {
+    if let Some((where_sql, mut args)) = keyed_search(filter) {
+        let from = from_of(filter, "doi_facet_keys", &mut args, false);
         return conn
-            .prepare_cached(&format!("SELECT COUNT(*) FROM doi_facet_keys WHERE {where_sql}"))?
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}"))?
             .query_row(params_from_iter(args.iter()), |r| r.get(0));
     }
     if filter.counted() {
@@ -627,8 +639,9 @@ pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
             .prepare_cached(&sql)?
             .query_row(params_from_iter(c.args.iter()), |r| r.get(0));
     }
-    let (where_sql, args) = conditions(filter);
-    conn.prepare_cached(&format!("SELECT COUNT(*) FROM dois WHERE {where_sql}"))?
+    let (where_sql, mut args) = conditions(filter);
+    let from = from_of(filter, "dois", &mut args, false);
+    conn.prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))
 }
 
@@ -645,16 +658,15 @@ fn page_query(filter: &Filter, columns: &str, walk: bool) -> (String, Vec<Box<dy
         where_sql.push_str(&format!(" AND (created, doi) < (?{created}, ?{doi})"));
         order = Order::CreatedDesc.sql();
     }
-    let mut from = "dois".to_string();
-    if let (Order::Relevance, Some(all), None) = (filter.order, &filter.search.all, &filter.cursor) {
-        args.push(Box::new(all.clone()));
-        let m = args.len();
-        from = format!(
-            "dois JOIN (SELECT rowid AS id, rank FROM dois_search WHERE dois_search MATCH ?{m}) AS m \
-             ON dois.rowid = m.id"
-        );
-        order = "m.rank, doi".into();
-    }
+    let from = if walk {
+        "dois".to_string()
+    } else {
+        let ranked = filter.order == Order::Relevance && filter.search.all.is_some() && filter.cursor.is_none();
+        if ranked {
+            order = "m.rank, doi".into();
+        }
+        from_of(filter, "dois", &mut args, ranked)
+    };
     args.push(Box::new(filter.limit));
     let limit = args.len();
     args.push(Box::new(filter.offset as i64));
@@ -712,9 +724,10 @@ pub fn list_plan(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<Str
         out.push(row?);
     }
     if !filter.counted() {
-        let (where_sql, args) = conditions(filter);
+        let (where_sql, mut args) = conditions(filter);
+        let from = from_of(filter, "dois", &mut args, false);
         let mut stmt = conn.prepare(&format!(
-            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM dois WHERE {where_sql}"
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM {from} WHERE {where_sql}"
         ))?;
         let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
         for row in rows {
@@ -809,10 +822,11 @@ pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> ru
         );
         (sql, c.args)
     } else {
-        let (where_sql, args) = conditions(filter);
+        let (where_sql, mut args) = conditions(filter);
+        let from = from_of(filter, "dois", &mut args, false);
         let (key, title) = facet.sql();
         let sql = format!(
-            "SELECT {key} AS k, {title}, COUNT(*) AS total FROM dois WHERE {where_sql} AND k IS NOT NULL AND k != '' \
+            "SELECT {key} AS k, {title}, COUNT(*) AS total FROM {from} WHERE {where_sql} AND k IS NOT NULL AND k != '' \
              GROUP BY k ORDER BY {order}"
         );
         (sql, args)
@@ -838,17 +852,19 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
     }
     use std::collections::HashMap;
     let (sql, args) = match keyed_search(filter) {
-        Some((where_sql, args)) => (
+        Some((where_sql, mut args)) => (
             format!(
                 "SELECT state, client, prefix, created, registered, resource_type, published \
-                 FROM doi_facet_keys WHERE {where_sql}"
+                 FROM {} WHERE {where_sql}",
+                from_of(filter, "doi_facet_keys", &mut args, false)
             ),
             args,
         ),
         None => {
-            let (where_sql, args) = conditions(filter);
+            let (where_sql, mut args) = conditions(filter);
+            let from = from_of(filter, "dois", &mut args, false);
             let sql = format!(
-                "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM dois WHERE {where_sql}",
+                "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM {from} WHERE {where_sql}",
                 year_of("created"),
                 year_of("registered")
             );

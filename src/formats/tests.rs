@@ -14,6 +14,19 @@ fn write_text(format: Format, src: &Source, c: CitationOptions) -> String {
     String::from_utf8(write(format, src, c)).expect("writers write UTF-8")
 }
 
+/// A DOI known only by its attributes: no stored XML, URL or state.
+fn attributes_only<'a>(doi: &'a str, attributes: &'a Map<String, Value>) -> Source<'a> {
+    Source {
+        doi,
+        attributes,
+        xml: None,
+        url: None,
+        state: None,
+        registered: None,
+        client_id: None,
+    }
+}
+
 /// The value a bolognese case looks at in `out`.
 fn observed(case: &Value, out: &str) -> Value {
     let s = |k: &str| case[k].as_str().unwrap_or_default();
@@ -287,8 +300,8 @@ fn schema_org_and_citeproc_round_trip_their_core() {
 #[test]
 fn readers_refuse_what_they_cannot_read() {
     assert_eq!(
-        to_kernel4(Format::Ris, "TY  - DATA", None),
-        Err(FormatError::NotReadable(Format::Ris))
+        to_kernel4(Format::Csv, "doi,url", None),
+        Err(FormatError::NotReadable(Format::Csv))
     );
     assert_eq!(to_kernel4(Format::SchemaOrg, "[1,2]", None), Err(FormatError::NotJson));
     let huge = " ".repeat(metadata::MAX_XML_BYTES + 1);
@@ -318,16 +331,7 @@ fn writers_fill_bolognese_derived_values() {
         "descriptions": [{"description": "A\n   post", "descriptionType": "Abstract"}, {"description": "Blog, 3(2), 10-12", "descriptionType": "SeriesInformation"}],
         "dates": [{"date": "2016-12-20", "dateType": "Issued"}]
     });
-    let attrs = attrs.as_object().unwrap();
-    let src = Source {
-        doi: "10.5438/4K3M-NYVG",
-        attributes: attrs,
-        xml: None,
-        url: None,
-        state: None,
-        registered: None,
-        client_id: None,
-    };
+    let src = attributes_only("10.5438/4K3M-NYVG", attrs.as_object().unwrap());
     let cp: Value = serde_json::from_str(&write_text(Format::Citeproc, &src, CitationOptions::default())).unwrap();
     assert_eq!(cp["type"], "article-journal");
     assert_eq!(
@@ -351,6 +355,16 @@ fn writers_fill_bolognese_derived_values() {
     // No stored XML: datacite+xml is built from the attributes.
     let xml = write_text(Format::DataciteXml, &src, CitationOptions::default());
     assert!(xml.contains("10.5438/4K3M-NYVG"), "{xml}");
+}
+
+/// bolognese maps schema.org `Article` (a ConferencePaper's) to the citeproc type `""`, and
+/// Ruby's `||` keeps an empty string: the citeproc JSON says `"type": ""`, not `article`.
+#[test]
+fn a_conference_paper_has_the_empty_citeproc_type_as_in_bolognese() {
+    let attrs = json!({"titles": [{"title": "T"}], "types": {"resourceTypeGeneral": "ConferencePaper"}});
+    let src = attributes_only("10.5072/CP", attrs.as_object().unwrap());
+    let cp: Value = serde_json::from_str(&write_text(Format::Citeproc, &src, CitationOptions::default())).unwrap();
+    assert_eq!(cp["type"], "");
 }
 
 #[test]
@@ -440,4 +454,49 @@ fn partial_records_are_written_without_panics() {
         client_id: None,
     };
     assert!(!write(Format::Citation, &src, CitationOptions::default()).is_empty());
+}
+
+#[test]
+fn bibtex_and_ris_are_read_as_bolognese_reads_them() {
+    let bib = include_str!("../../fixtures/lupo/crossref.bib");
+    let (doi, a) = to_attributes(Format::Bibtex, bib).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.7554/elife.01567"));
+    assert_eq!(a["types"]["resourceTypeGeneral"], "JournalArticle");
+    assert_eq!(a["creators"].as_array().map(Vec::len), Some(5));
+    assert_eq!(a["creators"][4]["name"], "Hardtke, Christian S");
+    assert_eq!(a["publisher"]["name"], "eLife Sciences Organisation, Ltd.");
+    assert_eq!(a["dates"], serde_json::json!([{"date": "2014", "dateType": "Issued"}]));
+    assert_eq!(a["relatedItems"][0]["titles"][0]["title"], "eLife");
+    let ris = include_str!("../../fixtures/lupo/crossref.ris");
+    let (doi, a) = to_attributes(Format::Ris, ris).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.7554/eLife.01567"));
+    assert_eq!(a["creators"][0]["familyName"], "Sankar");
+    assert_eq!(a["publisher"]["name"], "(:unav)");
+    assert_eq!(a["publicationYear"], "2014");
+    // Both make a valid kernel-4 record.
+    for (format, text) in [(Format::Bibtex, bib), (Format::Ris, ris)] {
+        let xml = to_kernel4(format, text, Some("10.5072/x")).unwrap();
+        assert!(
+            metadata::read_record(xml.as_bytes()).unwrap().problems.is_empty(),
+            "{xml}"
+        );
+    }
+}
+
+#[test]
+fn codemeta_is_read_with_its_own_names() {
+    let text = include_str!("../../fixtures/lupo/codemeta.json");
+    let (_, a) = codemeta_to_attributes(text).unwrap();
+    assert_eq!(a["titles"], json!([{"title": "R Interface to the DataONE REST API"}]));
+    assert_eq!(
+        a["creators"][0]["name"].as_str().map(|n| n.contains("Jones")),
+        Some(true),
+        "{a:?}"
+    );
+    assert_eq!(a["types"]["resourceTypeGeneral"], "Software");
+    let xml = metadata::json_to_xml("10.5072/X", &a);
+    assert!(
+        metadata::read_record(xml.as_bytes()).unwrap().problems.is_empty(),
+        "{xml}"
+    );
 }
