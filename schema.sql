@@ -216,10 +216,13 @@ CREATE INDEX dois_client_updated ON dois (client, updated, doi);
 CREATE INDEX dois_client_created ON dois (client, created, doi);
 CREATE INDEX dois_prefix_updated ON dois (prefix, updated, doi);
 CREATE INDEX dois_registered ON dois (registered, updated, doi);
-CREATE INDEX dois_resource_type ON dois (lower(json_extract(attributes, '$.types.resourceTypeGeneral')), updated, doi);
+-- These two also hold state and client, so counting a filter's DOIs that a caller may see
+-- reads the index alone.
+CREATE INDEX dois_resource_type ON dois (lower(json_extract(attributes, '$.types.resourceTypeGeneral')), updated, doi,
+                                         state, client);
 CREATE INDEX dois_published ON dois (
     substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4),
-    updated, doi);
+    updated, doi, state, client);
 -- lupo's `sort=title`: the first title as stored.
 CREATE INDEX dois_title ON dois (json_extract(attributes, '$.titles[0].title'), doi);
 

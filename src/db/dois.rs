@@ -892,7 +892,9 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
         "SELECT c.name, c.provider, p.name FROM clients c LEFT JOIN providers p ON p.symbol = c.provider
          WHERE c.symbol = ?1",
     )?;
-    let mut names: HashMap<String, (Option<String>, Option<String>, Option<String>)> = HashMap::new();
+    // Client → (its name, its provider, the provider's name).
+    type Names = (Option<String>, Option<String>, Option<String>);
+    let mut names: HashMap<String, Names> = HashMap::new();
     for client in counts[1].keys() {
         let found = client_of
             .query_row([client], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
