@@ -184,10 +184,11 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
 /// DOIs per second of loading `count` DOIs as `load_dois` does into a database of schema 5
 /// (no list indexes, counts or search index), and into one of this build: what migration
 /// 6's upkeep costs a write, measured in the same run.
-fn write_cost(dir: &Path, count: u64) -> anyhow::Result<(f64, f64)> {
+fn write_cost(dir: &Path, count: u64) -> anyhow::Result<((f64, f64), (f64, f64))> {
     let schema = include_str!("../../../schema.sql");
     let before = schema.find("-- migration 6").unwrap_or(schema.len());
     let mut rates = Vec::new();
+    let mut sizes = Vec::new();
     for (name, sql) in [("schema5.db", &schema[..before]), ("schema-now.db", schema)] {
         let path = dir.join(name);
         let conn = rusqlite::Connection::open(&path)?;
@@ -199,10 +200,12 @@ fn write_cost(dir: &Path, count: u64) -> anyhow::Result<(f64, f64)> {
         let start = Instant::now();
         load_dois(&conn, 0, count)?;
         rates.push(count as f64 / start.elapsed().as_secs_f64());
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        sizes.push(std::fs::metadata(&path)?.len() as f64 / count as f64);
         drop(conn);
         let _ = std::fs::remove_file(&path);
     }
-    Ok((rates[0], rates[1]))
+    Ok(((rates[0], rates[1]), (sizes[0], sizes[1])))
 }
 
 fn quantile(sorted: &[f64], q: f64) -> f64 {
@@ -247,12 +250,14 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
         Some((_, v)) => v.push(value),
         None => rows.push((label.to_string(), vec![value])),
     };
-    let (before, now) = write_cost(dir, 20_000)?;
+    let ((before, now), (size_before, size_now)) = write_cost(dir, 20_000)?;
     eprintln!("  scale: bulk load {before:.0} DOIs/s at schema 5, {now:.0} DOIs/s now");
     let write_line = format!(
         "Write cost of migration 6 (same run, 20,000 DOIs in transactions of 10,000): {before:.0} DOIs/s at \
-         schema 5, {now:.0} DOIs/s with the list indexes, counts and search index: {:.0} µs more per DOI.\n",
-        1e6 / now - 1e6 / before
+         schema 5, {now:.0} DOIs/s with the list indexes, counts and search index: {:.0} µs more per DOI; \
+         {size_before:.0} bytes per DOI at schema 5, {size_now:.0} now ({:.2}×).\n",
+        1e6 / now - 1e6 / before,
+        size_now / size_before
     );
     let mut have = 0;
     for &size in sizes {
