@@ -104,7 +104,7 @@ pub fn to_kernel4(format: Format, text: &str, doi: Option<&str>) -> Result<Strin
 }
 
 /// The DOI in an identifier such as `https://doi.org/10.5072/x`, `doi:10.5072/x` or a bare DOI.
-fn doi_from(id: &str) -> Option<String> {
+pub(super) fn doi_from(id: &str) -> Option<String> {
     let id = id.trim();
     let bare = [
         "https://doi.org/",
