@@ -214,7 +214,9 @@ pub fn crossref_to_attributes(text: &str) -> Result<(Option<String>, Map<String,
         .flatten();
     // A Crossref error answer carries no metadata.
     let crossref = crossref_element(root).filter(|c| kid(*c, "error").is_none());
-    Ok(read(query, crossref))
+    let (doi, mut attrs) = read(query, crossref);
+    attrs.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
+    Ok((doi, attrs))
 }
 
 fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<String>, Map<String, Value>) {

@@ -508,7 +508,10 @@ fn crossref_xml_is_read_as_bolognese_reads_it() {
     let (doi, a) = crossref_to_attributes(xml).unwrap();
     // bolognese's own expectations for this record (spec/readers/crossref_reader_spec.rb).
     assert_eq!(doi.as_deref(), Some("10.7554/elife.01567"));
-    assert_eq!(a["identifiers"], json!([{"identifier": "e01567", "identifierType": "article_number"}]));
+    assert_eq!(
+        a["identifiers"],
+        json!([{"identifier": "e01567", "identifierType": "article_number"}])
+    );
     assert_eq!(
         a["types"],
         json!({"bibtex": "article", "citeproc": "article-journal", "resourceType": "JournalArticle",
@@ -555,13 +558,19 @@ fn crossref_xml_is_read_as_bolognese_reads_it() {
                {"funderIdentifier": "https://doi.org/10.13039/501100006390", "funderIdentifierType": "Crossref Funder ID", "funderName": "University of Lausanne"}])
     );
     assert_eq!(a["descriptions"][0]["descriptionType"], "Abstract");
-    assert!(a["descriptions"][0]["description"].as_str().unwrap().starts_with("Among various advantages"));
+    assert!(a["descriptions"][0]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Among various advantages"));
     assert_eq!(a["descriptions"].as_array().map(Vec::len), Some(2));
     // It makes a valid kernel-4 record.
     let (_, mut attributes) = (doi, a);
     attributes.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
     let record = metadata::json_to_xml("10.5072/X", &attributes);
-    assert!(metadata::read_record(record.as_bytes()).unwrap().problems.is_empty(), "{record}");
+    assert!(
+        metadata::read_record(record.as_bytes()).unwrap().problems.is_empty(),
+        "{record}"
+    );
 }
 
 #[test]
@@ -572,14 +581,23 @@ fn crossref_books_people_and_funding() {
     assert_eq!(a["types"]["resourceTypeGeneral"], "Book");
     assert_eq!(a["types"]["resourceType"], "Book");
     // No author: bolognese's placeholder creator; the editors are contributors.
-    assert_eq!(a["creators"], json!([{"nameType": "Organizational", "name": ":(unav)"}]));
+    assert_eq!(
+        a["creators"],
+        json!([{"nameType": "Organizational", "name": ":(unav)"}])
+    );
     assert_eq!(a["contributors"].as_array().map(Vec::len), Some(4));
     assert_eq!(
         a["contributors"][3],
         json!({"nameType": "Organizational", "name": "et al.", "contributorType": "Editor"})
     );
-    assert_eq!(a["dates"], json!([{"date": "2000-02-04", "dateType": "Issued"}, {"date": "2009-02-02T21:19:43Z", "dateType": "Updated"}]));
-    assert_eq!(a["publisher"], json!({"name": "International Ocean Discovery Program (IODP)"}));
+    assert_eq!(
+        a["dates"],
+        json!([{"date": "2000-02-04", "dateType": "Issued"}, {"date": "2009-02-02T21:19:43Z", "dateType": "Updated"}])
+    );
+    assert_eq!(
+        a["publisher"],
+        json!({"name": "International Ocean Discovery Program (IODP)"})
+    );
 
     let article = r#"<crossref_result xmlns="http://www.crossref.org/qrschema/3.0"><query_result><body><query>
       <crm-item name="publisher-name" type="string">P</crm-item>
@@ -642,7 +660,10 @@ fn crossref_reader_refuses_hostile_xml() {
         crossref_to_attributes(&deep),
         Err(FormatError::Metadata(metadata::MetadataError::NotXml(m))) if m.contains("nested too deeply")
     ));
-    let huge = format!("<crossref_result>{}</crossref_result>", " ".repeat(metadata::MAX_XML_BYTES));
+    let huge = format!(
+        "<crossref_result>{}</crossref_result>",
+        " ".repeat(metadata::MAX_XML_BYTES)
+    );
     assert!(!is_crossref(&huge));
     assert_eq!(crossref_to_attributes(&huge), Err(FormatError::TooLarge));
     // Other XML is not Crossref (poodle's `doi_records` form is not lupo's either) and
