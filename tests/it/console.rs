@@ -704,3 +704,114 @@ fn invalid_limits_show_the_domain_error_and_store_nothing() {
     assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
     assert!(!audit_actions(&s).contains(&"key.created".into()));
 }
+
+/// (action, actor) of every audit event, oldest first.
+fn actors(s: &TestServer) -> Vec<(String, Option<String>)> {
+    s.app().recorder.flush();
+    let db = s.db();
+    let mut stmt = db
+        .prepare("SELECT action, actor FROM audit_events ORDER BY id")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn newest_key_id(s: &TestServer) -> String {
+    s.db()
+        .query_row("SELECT id FROM api_keys ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn console_changes_name_the_signed_in_account_as_the_actor() {
+    let s = TestServer::start();
+    // The client on its own keys: create, rotate, revoke.
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    post_form(
+        &s,
+        "/console/keys",
+        Some(&b.cookie),
+        &[("csrf", &b.csrf), ("name", "own")],
+    )
+    .expect(201);
+    let id = newest_key_id(&s);
+    post_form(
+        &s,
+        &format!("/console/keys/{id}/rotate"),
+        Some(&b.cookie),
+        &[("csrf", &b.csrf)],
+    )
+    .expect(201);
+    let id = newest_key_id(&s);
+    post_form(
+        &s,
+        &format!("/console/keys/{id}/revoke"),
+        Some(&b.cookie),
+        &[("csrf", &b.csrf)],
+    )
+    .expect(303);
+    // Its provider, then staff, on the same client's keys.
+    for (user, password) in [(PROVIDER, PROVIDER_PASSWORD), ("ADMIN", ADMIN_PASSWORD)] {
+        let b = sign_in(&s, user, password);
+        let q = "?client-id=DEMO.REPO";
+        post_form(
+            &s,
+            &format!("/console/keys{q}"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("name", user)],
+        )
+        .expect(201);
+        let id = newest_key_id(&s);
+        post_form(
+            &s,
+            &format!("/console/keys/{id}/revoke{q}"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf)],
+        )
+        .expect(303);
+    }
+    let by = |action: &str, actor: &str| (action.to_string(), Some(actor.to_string()));
+    assert_eq!(
+        actors(&s),
+        vec![
+            by("console.signed_in", CLIENT),
+            by("key.created", CLIENT),
+            by("key.created", CLIENT),
+            by("key.rotated", CLIENT),
+            by("key.revoked", CLIENT),
+            by("key.created", PROVIDER),
+            by("key.revoked", PROVIDER),
+            by("key.created", "ADMIN"),
+            by("key.revoked", "ADMIN"),
+        ]
+    );
+    // The API lists the same actors …
+    let v = s
+        .get("/credentials/audit-events")
+        .client_auth()
+        .send()
+        .expect(200)
+        .json();
+    let listed: Vec<(String, String)> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["attributes"]["actorKeyId"], serde_json::Value::Null);
+            let a = &e["attributes"];
+            (
+                a["action"].as_str().unwrap().into(),
+                a["actor"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(listed[0], ("key.revoked".into(), "ADMIN".into()));
+    assert_eq!(listed[2], ("key.revoked".into(), PROVIDER.into()));
+    assert_eq!(listed[8], ("console.signed_in".into(), CLIENT.into()));
+    // … and so does the console's audit list, in its "By" column.
+    let page = get_page(&s, "/console/keys", &b.cookie).expect(200).text();
+    assert!(page.contains(r#"<th scope="col">By</th>"#), "{page}");
+    for actor in ["<td>ADMIN</td>", "<td>DEMO</td>", "<td>DEMO.REPO</td>"] {
+        assert!(page.contains(actor), "{actor} in {page}");
+    }
+}
