@@ -815,3 +815,65 @@ fn console_changes_name_the_signed_in_account_as_the_actor() {
         assert!(page.contains(actor), "{actor} in {page}");
     }
 }
+
+/// Small limits: authenticated 5, anonymous 3.
+fn rate_limited() -> TestServer {
+    TestServer::with(FIXTURES, |c| {
+        c.rate_limit = Some(tinydoi::config::RateLimitConfig {
+            window: std::time::Duration::from_secs(300),
+            authenticated: 5,
+            identified: 4,
+            anonymous: 3,
+        })
+    })
+}
+
+fn remaining(r: &Resp) -> u32 {
+    r.header("x-ratelimit-remaining").unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_signed_in_console_user_is_rate_limited_as_its_account_not_as_anonymous() {
+    let s = rate_limited();
+    // Signing in is anonymous (1 of the address's 3); the page after it is the account's
+    // (1 of its 5).
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let r = get_page(&s, "/console/keys", &b.cookie).expect(200);
+    assert_eq!(r.header("x-ratelimit-limit"), Some("5"));
+    assert_eq!(remaining(&r), 3);
+    assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
+    assert_eq!(r.header("x-anonymous-consumer"), None);
+    // The same account's API requests share the count; the address's anonymous budget
+    // is untouched by the console pages.
+    let r = s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+    assert_eq!(remaining(&r), 2);
+    let r = s.get("/heartbeat").send().expect(200);
+    assert_eq!((r.header("x-ratelimit-limit"), remaining(&r)), (Some("3"), 1));
+    for left in [1, 0] {
+        assert_eq!(remaining(&get_page(&s, "/console/dois", &b.cookie).expect(200)), left);
+    }
+    // Past the account's limit, the console answers 429 in HTML, still naming the account.
+    let r = get_page(&s, "/console/keys", &b.cookie).expect(429);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
+    // The address still has its one anonymous request left.
+    s.get("/heartbeat").send().expect(200);
+}
+
+#[test]
+fn the_session_cookie_is_no_credential_outside_the_console() {
+    let s = rate_limited();
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let r = s
+        .get("/credentials/api-keys")
+        .header("Cookie", &b.cookie)
+        .send()
+        .expect(401);
+    assert_eq!(r.header("x-anonymous-consumer"), Some("true"));
+    assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+    // A console page without a live session is anonymous, as before.
+    let r = get_page(&s, "/console", "tinydoi_session=not-a-session").expect(200);
+    assert_eq!(r.header("x-anonymous-consumer"), Some("true"));
+    assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+}
