@@ -4,7 +4,6 @@
 use base64::Engine;
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
-use rusqlite::Connection;
 
 use crate::accounts::role_of;
 use crate::app::Ctx;
@@ -110,7 +109,7 @@ fn expired(config: &ConsoleConfig, stored: &db::sessions::Session, now: i64) -> 
 }
 
 /// The principal of a session's account, if the account still exists.
-fn principal_of(conn: &Connection, account: &str) -> Result<Option<Principal>, Error> {
+fn principal_of(conn: &db::Conn, account: &str) -> Result<Option<Principal>, Error> {
     Ok(match role_of(account) {
         Some(role) => db::accounts::find(conn, account, role)?.map(auth::signed_in),
         None => None,
