@@ -241,13 +241,17 @@ fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<
     let mut programs: Vec<Node<'_, '_>> = Vec::new();
     let mut journal_metadata: Option<Node<'_, '_>> = None;
     let mut book_metadata: Option<Node<'_, '_>> = None;
+    let mut book_series: Option<Node<'_, '_>> = None;
+    let mut journal_issue: Option<Node<'_, '_>> = None;
+    let mut journal_article: Option<Node<'_, '_>> = None;
     if let Some(m) = model_node {
         match model.as_str() {
             "book" => {
                 book_metadata = kid(m, "book_metadata");
+                book_series = kid(m, "book_series_metadata");
                 bib = kid(m, "content_item")
                     .or(book_metadata)
-                    .or_else(|| kid(m, "book_series_metadata"))
+                    .or(book_series)
                     .or_else(|| kid(m, "book_set_metadata"));
                 resource_type = Some(match bib.and_then(|b| b.attribute("component_type")) {
                     Some(component) => format!("book-{component}"),
@@ -259,6 +263,7 @@ fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<
                 journal_metadata = kid(m, "journal_metadata");
                 let issue = kid(m, "journal_issue");
                 let article = kid(m, "journal_article");
+                (journal_issue, journal_article) = (issue, article);
                 bib = article.or(issue).or(journal_metadata);
                 resource_type = Some(
                     if article.is_some() {
@@ -322,7 +327,33 @@ fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<
     let mut contributors = people(bib, "editor");
     contributors.extend(people(bib, "translator"));
     a.insert("contributors".into(), Value::Array(contributors));
-    if let Some(p) = publisher {
+    // bolognese's `container`, which its DataCite writer turns into a SeriesInformation
+    // description, and the publisher when Crossref names none.
+    let container = match (journal_metadata, book_metadata, book_series) {
+        (Some(journal), _, _) => Some(Container {
+            title: text_at(journal, &["full_title"]),
+            volume: journal_issue.and_then(|i| text_at(i, &["journal_volume", "volume"])),
+            issue: journal_issue.and_then(|i| text_at(i, &["issue"])),
+            first_page: bib
+                .and_then(|b| text_at(b, &["pages", "first_page"]))
+                .or_else(|| journal_article.and_then(|j| text_at(j, &["publisher_item", "item_number"]))),
+            last_page: bib.and_then(|b| text_at(b, &["pages", "last_page"])),
+        }),
+        (None, Some(book), _) => Some(Container {
+            title: text_at(book, &["titles", "title"]),
+            first_page: bib.and_then(|b| text_at(b, &["pages", "first_page"])),
+            last_page: bib.and_then(|b| text_at(b, &["pages", "last_page"])),
+            ..Container::default()
+        }),
+        (None, None, Some(series)) => kid(series, "series_metadata").map(|meta| Container {
+            title: text_at(meta, &["titles", "title"]),
+            volume: bib.and_then(|b| text_at(b, &["volume"])),
+            ..Container::default()
+        }),
+        _ => None,
+    };
+    let container_title = container.as_ref().and_then(|c| c.title.clone());
+    if let Some(p) = publisher.or(container_title) {
         a.insert("publisher".into(), json!({ "name": p }));
     }
 
@@ -368,10 +399,9 @@ fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<
     }
     related.extend(translations(&programs));
     a.insert("relatedIdentifiers".into(), Value::Array(related));
-    a.insert(
-        "descriptions".into(),
-        Value::Array(bib.map(descriptions).unwrap_or_default()),
-    );
+    let mut all_descriptions: Vec<Value> = container.and_then(Container::series_information).into_iter().collect();
+    all_descriptions.extend(bib.map(descriptions).unwrap_or_default());
+    a.insert("descriptions".into(), Value::Array(all_descriptions));
     a.insert("rightsList".into(), Value::Array(licenses(&programs)));
     a.insert("fundingReferences".into(), Value::Array(funding(&programs)));
 
@@ -380,6 +410,35 @@ fn read(query: Option<Node<'_, '_>>, crossref: Option<Node<'_, '_>>) -> (Option<
         .and_then(|d| super::readers::doi_from(&d))
         .map(|d| d.to_lowercase());
     (doi, a)
+}
+
+/// What bolognese's `container` holds that its DataCite writer uses.
+#[derive(Default)]
+struct Container {
+    title: Option<String>,
+    volume: Option<String>,
+    issue: Option<String>,
+    first_page: Option<String>,
+    last_page: Option<String>,
+}
+
+impl Container {
+    /// bolognese's `insert_descriptions` for a record not read from DataCite:
+    /// `title, volume(issue), first-last`.
+    fn series_information(self) -> Option<Value> {
+        let title = self.title?;
+        let issue = self.issue.map(|i| format!("({i})")).unwrap_or_default();
+        let volume_issue = self.volume.map(|v| format!("{v}{issue}"));
+        let pages = self.first_page.map(|first| {
+            [Some(first), self.last_page]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("-")
+        });
+        let parts: Vec<String> = [Some(title), volume_issue, pages].into_iter().flatten().collect();
+        Some(json!({ "description": parts.join(", "), "descriptionType": "SeriesInformation" }))
+    }
 }
 
 fn titles(bib: Option<Node<'_, '_>>) -> Vec<Value> {

@@ -557,16 +557,20 @@ fn crossref_xml_is_read_as_bolognese_reads_it() {
                {"funderIdentifier": "https://doi.org/10.13039/501100001711", "funderIdentifierType": "Crossref Funder ID", "funderName": "Swiss National Science Foundation"},
                {"funderIdentifier": "https://doi.org/10.13039/501100006390", "funderIdentifierType": "Crossref Funder ID", "funderName": "University of Lausanne"}])
     );
-    assert_eq!(a["descriptions"][0]["descriptionType"], "Abstract");
-    assert!(a["descriptions"][0]["description"]
+    // bolognese's container (its own expectation: eLife, volume 3, first page e01567), as its
+    // DataCite writer puts it: a SeriesInformation description. Then the two abstracts.
+    assert_eq!(
+        a["descriptions"][0],
+        json!({"description": "eLife, 3, e01567", "descriptionType": "SeriesInformation"})
+    );
+    assert_eq!(a["descriptions"][1]["descriptionType"], "Abstract");
+    assert!(a["descriptions"][1]["description"]
         .as_str()
         .unwrap()
         .starts_with("Among various advantages"));
-    assert_eq!(a["descriptions"].as_array().map(Vec::len), Some(2));
+    assert_eq!(a["descriptions"].as_array().map(Vec::len), Some(3));
     // It makes a valid kernel-4 record.
-    let (_, mut attributes) = (doi, a);
-    attributes.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
-    let record = metadata::json_to_xml("10.5072/X", &attributes);
+    let record = metadata::json_to_xml("10.5072/X", &a);
     assert!(
         metadata::read_record(record.as_bytes()).unwrap().problems.is_empty(),
         "{record}"
@@ -597,6 +601,10 @@ fn crossref_books_people_and_funding() {
     assert_eq!(
         a["publisher"],
         json!({"name": "International Ocean Discovery Program (IODP)"})
+    );
+    assert_eq!(
+        a["descriptions"],
+        json!([{"description": "Proceedings of the Ocean Drilling Program, 180 Initial Reports", "descriptionType": "SeriesInformation"}])
     );
 
     let article = r#"<crossref_result xmlns="http://www.crossref.org/qrschema/3.0"><query_result><body><query>
@@ -633,6 +641,10 @@ fn crossref_books_people_and_funding() {
     // No publication date: the day Crossref registered it.
     assert_eq!(a["dates"], json!([{"date": "2019-05-06", "dateType": "Issued"}]));
     assert_eq!(a["relatedIdentifiers"][0]["relatedIdentifier"], "1234-5678");
+    assert_eq!(
+        a["descriptions"],
+        json!([{"description": "J", "descriptionType": "SeriesInformation"}])
+    );
     // A fundgroup without a funder name is left out, as DataCite requires one.
     assert_eq!(
         a["fundingReferences"],
