@@ -195,3 +195,31 @@ ALTER TABLE audit_events ADD COLUMN allowed_networks TEXT;
 DROP INDEX api_keys_by_hash;
 CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, revoked_at, expires_at,
                                            scopes, prefixes, allowed_networks);
+
+-- migration 6
+-- The authentication generation: a counter the triggers below raise in the same
+-- transaction as every change to what a verified API key may do (its key revoked, expired,
+-- its limits or client changed, the key or its client deleted — a client deactivated, its
+-- password changed). Authentication caches verified keys with the generation they were
+-- read at (`auth::keycache`) and reads it again at every request: a cached key is used only
+-- while nothing of the kind has been committed since. Creating a key needs no bump (it was
+-- never cached), nor does recording its use.
+CREATE TABLE auth_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO auth_generation (id, generation) VALUES (1, 0);
+CREATE TRIGGER auth_generation_key_update
+    AFTER UPDATE OF id, client, key_hash, key_prefix, revoked_at, expires_at, scopes, prefixes, allowed_networks ON api_keys
+BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_key_delete AFTER DELETE ON api_keys BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_client_update AFTER UPDATE ON clients BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_client_delete AFTER DELETE ON clients BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
