@@ -223,3 +223,6 @@ END;
 CREATE TRIGGER auth_generation_client_delete AFTER DELETE ON clients BEGIN
     UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
 END;
+-- The standard Base64 of `xml`, which every read of a DOI shows: encoded once when the
+-- XML is written (`dois::save`), not at every read. NULL (rows written before): encoded on read.
+ALTER TABLE dois ADD COLUMN xml_base64 TEXT;

@@ -9,7 +9,7 @@ use super::members;
 use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::dois::json as doc;
-use crate::dois::resource::{self, Metadata, View};
+use crate::dois::resource::{self, Metadata, View, Xml};
 use crate::dois::{self, doi, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
@@ -41,7 +41,7 @@ fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, 
     let provider = dois::provider_of(ctx.db, &d.client)?;
     let metadata = Metadata::Parsed(d.attributes.as_ref());
     let view = view(ctx, request, d, true);
-    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
+    let body = resource::document(d, d.xml.as_deref().map(Xml::Plain), metadata, view, provider.as_deref())?;
     Ok(Reply::new(
         status,
         JSON_API,
@@ -190,7 +190,9 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             derived: row.derived,
         };
         let view = view(ctx, request, &row.doi, true);
-        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref())?;
+        // The Base64 stored at write time; rows from before it are encoded now.
+        let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
+        let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref())?;
         Ok(Reply::new(
             200,
             JSON_API,
@@ -279,7 +281,14 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             None
         };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        resource::write_resource(&mut body, d, d.xml.as_deref(), metadata, view, provider.as_deref())?;
+        resource::write_resource(
+            &mut body,
+            d,
+            d.xml.as_deref().map(Xml::Plain),
+            metadata,
+            view,
+            provider.as_deref(),
+        )?;
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {

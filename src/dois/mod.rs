@@ -321,9 +321,15 @@ fn save_prepared(
     d.updated_by = Some(actor.credential.clone());
     let text = text.or_else(|| dbd::attributes_text(&d));
     let derived = d.attributes.as_ref().map(resource::derived_text);
+    // Encoded once here rather than at every read of the DOI.
+    let xml_base64 = d
+        .xml
+        .as_deref()
+        .map(|xml| base64::engine::general_purpose::STANDARD.encode(xml));
     let texts = dbd::Texts {
         attributes: text.as_deref(),
         derived: derived.as_deref(),
+        xml_base64: xml_base64.as_deref(),
     };
     if created {
         dbd::insert_as(tx, &d, texts)?;

@@ -120,6 +120,27 @@ enum Piece<'a> {
     Text(Cow<'a, [u8]>),
     /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
     Base64(&'a [u8]),
+    /// Base64 text already encoded, written as a JSON string as it is.
+    Quoted(&'a [u8]),
+}
+
+/// A DOI's XML record as a resource shows it (Base64 in `xml`).
+#[derive(Debug, Clone, Copy)]
+pub enum Xml<'a> {
+    /// The record itself: encoded while writing.
+    Plain(&'a [u8]),
+    /// Its standard Base64, as stored beside it at write time (`dois.xml_base64`): copied.
+    Encoded(&'a [u8]),
+}
+
+impl Xml<'_> {
+    /// The length of its Base64.
+    fn encoded_len(self) -> usize {
+        match self {
+            Xml::Plain(bytes) => bytes.len().div_ceil(3) * 4,
+            Xml::Encoded(text) => text.len(),
+        }
+    }
 }
 
 type Texts<'a> = Vec<Option<Cow<'a, [u8]>>>;
@@ -226,6 +247,11 @@ fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<()
                 push_base64(out, bytes)?;
                 out.push(b'"');
             }
+            Piece::Quoted(text) => {
+                out.push(b'"');
+                out.extend_from_slice(text);
+                out.push(b'"');
+            }
         }
     }
     out.push(b'}');
@@ -300,7 +326,7 @@ fn alternate_identifiers(identifiers: &[u8]) -> Cow<'static, [u8]> {
 pub fn write_resource(
     out: &mut Vec<u8>,
     d: &Doi,
-    xml: Option<&[u8]>,
+    xml: Option<Xml>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
@@ -311,7 +337,12 @@ pub fn write_resource(
     if view.detail {
         a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
         a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
-        a.push(("xml", xml.map_or(constant(b"null"), Piece::Base64)));
+        let xml = match xml {
+            None => constant(b"null"),
+            Some(Xml::Plain(bytes)) => Piece::Base64(bytes),
+            Some(Xml::Encoded(text)) => Piece::Quoted(text),
+        };
+        a.push(("xml", xml));
         for over_time in ["citationsOverTime", "downloadsOverTime", "viewsOverTime"] {
             a.push((over_time, constant(b"[]")));
         }
@@ -373,16 +404,16 @@ fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<
     write_object(out, r)
 }
 
-/// Room for a resource whose XML has `xml_len` bytes and attributes text `text_len`: the
+/// Room for a resource whose XML's Base64 has `base64_len` bytes and attributes text `text_len`: the
 /// document is written into one allocation, not grown through copies.
-fn capacity(xml_len: usize, text_len: usize) -> usize {
-    xml_len.div_ceil(3) * 4 + text_len + 3072
+fn capacity(base64_len: usize, text_len: usize) -> usize {
+    base64_len + text_len + 3072
 }
 
 /// A JSON:API document whose `data` is one resource.
 pub fn document(
     d: &Doi,
-    xml: Option<&[u8]>,
+    xml: Option<Xml>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
@@ -392,7 +423,7 @@ pub fn document(
         // Serialised values are about as long as the stored text would be.
         Metadata::Parsed(_) => 0,
     };
-    let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
+    let mut out = Vec::with_capacity(capacity(xml.map_or(0, Xml::encoded_len), text_len));
     out.extend_from_slice(b"{\"data\":");
     write_resource(&mut out, d, xml, metadata, view, provider)?;
     out.push(b'}');
@@ -435,7 +466,8 @@ mod tests {
     }
 
     fn render(metadata: Metadata, view: View) -> Value {
-        serde_json::from_slice(&document(&doi(), Some(b"<x/>"), metadata, view, Some("DEMO")).unwrap()).unwrap()
+        serde_json::from_slice(&document(&doi(), Some(Xml::Plain(b"<x/>")), metadata, view, Some("DEMO")).unwrap())
+            .unwrap()
     }
 
     #[test]

@@ -167,3 +167,41 @@ fn a_read_after_an_acknowledged_write_shows_it() {
         }
     });
 }
+
+/// A DOI's `xml` is shown from the Base64 stored when it was written (migration 6), and a
+/// row written before that column existed is encoded at the read: the same bytes.
+#[test]
+fn the_base64_of_the_xml_is_stored_at_write_time() {
+    use base64::Engine;
+    let s = TestServer::start();
+    let (_, key) = create_key(&s, "base64");
+    let doi = "10.5072/stored-base64";
+    let record = video_record(doi);
+    s.put(&format!("/metadata/{doi}"))
+        .bearer(&key)
+        .header("Content-Type", "application/xml")
+        .body(record.clone())
+        .send()
+        .expect(201);
+    let db = s.db();
+    let (xml, stored): (Vec<u8>, String) = db
+        .query_row("SELECT xml, xml_base64 FROM dois WHERE doi = ?1", [doi], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&xml);
+    assert_eq!(stored, encoded);
+    let shown = |s: &TestServer| {
+        s.get(&format!("/dois/{doi}")).bearer(&key).send().expect(200).json()["data"]["attributes"]["xml"].clone()
+    };
+    assert_eq!(shown(&s), encoded.as_str());
+
+    // The read copies the stored text rather than encoding the XML again…
+    db.execute("UPDATE dois SET xml_base64 = 'c3RvcmVk' WHERE doi = ?1", [doi])
+        .unwrap();
+    assert_eq!(shown(&s), "c3RvcmVk");
+    // …and encodes it when the row has none.
+    db.execute("UPDATE dois SET xml_base64 = NULL WHERE doi = ?1", [doi])
+        .unwrap();
+    assert_eq!(shown(&s), encoded.as_str());
+}
