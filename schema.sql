@@ -226,3 +226,7 @@ END;
 -- The standard Base64 of `xml`, which every read of a DOI shows: encoded once when the
 -- XML is written (`dois::save`), not at every read. NULL (rows written before): encoded on read.
 ALTER TABLE dois ADD COLUMN xml_base64 TEXT;
+-- Where the top-level members of `attributes` and `derived` are (`dois::members::index`),
+-- so that a read splices them without scanning the text. NULL (or not fitting the text): scanned.
+ALTER TABLE dois ADD COLUMN attributes_index BLOB;
+ALTER TABLE dois ADD COLUMN derived_index BLOB;

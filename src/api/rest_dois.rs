@@ -188,6 +188,8 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         let metadata = Metadata::Stored {
             attributes: row.attributes,
             derived: row.derived,
+            attributes_index: row.attributes_index,
+            derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
         // The Base64 stored at write time; rows from before it are encoded now.

@@ -326,10 +326,15 @@ fn save_prepared(
         .xml
         .as_deref()
         .map(|xml| base64::engine::general_purpose::STANDARD.encode(xml));
+    // And where their members are, so that reads splice them without a scan.
+    let attributes_index = text.as_deref().and_then(|t| members::index(t.as_bytes()));
+    let derived_index = derived.as_deref().and_then(|t| members::index(t.as_bytes()));
     let texts = dbd::Texts {
         attributes: text.as_deref(),
         derived: derived.as_deref(),
         xml_base64: xml_base64.as_deref(),
+        attributes_index: attributes_index.as_deref(),
+        derived_index: derived_index.as_deref(),
     };
     if created {
         dbd::insert_as(tx, &d, texts)?;

@@ -39,6 +39,9 @@ pub enum Metadata<'a> {
     Stored {
         attributes: Option<&'a [u8]>,
         derived: Option<&'a [u8]>,
+        /// `members::index` of each, stored with them (`None`: scanned here).
+        attributes_index: Option<&'a [u8]>,
+        derived_index: Option<&'a [u8]>,
     },
 }
 
@@ -171,12 +174,21 @@ fn property_texts(metadata: Metadata<'_>) -> Result<(Texts<'_>, Texts<'_>), Erro
         Metadata::Stored {
             attributes,
             derived: stored,
+            attributes_index,
+            derived_index,
         } => {
             let bad = || Error::Internal("stored attributes are not a JSON object".into());
+            // The ranges stored at write time when they fit the text, else a scan.
+            let split = |text, index: Option<&[u8]>| {
+                index
+                    .and_then(|index| members::from_index(text, index))
+                    .or_else(|| members::members(text))
+                    .ok_or_else(bad)
+            };
             if let Some(text) = attributes {
                 // A property name is never written escaped, so its raw key is the name; of
                 // duplicate keys the last counts, as when parsed.
-                for (key, value) in members::members(text).ok_or_else(bad)? {
+                for (key, value) in split(text, attributes_index)? {
                     if let Some(at) = position(key) {
                         texts[at] = (value != b"null").then_some(Cow::Borrowed(value));
                     }
@@ -184,7 +196,7 @@ fn property_texts(metadata: Metadata<'_>) -> Result<(Texts<'_>, Texts<'_>), Erro
             }
             match stored {
                 Some(text) => {
-                    for (key, value) in members::members(text).ok_or_else(bad)? {
+                    for (key, value) in split(text, derived_index)? {
                         if let Some(at) = DERIVED.iter().position(|n| n.as_bytes() == key) {
                             derived_texts[at] = Some(Cow::Borrowed(value));
                         }
@@ -419,7 +431,9 @@ pub fn document(
     provider: Option<&str>,
 ) -> Result<Vec<u8>, Error> {
     let text_len = match metadata {
-        Metadata::Stored { attributes, derived } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
+        Metadata::Stored {
+            attributes, derived, ..
+        } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
         // Serialised values are about as long as the stored text would be.
         Metadata::Parsed(_) => 0,
     };
@@ -488,13 +502,28 @@ mod tests {
             let with = Metadata::Stored {
                 attributes: Some(stored.as_bytes()),
                 derived: Some(derived.as_bytes()),
+                attributes_index: None,
+                derived_index: None,
             };
             let without = Metadata::Stored {
                 attributes: Some(stored.as_bytes()),
                 derived: None,
+                attributes_index: None,
+                derived_index: None,
+            };
+            let (attributes_index, derived_index) = (
+                members::index(stored.as_bytes()).unwrap(),
+                members::index(derived.as_bytes()).unwrap(),
+            );
+            let indexed = Metadata::Stored {
+                attributes: Some(stored.as_bytes()),
+                derived: Some(derived.as_bytes()),
+                attributes_index: Some(&attributes_index),
+                derived_index: Some(&derived_index),
             };
             assert_eq!(render(with, view), parsed);
             assert_eq!(render(without, view), parsed);
+            assert_eq!(render(indexed, view), parsed);
         }
     }
 
