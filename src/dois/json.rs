@@ -11,27 +11,7 @@ pub const NOT_JSON_API: &str = "You need to provide a payload following the JSON
 
 /// The DataCite JSON properties that carry metadata (CONTRACT §6); they are what `xml`
 /// is derived from, and what `dois.attributes` stores.
-pub const METADATA_PROPERTIES: &[&str] = &[
-    "creators",
-    "titles",
-    "publisher",
-    "publicationYear",
-    "types",
-    "subjects",
-    "contributors",
-    "dates",
-    "language",
-    "identifiers",
-    "relatedIdentifiers",
-    "relatedItems",
-    "sizes",
-    "formats",
-    "version",
-    "rightsList",
-    "descriptions",
-    "geoLocations",
-    "fundingReferences",
-];
+pub const METADATA_PROPERTIES: &[&str] = crate::metadata::PROPERTIES;
 
 /// List properties shown as `[]` (not `null`) when a DOI has none, as DataCite does.
 pub const LIST_PROPERTIES: &[&str] = &[

@@ -243,7 +243,7 @@ fn relation(m: &Meta, relations: &[&str]) -> Option<Value> {
             let kind = r
                 .get("resourceTypeGeneral")
                 .and_then(Value::as_str)
-                .and_then(|t| super::tables::lookup(super::tables::DC_TO_SO, t))
+                .and_then(|t| crate::metadata::types::lookup(crate::metadata::types::DC_TO_SO, t))
                 .unwrap_or("CreativeWork");
             compact(vec![
                 ("@id", normalize_id(id).map(Value::String)),

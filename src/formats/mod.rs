@@ -10,7 +10,6 @@ pub mod cli;
 mod json_out;
 mod model;
 mod readers;
-mod tables;
 mod text_out;
 
 pub use citation::{style_names, DEFAULT_LOCALE, DEFAULT_STYLE};

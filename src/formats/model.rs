@@ -2,8 +2,8 @@
 //! bolognese's derived values (full `types`, personal names split into family/given,
 //! the container, the issued date), so that each rule is written once.
 
-use super::tables::{self, lookup};
 use super::Source;
+use crate::metadata::types as tables;
 use serde_json::{json, Map, Value};
 
 /// A DOI's metadata as the writers see it.
@@ -286,41 +286,7 @@ pub(crate) fn date_parts(iso: Option<&str>) -> Value {
 /// values already stored (e.g. sent by a REST client) win.
 fn full_types(stored: Option<&Value>) -> Map<String, Value> {
     let mut types = stored.and_then(Value::as_object).cloned().unwrap_or_default();
-    let general = types
-        .get("resourceTypeGeneral")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let specific = tables::camelcase(types.get("resourceType").and_then(Value::as_str).unwrap_or(""));
-    let so = lookup(tables::CR_TO_SO, &specific)
-        .or_else(|| lookup(tables::DC_TO_SO, &general))
-        .unwrap_or("CreativeWork");
-    let derived = [
-        ("schemaOrg", so),
-        (
-            "citeproc",
-            lookup(tables::CR_TO_CP, &specific)
-                .or_else(|| lookup(tables::SO_TO_CP, so))
-                .unwrap_or("article"),
-        ),
-        (
-            "bibtex",
-            lookup(tables::CR_TO_BIB, &specific)
-                .or_else(|| lookup(tables::SO_TO_BIB, so))
-                .unwrap_or("misc"),
-        ),
-        (
-            "ris",
-            lookup(tables::CR_TO_RIS, &specific)
-                .or_else(|| lookup(tables::DC_TO_RIS, &general))
-                .unwrap_or("GEN"),
-        ),
-    ];
-    for (k, v) in derived {
-        if !types.get(k).is_some_and(Value::is_string) {
-            types.insert(k.into(), Value::String(v.into()));
-        }
-    }
+    tables::derive(&mut types);
     types
 }
 

@@ -3,33 +3,10 @@
 //! and `tinydoi convert` accept besides kernel-4 XML.
 
 use super::model::is_doi;
-use super::tables::{self, lookup};
 use super::{Format, FormatError};
 use crate::metadata;
+use crate::metadata::types::{self as tables, lookup};
 use serde_json::{json, Map, Value};
-
-/// The metadata properties of DataCite REST attributes (what becomes kernel-4 XML).
-const PROPERTIES: &[&str] = &[
-    "creators",
-    "titles",
-    "publisher",
-    "publicationYear",
-    "types",
-    "subjects",
-    "contributors",
-    "dates",
-    "language",
-    "identifiers",
-    "relatedIdentifiers",
-    "relatedItems",
-    "sizes",
-    "formats",
-    "version",
-    "rightsList",
-    "descriptions",
-    "geoLocations",
-    "fundingReferences",
-];
 
 /// Crosscite's snake_case keys for the DataCite JSON ones that differ.
 const SNAKE: &[(&str, &str)] = &[
@@ -138,7 +115,7 @@ fn datacite_json(o: &Map<String, Value>, snake: bool) -> (Option<String>, Map<St
         } else {
             k.as_str()
         };
-        if PROPERTIES.contains(&key) && !v.is_null() {
+        if metadata::PROPERTIES.contains(&key) && !v.is_null() {
             attrs.insert(key.to_string(), v.clone());
         }
     }

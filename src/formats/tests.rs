@@ -14,6 +14,19 @@ fn write_text(format: Format, src: &Source, c: CitationOptions) -> String {
     String::from_utf8(write(format, src, c)).expect("writers write UTF-8")
 }
 
+/// A DOI known only by its attributes: no stored XML, URL or state.
+fn attributes_only<'a>(doi: &'a str, attributes: &'a Map<String, Value>) -> Source<'a> {
+    Source {
+        doi,
+        attributes,
+        xml: None,
+        url: None,
+        state: None,
+        registered: None,
+        client_id: None,
+    }
+}
+
 /// The value a bolognese case looks at in `out`.
 fn observed(case: &Value, out: &str) -> Value {
     let s = |k: &str| case[k].as_str().unwrap_or_default();
@@ -318,16 +331,7 @@ fn writers_fill_bolognese_derived_values() {
         "descriptions": [{"description": "A\n   post", "descriptionType": "Abstract"}, {"description": "Blog, 3(2), 10-12", "descriptionType": "SeriesInformation"}],
         "dates": [{"date": "2016-12-20", "dateType": "Issued"}]
     });
-    let attrs = attrs.as_object().unwrap();
-    let src = Source {
-        doi: "10.5438/4K3M-NYVG",
-        attributes: attrs,
-        xml: None,
-        url: None,
-        state: None,
-        registered: None,
-        client_id: None,
-    };
+    let src = attributes_only("10.5438/4K3M-NYVG", attrs.as_object().unwrap());
     let cp: Value = serde_json::from_str(&write_text(Format::Citeproc, &src, CitationOptions::default())).unwrap();
     assert_eq!(cp["type"], "article-journal");
     assert_eq!(
@@ -351,6 +355,16 @@ fn writers_fill_bolognese_derived_values() {
     // No stored XML: datacite+xml is built from the attributes.
     let xml = write_text(Format::DataciteXml, &src, CitationOptions::default());
     assert!(xml.contains("10.5438/4K3M-NYVG"), "{xml}");
+}
+
+/// bolognese maps schema.org `Article` (a ConferencePaper's) to the citeproc type `""`, and
+/// Ruby's `||` keeps an empty string: the citeproc JSON says `"type": ""`, not `article`.
+#[test]
+fn a_conference_paper_has_the_empty_citeproc_type_as_in_bolognese() {
+    let attrs = json!({"titles": [{"title": "T"}], "types": {"resourceTypeGeneral": "ConferencePaper"}});
+    let src = attributes_only("10.5072/CP", attrs.as_object().unwrap());
+    let cp: Value = serde_json::from_str(&write_text(Format::Citeproc, &src, CitationOptions::default())).unwrap();
+    assert_eq!(cp["type"], "");
 }
 
 #[test]

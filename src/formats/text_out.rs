@@ -153,7 +153,7 @@ pub(crate) fn xml_escape(s: &str) -> String {
 
 /// JATS `publication-type`: from the Crossref-style resource type, else schema.org's.
 fn jats_type(m: &Meta) -> Option<&'static str> {
-    use super::tables::{lookup, CR_TO_JATS, SO_TO_JATS};
+    use crate::metadata::types::{lookup, CR_TO_JATS, SO_TO_JATS};
     m.type_of("resourceType")
         .and_then(|t| lookup(CR_TO_JATS, t))
         .or_else(|| m.type_of("schemaOrg").and_then(|t| lookup(SO_TO_JATS, t)))

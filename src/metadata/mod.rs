@@ -27,6 +27,30 @@ pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
 /// The namespace every accepted record must use.
 pub const KERNEL4_NS: &str = "http://datacite.org/schema/kernel-4";
 
+/// The DataCite JSON (REST attributes) properties that carry kernel-4 metadata: what
+/// `to_xml` turns into a record and `to_json` reads out of one.
+pub const PROPERTIES: &[&str] = &[
+    "creators",
+    "titles",
+    "publisher",
+    "publicationYear",
+    "types",
+    "subjects",
+    "contributors",
+    "dates",
+    "language",
+    "identifiers",
+    "relatedIdentifiers",
+    "relatedItems",
+    "sizes",
+    "formats",
+    "version",
+    "rightsList",
+    "descriptions",
+    "geoLocations",
+    "fundingReferences",
+];
+
 /// Why a record was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataError {

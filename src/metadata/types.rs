@@ -1,40 +1,52 @@
-//! The `types` members DataCite derives from `resourceTypeGeneral` and `resourceType`
-//! (`schemaOrg`, `citeproc`, `bibtex`, `ris`): lupo's `Doi#update_types` over bolognese's
-//! translation tables (`Bolognese::Utils`), copied as data, typos included (`RRPT`).
+//! bolognese's resource-type translation tables (`Bolognese::Utils`), copied as data,
+//! typos included (`RRPT`), and the `types` members lupo derives from them
+//! (`Doi#update_types`): `schemaOrg`, `citeproc`, `bibtex`, `ris`. The one copy: the REST
+//! normalisation and every `formats` reader and writer use these.
 
 use serde_json::{Map, Value};
 
-/// `DC_TO_SO_TRANSLATIONS`: resourceTypeGeneral → schema.org type (`None`: no entry value).
-const DC_TO_SO: &[(&str, Option<&str>)] = &[
-    ("Audiovisual", Some("MediaObject")),
-    ("Book", Some("Book")),
-    ("BookChapter", Some("Chapter")),
-    ("Collection", Some("Collection")),
-    ("ComputationalNotebook", Some("SoftwareSourceCode")),
-    ("ConferencePaper", Some("Article")),
-    ("ConferenceProceeding", Some("Periodical")),
-    ("DataPaper", Some("Article")),
-    ("Dataset", Some("Dataset")),
-    ("Dissertation", Some("Thesis")),
-    ("Event", Some("Event")),
-    ("Image", Some("ImageObject")),
-    ("Journal", Some("Periodical")),
-    ("JournalArticle", Some("ScholarlyArticle")),
-    ("PeerReview", Some("Review")),
-    ("Report", Some("Report")),
-    ("Service", Some("Service")),
-    ("Software", Some("SoftwareSourceCode")),
-    ("Sound", Some("AudioObject")),
-    ("Text", Some("ScholarlyArticle")),
-    ("Other", Some("CreativeWork")),
-    ("Periodical", Some("Periodical")),
-    ("DataCatalog", Some("DataCatalog")),
-    ("Award", Some("Grant")),
-    ("Project", Some("Project")),
+/// One table: `(key, value)` rows. bolognese's `nil` entries are left out, since a missing
+/// key and a `nil` value are the same to Ruby's `table[key] || fallback`; an empty string
+/// is a real value (Ruby's `||` keeps it).
+pub(crate) type Table = &'static [(&'static str, &'static str)];
+
+/// `table[key]`.
+pub(crate) fn lookup(table: Table, key: &str) -> Option<&'static str> {
+    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+}
+
+/// `resourceTypeGeneral` → schema.org type.
+pub(crate) const DC_TO_SO: Table = &[
+    ("Audiovisual", "MediaObject"),
+    ("Book", "Book"),
+    ("BookChapter", "Chapter"),
+    ("Collection", "Collection"),
+    ("ComputationalNotebook", "SoftwareSourceCode"),
+    ("ConferencePaper", "Article"),
+    ("ConferenceProceeding", "Periodical"),
+    ("DataPaper", "Article"),
+    ("Dataset", "Dataset"),
+    ("Dissertation", "Thesis"),
+    ("Event", "Event"),
+    ("Image", "ImageObject"),
+    ("Journal", "Periodical"),
+    ("JournalArticle", "ScholarlyArticle"),
+    ("PeerReview", "Review"),
+    ("Report", "Report"),
+    ("Service", "Service"),
+    ("Software", "SoftwareSourceCode"),
+    ("Sound", "AudioObject"),
+    ("Text", "ScholarlyArticle"),
+    ("Other", "CreativeWork"),
+    // Not kernel-4 types; bolognese keeps them for its own use.
+    ("Periodical", "Periodical"),
+    ("DataCatalog", "DataCatalog"),
+    ("Award", "Grant"),
+    ("Project", "Project"),
 ];
 
-/// `CR_TO_SO_TRANSLATIONS`: Crossref-style resourceType → schema.org type.
-const CR_TO_SO: &[(&str, &str)] = &[
+/// Crossref-style `resourceType` text → schema.org type (bolognese tries it first).
+pub(crate) const CR_TO_SO: Table = &[
     ("ReferenceBook", "Book"),
     ("JournalIssue", "PublicationIssue"),
     ("Other", "CreativeWork"),
@@ -52,8 +64,7 @@ const CR_TO_SO: &[(&str, &str)] = &[
     ("PeerReview", "Review"),
 ];
 
-/// `CR_TO_CP_TRANSLATIONS`: resourceType → CSL (citeproc) type.
-const CR_TO_CP: &[(&str, &str)] = &[
+pub(crate) const CR_TO_CP: Table = &[
     ("ProceedingsArticle", "paper-conference"),
     ("Dissertation", "thesis"),
     ("Dataset", "dataset"),
@@ -67,8 +78,9 @@ const CR_TO_CP: &[(&str, &str)] = &[
     ("ReferenceEntry", "entry-dictionary"),
 ];
 
-/// `SO_TO_CP_TRANSLATIONS` (`Article` maps to the empty string, which Ruby's `||` keeps).
-const SO_TO_CP: &[(&str, &str)] = &[
+/// schema.org type → citeproc type. `Article` maps to the empty string, which Ruby's `||`
+/// keeps (so a ConferencePaper's citeproc type is "").
+pub(crate) const SO_TO_CP: Table = &[
     ("Article", ""),
     ("AudioObject", "song"),
     ("Blog", "report"),
@@ -85,8 +97,7 @@ const SO_TO_CP: &[(&str, &str)] = &[
     ("WebSite", "webpage"),
 ];
 
-/// `CR_TO_BIB_TRANSLATIONS`.
-const CR_TO_BIB: &[(&str, &str)] = &[
+pub(crate) const CR_TO_BIB: Table = &[
     ("Proceedings", "proceedings"),
     ("ReferenceBook", "book"),
     ("Dissertation", "phdthesis"),
@@ -100,8 +111,7 @@ const CR_TO_BIB: &[(&str, &str)] = &[
     ("PostedContent", "article"),
 ];
 
-/// `SO_TO_BIB_TRANSLATIONS`.
-const SO_TO_BIB: &[(&str, &str)] = &[
+pub(crate) const SO_TO_BIB: Table = &[
     ("Article", "article"),
     ("AudioObject", "misc"),
     ("Thesis", "phdthesis"),
@@ -123,8 +133,7 @@ const SO_TO_BIB: &[(&str, &str)] = &[
     ("WebSite", "misc"),
 ];
 
-/// `CR_TO_RIS_TRANSLATIONS`.
-const CR_TO_RIS: &[(&str, &str)] = &[
+pub(crate) const CR_TO_RIS: Table = &[
     ("Proceedings", "CONF"),
     ("ReferenceBook", "BOOK"),
     ("ProceedingsArticle", "CPAPER"),
@@ -143,8 +152,7 @@ const CR_TO_RIS: &[(&str, &str)] = &[
     ("ReferenceEntry", "DICT"),
 ];
 
-/// `DC_TO_RIS_TRANSLATIONS`.
-const DC_TO_RIS: &[(&str, &str)] = &[
+pub(crate) const DC_TO_RIS: Table = &[
     ("Audiovisual", "MPCT"),
     ("Book", "BOOK"),
     ("BookChapter", "CHAP"),
@@ -155,20 +163,119 @@ const DC_TO_RIS: &[(&str, &str)] = &[
     ("Dissertation", "THES"),
     ("Image", "FIGURE"),
     ("JournalArticle", "JOUR"),
+    // sic: bolognese's table says RRPT.
     ("Report", "RRPT"),
     ("Software", "COMP"),
     ("Sound", "SOUND"),
     ("Text", "RPRT"),
 ];
 
-fn find<'a>(table: &[(&str, &'a str)], key: &str) -> Option<&'a str> {
-    table.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+pub(crate) const CR_TO_JATS: Table = &[
+    ("Proceedings", "working-paper"),
+    ("ReferenceBook", "book"),
+    ("JournalIssue", "journal"),
+    ("ProceedingsArticle", "working-paper"),
+    ("Dataset", "data"),
+    ("EditedBook", "book"),
+    ("JournalArticle", "journal"),
+    ("Journal", "journal"),
+    ("Report", "report"),
+    ("BookSeries", "book"),
+    ("ReportSeries", "report"),
+    ("BookTrack", "book"),
+    ("Standard", "standard"),
+    ("BookSection", "chapter"),
+    ("BookPart", "chapter"),
+    ("Book", "book"),
+    ("BookChapter", "chapter"),
+    ("StandardSeries", "standard"),
+    ("Monograph", "book"),
+    ("JournalVolume", "journal"),
+    ("BookSet", "book"),
+];
+
+pub(crate) const SO_TO_JATS: Table = &[
+    ("Article", "journal"),
+    ("Book", "book"),
+    ("DataCatalog", "data"),
+    ("Dataset", "data"),
+    ("PublicationIssue", "journal"),
+    ("ScholarlyArticle", "journal"),
+    ("SoftwareSourceCode", "software"),
+    ("WebSite", "website"),
+];
+
+/// schema.org type → `resourceTypeGeneral`, for the schema.org reader.
+pub(crate) const SO_TO_DC: Table = &[
+    ("Article", "Text"),
+    ("AudioObject", "Sound"),
+    ("Blog", "Text"),
+    ("BlogPosting", "Text"),
+    ("Book", "Book"),
+    ("Chapter", "BookChapter"),
+    ("Collection", "Collection"),
+    ("DataCatalog", "Dataset"),
+    ("Dataset", "Dataset"),
+    ("Event", "Event"),
+    ("ImageObject", "Image"),
+    ("Movie", "Audiovisual"),
+    ("PublicationIssue", "Text"),
+    ("Report", "Report"),
+    ("ScholarlyArticle", "Text"),
+    ("Thesis", "Text"),
+    ("Service", "Service"),
+    ("Review", "PeerReview"),
+    ("SoftwareSourceCode", "Software"),
+    ("VideoObject", "Audiovisual"),
+    ("WebPage", "Text"),
+    ("WebSite", "Text"),
+];
+
+/// citeproc type → `resourceTypeGeneral`, for the citeproc reader.
+pub(crate) const CP_TO_DC: Table = &[
+    ("song", "Audiovisual"),
+    ("post-weblog", "Text"),
+    ("dataset", "Dataset"),
+    ("graphic", "Image"),
+    ("motion_picture", "Audiovisual"),
+    ("article-journal", "JournalArticle"),
+    ("broadcast", "Audiovisual"),
+    ("webpage", "Text"),
+];
+
+/// Rails' `s.underscore.camelcase`, as bolognese and lupo apply it to `resourceType`:
+/// `journal_article`, `journal-article` and `JournalArticle` become `JournalArticle`,
+/// `HTMLPage` becomes `HtmlPage`, `Temperature series` keeps its space.
+pub(crate) fn camelcase(s: &str) -> String {
+    camelize(&underscore(s))
 }
 
-/// Ruby's `s.underscore.camelcase`: `journal_article`, `JournalArticle` and
-/// `journal-article`… all become `JournalArticle`; other text keeps its form but for a
-/// capital first letter (`Temperature series`).
-fn camelcase(s: &str) -> String {
+/// ActiveSupport's `underscore`: `::` → `/`, a word boundary inside capitals or after a
+/// lower-case letter or digit gets `_`, `-` → `_`, then lower case.
+fn underscore(s: &str) -> String {
+    let chars: Vec<char> = s.replace("::", "/").chars().collect();
+    let mut out = String::with_capacity(s.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            // /([a-z\d])([A-Z])/ and /([A-Z\d]+)([A-Z][a-z])/
+            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || ((prev.is_ascii_uppercase()) && next_lower) {
+                out.push('_');
+            }
+        }
+        if c == '-' {
+            out.push('_');
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// ActiveSupport's `camelize`: the first word and every word after `_` or `/` capitalised,
+/// `_` dropped, `/` → `::`.
+fn camelize(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut upper_next = true;
     for c in s.chars() {
@@ -178,11 +285,14 @@ fn camelcase(s: &str) -> String {
                 out.push_str("::");
                 upper_next = true;
             }
-            c if upper_next => {
-                out.extend(c.to_uppercase());
+            c if upper_next && (c.is_ascii_alphanumeric()) => {
+                out.push(c.to_ascii_uppercase());
                 upper_next = false;
             }
-            c => out.push(c),
+            c => {
+                out.push(c);
+                upper_next = false;
+            }
         }
     }
     out
@@ -192,19 +302,19 @@ fn camelcase(s: &str) -> String {
 /// (`reverse_merge`).
 pub fn derive(types: &mut Map<String, Value>) {
     let text = |name: &str| types.get(name).and_then(Value::as_str).unwrap_or("").to_string();
-    let res = camelcase(&text("resourceType").replace('-', "_"));
+    let res = camelcase(&text("resourceType"));
     let general = text("resourceTypeGeneral").replace('_', "-");
-    let schema_org = find(CR_TO_SO, &res)
-        .or_else(|| DC_TO_SO.iter().find(|(k, _)| *k == general).and_then(|(_, v)| *v))
+    let schema_org = lookup(CR_TO_SO, &res)
+        .or_else(|| lookup(DC_TO_SO, &general))
         .unwrap_or("CreativeWork");
-    let citeproc = find(CR_TO_CP, &res)
-        .or_else(|| find(SO_TO_CP, schema_org))
+    let citeproc = lookup(CR_TO_CP, &res)
+        .or_else(|| lookup(SO_TO_CP, schema_org))
         .unwrap_or("article");
-    let bibtex = find(CR_TO_BIB, &res)
-        .or_else(|| find(SO_TO_BIB, schema_org))
+    let bibtex = lookup(CR_TO_BIB, &res)
+        .or_else(|| lookup(SO_TO_BIB, schema_org))
         .unwrap_or("misc");
-    let ris = find(CR_TO_RIS, &res)
-        .or_else(|| find(DC_TO_RIS, &general))
+    let ris = lookup(CR_TO_RIS, &res)
+        .or_else(|| lookup(DC_TO_RIS, &general))
         .unwrap_or("GEN");
     for (key, value) in [
         ("schemaOrg", schema_org),
@@ -267,5 +377,12 @@ mod tests {
         assert_eq!(camelcase("journal_article"), "JournalArticle");
         assert_eq!(camelcase("JournalArticle"), "JournalArticle");
         assert_eq!(camelcase("temperature series"), "Temperature series");
+        assert_eq!(camelcase("Temperature series"), "Temperature series");
+        assert_eq!(camelcase("journal-article"), "JournalArticle");
+        assert_eq!(camelcase("HTMLPage"), "HtmlPage");
+        assert_eq!(camelcase("JOURNAL"), "Journal");
+        assert_eq!(camelcase("data_package"), "DataPackage");
+        assert_eq!(camelcase("dataset"), "Dataset");
+        assert_eq!(camelcase("a/b_c"), "A::BC");
     }
 }

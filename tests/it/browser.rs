@@ -81,12 +81,9 @@ fn sign_in(s: &TestServer, b: &Browser, password: &str) {
     const TAB: char = '\u{E004}';
     const ENTER: char = '\u{E007}';
     b.go(&format!("{}/console", s.base));
-    let focused = b.script("return document.activeElement.id;");
-    assert_eq!(
-        focused,
-        serde_json::json!("username"),
-        "the sign-in page focuses Username"
-    );
+    let username = serde_json::json!("username");
+    let focused = b.script_until("return document.activeElement.id;", &username);
+    assert_eq!(focused, username, "the sign-in page focuses Username");
     b.find("#username")
         .type_text(&format!("{CLIENT}{TAB}{password}{ENTER}"));
 }

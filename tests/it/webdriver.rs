@@ -153,6 +153,21 @@ impl Browser {
         self.cmd("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
     }
 
+    /// The value of `script` once it equals `expected`, or its last value after 10 s.
+    /// Chromium applies `autofocus` at a later rendering step, not by the end of the
+    /// navigation, so a page's state right after `go` may still be on its way.
+    pub fn script_until(&self, script: &str, expected: &Value) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let value = self.script(script);
+            if &value == expected || std::time::Instant::now() > deadline {
+                return value;
+            }
+            // One animation frame, so the loop waits on the page rather than spinning.
+            self.script("return new Promise(r => requestAnimationFrame(() => r(null)));");
+        }
+    }
+
     pub fn resize(&self, width: u32, height: u32) {
         self.cmd("POST", "/window/rect", Some(json!({"width": width, "height": height})));
     }
