@@ -197,6 +197,14 @@ CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, rev
                                            scopes, prefixes, allowed_networks);
 
 -- migration 6
+-- Who made the change an audit event records (issue 18): the upper-case symbol of the
+-- account that acted (the client itself, its provider or ADMIN) and the id of the API
+-- key it acted with, if any. NULL for events no account caused (the command line and
+-- fixtures, failed authentication, anonymous leaked-key reports) and for older events.
+ALTER TABLE audit_events ADD COLUMN actor TEXT;
+ALTER TABLE audit_events ADD COLUMN actor_key_id TEXT;
+
+-- migration 7
 -- The authentication generation: a counter the triggers below raise in the same
 -- transaction as every change to what a verified API key may do (its key revoked, expired,
 -- its limits or client changed, the key or its client deleted — a client deactivated, its

@@ -80,6 +80,7 @@ pub fn validate(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error
     let changes = doc::changes(input)?;
     let mut attributes = match changes.xml {
         Some(xml) => {
+            let xml = super::rest_dois::converted(xml, &name)?;
             let xml = metadata::with_identifier(&xml, &name)
                 .map_err(|e| dois::metadata_error(&name, e))?
                 .into_owned();
@@ -116,7 +117,7 @@ pub fn validate(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error
         affiliation: request.query("affiliation") == Some("true"),
         ..View::default()
     };
-    let body = resource::document(&d, None, Metadata::Parsed(d.attributes.as_ref()), view, None)?;
+    let body = resource::document(&d, None, Metadata::Parsed(d.attributes.as_ref()), view, None, None)?;
     Ok(Reply::new(200, JSON_API, body))
 }
 

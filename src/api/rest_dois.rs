@@ -8,9 +8,10 @@ use super::members;
 
 use crate::api::negotiation;
 use crate::app::Ctx;
+use crate::auth::Principal;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View, Xml};
-use crate::dois::{self, doi, Doi, Mode};
+use crate::dois::{self, doi, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
@@ -32,7 +33,8 @@ fn view(ctx: &Ctx, request: &Request, d: &Doi, detail: bool) -> View {
         publisher: flag("publisher"),
         affiliation: flag("affiliation"),
         detail: detail || flag("detail"),
-        for_owner: ctx.principal.client() == Some(d.client.as_str()),
+        // lupo's `read_landing_page_results`: the DOI's client, and staff.
+        for_owner: ctx.principal.client() == Some(d.client.as_str()) || ctx.principal == Principal::Staff,
     }
 }
 
@@ -41,7 +43,15 @@ fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, 
     let provider = dois::provider_of(ctx.db, &d.client)?;
     let metadata = Metadata::Parsed(d.attributes.as_ref());
     let view = view(ctx, request, d, true);
-    let body = resource::document(d, d.xml.as_deref().map(Xml::Plain), metadata, view, provider.as_deref())?;
+    let media = dois::media_ids(ctx.db, &d.doi)?;
+    let body = resource::document(
+        d,
+        d.xml.as_deref().map(Xml::Plain),
+        metadata,
+        view,
+        provider.as_deref(),
+        Some(&media),
+    )?;
     Ok(Reply::new(
         status,
         JSON_API,
@@ -73,17 +83,41 @@ fn included(ctx: &Ctx, request: &Request, mut body: Vec<u8>, clients: &[&str]) -
     Ok(body)
 }
 
+/// The request body, inflated when sent with `Content-Encoding: gzip` (lupo's
+/// `datacite_dois_gzip_spec`), at most the server's body limit once inflated (413 past it).
+fn body<'r>(ctx: &Ctx, request: &'r Request) -> Result<std::borrow::Cow<'r, [u8]>, Error> {
+    use std::io::Read;
+    let gzipped = request
+        .header("content-encoding")
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("gzip"));
+    if !gzipped {
+        return Ok(std::borrow::Cow::Borrowed(&request.body));
+    }
+    let limit = ctx.app.config.body_limit as u64;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&request.body[..])
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| Error::BadRequest(doc::NOT_JSON_API.into()))?;
+    if out.len() as u64 > limit {
+        return Err(Error::TooLarge(format!(
+            "The body is larger than {limit} bytes once decompressed"
+        )));
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// `POST /dois`: a new DOI from `doi` (or `prefix` + `suffix`), or from `prefix` alone
 /// with a random suffix.
 pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
     ctx.writing_client()?;
-    let input = doc::parse_input(&request.body)?;
+    let input = doc::parse_input(&body(ctx, request)?)?;
     let joined = match (&input.prefix, &input.suffix) {
         (Some(prefix), Some(suffix)) => Some(format!("{prefix}/{suffix}")),
         _ => None,
     };
     let given = match (input.doi.as_ref().or(joined.as_ref()), &input.prefix) {
-        (Some(name), _) => Some(doi::parse(name).ok_or_else(|| invalid_doi(name))?),
+        (Some(name), _) => Some(doi::parse(name).ok_or_else(|| refused_doi(name))?),
         (None, Some(prefix)) if doi::is_prefix(prefix) => None,
         (None, Some(prefix)) => {
             return Err(Error::unprocessable(Problem::at_property(
@@ -125,6 +159,14 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
 /// The changes with the XML's `<identifier>` replaced by `name`, as lupo's `replace_doi`
 /// does: the DOI of the request wins over another DOI or a placeholder in the record.
 fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error> {
+    if let Some(xml) = changes.xml.take() {
+        let (xml, content_url) = read_xml(xml, name)?;
+        changes.xml = Some(xml);
+        // A record's `contentUrl` (schema.org) unless the request gave one, as lupo merges.
+        if changes.content_url.is_none() {
+            changes.content_url = content_url;
+        }
+    }
     if let Some(xml) = &changes.xml {
         let replaced = crate::metadata::with_identifier(xml, name)
             .map_err(|e| dois::metadata_error(name, e))?
@@ -132,6 +174,41 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
         changes.xml = Some(replaced);
     }
     Ok(changes)
+}
+
+/// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX and RIS
+/// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
+/// refused as not XML).
+pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
+    Ok(read_xml(xml, name)?.0)
+}
+
+/// [`converted`], and the record's `contentUrl` when it has one.
+fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error> {
+    use crate::formats::Format;
+    let Ok(text) = std::str::from_utf8(&xml) else {
+        return Ok((xml, None));
+    };
+    let read = match crate::formats::detect(text) {
+        Some(
+            f @ (Format::DataciteJson
+            | Format::CrossciteJson
+            | Format::Citeproc
+            | Format::SchemaOrg
+            | Format::Bibtex
+            | Format::Ris),
+        ) => crate::formats::to_attributes(f, text),
+        _ if crate::metadata::detect(&xml) == Some(crate::metadata::Format::Codemeta) => {
+            crate::formats::codemeta_to_attributes(text)
+        }
+        _ => return Ok((xml, None)),
+    };
+    let (_, attributes) =
+        read.map_err(|e| Error::unprocessable(Problem::at_property(format!("DOI {name}: {e}"), "xml")))?;
+    let content_url = attributes.get("contentUrl").cloned();
+    let record = crate::metadata::json_to_xml(&name.to_uppercase(), &attributes);
+    Ok((record.into_bytes(), content_url))
 }
 
 /// Metadata problems as lupo's `xml_schema` validator titles them: `DOI <uid>: <message>`,
@@ -159,17 +236,65 @@ pub fn lupo_titles(e: Error) -> Error {
     }
 }
 
+/// A new DOI that is no DOI, as lupo answers it: under a prefix, its suffix's characters
+/// are `Is invalid` (422); without one, no client owns its prefix (403).
+fn refused_doi(name: &str) -> Error {
+    match name.split_once('/') {
+        Some((prefix, _)) if doi::is_prefix(prefix) => Error::unprocessable(Problem {
+            uid: Some(name.to_ascii_lowercase()),
+            ..Problem::at_property("Is invalid", "doi")
+        }),
+        _ => Error::forbidden(),
+    }
+}
+
 fn invalid_doi(name: &str) -> Error {
     Error::unprocessable(Problem::at_property(format!("{name} is not a valid DOI"), "doi"))
 }
 
-/// `PUT`/`PATCH /dois/{doi}`: merges the attributes sent into the DOI, creating it when unknown.
+/// `PUT`/`PATCH /dois/{doi}`: merges the attributes sent into the DOI, creating it when
+/// unknown; with `mode: transfer`, moves it to the client of `relationships` instead.
+/// Staff write any DOI as its client (lupo's `staff_admin` manages every DOI), a new one as
+/// the client `relationships` names.
 pub fn update(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
-    ctx.writing_client()?;
     let name = params.get("doi");
     let name = doi::parse(name).ok_or_else(|| invalid_doi(name))?;
-    let changes = naming(doc::changes(doc::parse_input(&request.body)?)?, &name)?;
-    let saved = dois::save(ctx.db, &ctx.actor()?, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
+    let input = match doc::parse_input(&body(ctx, request)?) {
+        Ok(input) => input,
+        // Who may only transfer (a provider) or not write at all is refused as such first,
+        // as lupo authorizes before it reads the attributes.
+        Err(_) if !matches!(ctx.principal, Principal::Client { .. } | Principal::Staff) => {
+            return Err(if ctx.principal.is_authenticated() {
+                Error::forbidden()
+            } else {
+                Error::Unauthenticated
+            });
+        }
+        Err(e) => return Err(doc::with_uid(e, Some(&name))),
+    };
+    if input.mode.as_deref() == Some("transfer") {
+        if let Some(to) = &input.client {
+            if !ctx.principal.is_authenticated() {
+                return Err(Error::Unauthenticated);
+            }
+            let d = dois::transfer(ctx.db, &ctx.principal, &name, to, ctx.now)?;
+            return written(ctx, request, &d, 200);
+        }
+    }
+    let actor = match ctx.principal {
+        Principal::Staff => {
+            let client = dois::staff_writes_as(ctx.db, &name, input.client.as_deref())?;
+            Actor {
+                client: client.ok_or_else(Error::forbidden)?,
+                credential: ctx.principal.changed_by(),
+                now: ctx.now,
+                prefixes: None,
+            }
+        }
+        _ => ctx.actor()?,
+    };
+    let changes = naming(doc::changes(input)?, &name)?;
+    let saved = dois::save(ctx.db, &actor, &name, changes, Mode::Upsert).map_err(lupo_titles)?;
     if saved.created {
         Ok(written(ctx, request, &saved.doi, 201)?.with_header("Location", location(request, &saved.doi.doi)))
     } else {
@@ -192,9 +317,10 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
+        let media = dois::media_ids(ctx.db, &row.doi.doi)?;
         // The Base64 stored at write time; rows from before it are encoded now.
         let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
-        let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref())?;
+        let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
         Ok(Reply::new(
             200,
             JSON_API,
@@ -219,10 +345,15 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     let cursor_mode = request.query("page[cursor]").is_some();
     let mut filter = dois_list::filter(ctx, request);
     let owner = params.get("symbol").to_ascii_uppercase();
+    // The owner of a nested list (`/providers|clients/{id}/dois`) as lupo's next link
+    // names it: `/dois?provider-id=…` or `client-id=…`.
+    let mut nested: Vec<(&str, String)> = Vec::new();
     if !owner.is_empty() {
         if request.path.starts_with("/providers/") {
+            nested.push(("provider-id", owner.to_ascii_lowercase()));
             filter.providers = vec![owner];
         } else {
+            nested.push(("client-id", owner.to_ascii_lowercase()));
             filter.clients = vec![owner];
         }
     }
@@ -249,25 +380,21 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         if found.len() > size as usize {
             found.truncate(size as usize);
             found.last().map(|d| {
-                next_link(
-                    request,
-                    &[
-                        ("page[cursor]", dois::encode_cursor(d)),
-                        ("page[size]", size.to_string()),
-                    ],
-                )
+                let paging = [
+                    ("page[cursor]", dois::encode_cursor(d)),
+                    ("page[size]", size.to_string()),
+                ];
+                next_link(request, &[&nested[..], &paging[..]].concat())
             })
         } else {
             None
         }
     } else if size > 0 && number.saturating_mul(size as u64) < total {
-        Some(next_link(
-            request,
-            &[
-                ("page[number]", (number + 1).to_string()),
-                ("page[size]", size.to_string()),
-            ],
-        ))
+        let paging = [
+            ("page[number]", (number + 1).to_string()),
+            ("page[size]", size.to_string()),
+        ];
+        Some(next_link(request, &[&nested[..], &paging[..]].concat()))
     } else {
         None
     };
@@ -290,6 +417,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             metadata,
             view,
             provider.as_deref(),
+            None,
         )?;
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
@@ -317,11 +445,13 @@ fn self_target(request: &Request) -> String {
 }
 
 /// The request's URL with the paging parameters replaced.
+/// The `/dois` link with the request's parameters, its paging replaced by `paging` (and
+/// any other parameter `paging` names).
 fn next_link(request: &Request, paging: &[(&str, String)]) -> String {
     let kept = request
         .query
         .iter()
-        .filter(|(k, _)| !k.starts_with("page["))
+        .filter(|(k, _)| !k.starts_with("page[") && !paging.iter().any(|(p, _)| p == k))
         .map(|(k, v)| (k.as_str(), v.as_str()));
     let target = query_target(kept.chain(paging.iter().map(|(k, v)| (*k, v.as_str()))));
     format!("{}{target}", request.base_url())

@@ -1,7 +1,7 @@
 //! Verified API keys, remembered with the authentication generation they were read at, so a
 //! request with a key seen before costs one small read instead of the key and client look-ups.
 //!
-//! Never trusted past a change: the generation (schema.sql, migration 6) is raised by
+//! Never trusted past a change: the generation (schema.sql, migration 7) is raised by
 //! triggers in the very transaction that revokes a key, changes its expiry or limits, or
 //! changes or deletes its client, and every request reads it afresh before using an entry.
 //! A revocation acknowledged to its caller is therefore seen by every request that starts

@@ -176,6 +176,7 @@ impl Attempt<'_> {
             key_prefix: key.map(|(k, _)| k.key_prefix.clone()),
             remote_addr: self.remote_addr.map(|a| a.to_string()),
             limits: key.map(|(_, l)| l.clone()),
+            actor: None,
         };
         self.recorder.audit(event, now);
     }

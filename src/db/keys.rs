@@ -43,7 +43,7 @@ pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<K
     .optional()
 }
 
-/// The authentication generation (schema.sql, migration 6): it changes in the transaction
+/// The authentication generation (schema.sql, migration 7): it changes in the transaction
 /// of anything that changes what a verified key may do.
 pub fn auth_generation(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT generation FROM auth_generation WHERE id = 1")?

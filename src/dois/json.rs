@@ -48,6 +48,14 @@ pub struct DoiInput {
     pub xml: Option<Vec<u8>>,
     /// The metadata properties sent, as sent.
     pub metadata: Map<String, Value>,
+    /// `contentUrl` as sent (`Some(Null)`: sent as `null`).
+    pub content_url: Option<Value>,
+    /// `landingPage` (lupo's link-check results, an object) as sent.
+    pub landing_page: Option<Value>,
+    /// lupo's `mode` attribute: `transfer` moves the DOI to `client` and changes nothing else.
+    pub mode: Option<String>,
+    /// `data.relationships.client.data.id`: the client a transfer moves the DOI to.
+    pub client: Option<String>,
 }
 
 /// Parses a JSON:API body. `data.type` may be missing (the Python `datacite` client sends
@@ -87,10 +95,12 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
         None => None,
         Some(encoded) => Some(decode_xml(&encoded)?),
     };
+    // lupo's `uid` of a shape problem: the DOI of the request (the path's on update).
+    let uid = text("doi")?.or_else(|| id.clone()).map(|d| d.to_ascii_lowercase());
     let mut metadata = Map::new();
     for name in METADATA_PROPERTIES {
         if let Some(value) = attributes.get(*name) {
-            check_shape(name, value)?;
+            check_shape(name, value).map_err(|e| with_uid(e, uid.as_deref()))?;
             metadata.insert(name.to_string(), value.clone());
         }
     }
@@ -99,15 +109,59 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
         metadata.retain(|_, v| !v.is_null());
     }
     if !metadata.contains_key("identifiers") {
-        if let Some(Value::Array(alternates)) = attributes.get("alternateIdentifiers") {
-            metadata.insert(
-                "identifiers".into(),
-                Value::Array(alternates.iter().map(from_alternate).collect()),
-            );
+        match attributes.get("alternateIdentifiers") {
+            Some(Value::Array(alternates)) => {
+                metadata.insert(
+                    "identifiers".into(),
+                    Value::Array(alternates.iter().map(from_alternate).collect()),
+                );
+            }
+            // lupo's `alternate_identifiers=` with nil empties `identifiers`, unless XML
+            // sent beside it gives them.
+            Some(Value::Null) if xml.is_none() => {
+                metadata.insert("identifiers".into(), Value::Null);
+            }
+            _ => {}
         }
     }
     drop_own_doi(&mut metadata);
+    let client = data
+        .get("relationships")
+        .and_then(|r| r.pointer("/client/data/id"))
+        .and_then(Value::as_str)
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty());
+    let content_url = match attributes.get("contentUrl") {
+        Some(Value::String(u)) => Some(Value::Array(vec![Value::String(u.clone())])),
+        Some(v @ (Value::Array(_) | Value::Null)) if v.as_array().is_none_or(|a| a.iter().all(Value::is_string)) => {
+            Some(v.clone())
+        }
+        None => None,
+        Some(_) => {
+            return Err(Error::unprocessable(Problem::at_property(
+                "contentUrl must be an array of strings",
+                "contentUrl",
+            )))
+        }
+    };
+    let landing_page = match attributes.get("landingPage") {
+        None => None,
+        Some(v @ (Value::Object(_) | Value::Null)) => Some(v.clone()),
+        // lupo's `check_landing_page`.
+        Some(other) => {
+            let shown = other.as_str().map_or_else(|| other.to_string(), str::to_string);
+            let problem = Problem::at_property(
+                format!("Landing page '{shown}' should be an object instead of a string."),
+                "landingPage",
+            );
+            return Err(with_uid(Error::unprocessable(problem), uid.as_deref()));
+        }
+    };
     Ok(DoiInput {
+        content_url,
+        landing_page,
+        mode: text("mode")?,
+        client,
         doi: text("doi")?.or(id),
         prefix: text("prefix")?,
         suffix: text("suffix")?,
@@ -119,10 +173,55 @@ pub fn parse_input(body: &[u8]) -> Result<DoiInput, Error> {
     })
 }
 
+/// `e`'s problems with `uid` (when they have none), as lupo's `serialize_errors` adds it.
+pub fn with_uid(e: Error, uid: Option<&str>) -> Error {
+    match (e, uid) {
+        (Error::Unprocessable(problems), Some(uid)) => Error::Unprocessable(
+            problems
+                .into_iter()
+                .map(|p| Problem {
+                    uid: p.uid.or_else(|| Some(uid.to_string())),
+                    ..p
+                })
+                .collect(),
+        ),
+        (e, _) => e,
+    }
+}
+
+/// lupo's `check_<list>` validators: the noun of its message for an item that is no object.
+fn item_noun(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "titles" => "Title",
+        "descriptions" => "Description",
+        "subjects" => "Subject",
+        "creators" => "Creator",
+        "contributors" => "Contributor",
+        "dates" => "Date",
+        "identifiers" => "Identifier",
+        "relatedIdentifiers" => "Related identifier",
+        "relatedItems" => "Related item",
+        "fundingReferences" => "Funding reference",
+        "geoLocations" => "Geolocation",
+        _ => return None,
+    })
+}
+
 /// DataCite JSON's shape of a metadata property, checked even for drafts: a draft may lack
 /// properties, but one stored with the wrong shape would break every client reading it.
-/// `null` is allowed everywhere (the property is shown empty).
+/// `null` is allowed everywhere (the property is shown empty). A list item that is no
+/// object is refused in lupo's words (`Title '…' should be an object instead of a string.`).
 fn check_shape(name: &str, value: &Value) -> Result<(), Error> {
+    if let Some(noun) = item_noun(name) {
+        let items = value.as_array().map_or_else(|| vec![value], |a| a.iter().collect());
+        if let Some(bad) = items.into_iter().find(|v| !v.is_object() && !v.is_null()) {
+            let shown = bad.as_str().map_or_else(|| bad.to_string(), str::to_string);
+            return Err(Error::unprocessable(Problem::at_property(
+                format!("{noun} '{shown}' should be an object instead of a string."),
+                name,
+            )));
+        }
+    }
     // A single item stands for a list of one, as lupo's `Array.wrap` takes it.
     let all = |test: fn(&Value) -> bool| value.as_array().map_or(test(value), |items| items.iter().all(test));
     let (ok, expected) = match name {
@@ -202,6 +301,8 @@ pub fn changes(input: DoiInput) -> Result<Changes, Error> {
         attributes: (!input.metadata.is_empty()).then_some(input.metadata),
         url: input.url.flatten(),
         source: input.source,
+        content_url: input.content_url,
+        landing_page: input.landing_page,
         event,
         record: None,
     })

@@ -57,6 +57,12 @@ pub struct Changes {
     pub event: Option<Event>,
     /// lupo's `source` attribute (e.g. `test`, `fabrica`), kept among the stored attributes.
     pub source: Option<String>,
+    /// lupo's `contentUrl` (a list of URLs of the content; `null` empties it), kept among
+    /// the stored attributes like `source`.
+    pub content_url: Option<Value>,
+    /// lupo's `landingPage` (link-check results, shown to the DOI's owner and staff),
+    /// kept among the stored attributes like `source`.
+    pub landing_page: Option<Value>,
     /// `xml` as the caller already read it with [`metadata::read_record`] (MDS checks the
     /// record before saving), so that it is not parsed again.
     pub record: Option<metadata::Record>,
@@ -313,15 +319,32 @@ fn save_prepared(
     let created = existing.is_none();
     let mut d = existing.unwrap_or_else(|| new_draft(actor, doi));
     let before = d.state;
+    let kept = kept_members(d.attributes.as_ref());
+    let xml_before = d.xml.clone();
     let mut metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
+    // The XML's attributes text, prepared outside the transaction, lacks kept members.
+    let restored = restore_kept(&mut d, kept, xml_before.as_deref());
     if !matches!(metadata, NewMetadata::Unchanged) {
         check_xml_chars(doi, d.xml.as_deref())?;
     }
-    let mut source_changed = false;
+    let mut source_changed = restored;
     if let Some(source) = changes.source {
         d.attributes
             .get_or_insert_default()
             .insert("source".into(), Value::String(source));
+        source_changed = true;
+    }
+    if let Some(urls) = changes.content_url {
+        let urls = match urls {
+            Value::Null => Value::Null,
+            Value::Array(list) => Value::Array(list),
+            one => Value::Array(vec![one]),
+        };
+        d.attributes.get_or_insert_default().insert("contentUrl".into(), urls);
+        source_changed = true;
+    }
+    if let Some(page) = changes.landing_page {
+        d.attributes.get_or_insert_default().insert("landingPage".into(), page);
         source_changed = true;
     }
     let url_changed = changes.url.is_some();
@@ -383,6 +406,64 @@ fn save_prepared(
         dbd::update_as(tx, &d, texts)?;
     }
     Ok(Saved { doi: d, created })
+}
+
+/// lupo's `mode: transfer`: DOI `doi` moves to client `to`; nothing else changes (lupo
+/// saves it unvalidated). Staff may move any DOI, a provider those of its clients and only
+/// to one of its clients (lupo's `transfer` ability; the second rule is tinydoi's,
+/// COMPATIBILITY.md); clients may not (403). An unknown DOI is 404, an unknown client 422.
+pub fn transfer(conn: &Conn, principal: &Principal, doi: &str, to: &str, now: i64) -> Result<Doi, Error> {
+    let doi = doi.to_ascii_lowercase();
+    db::write(conn, |tx| {
+        let mut d = dbd::get(tx, &doi)?.ok_or_else(Error::not_found)?;
+        let from = dba::client(tx, &d.client)?.map(|c| c.provider).unwrap_or_default();
+        let target = dba::client(tx, to)?.ok_or_else(|| {
+            Error::unprocessable(Problem {
+                uid: Some(doi.clone()),
+                ..Problem::at_property(format!("Client {} does not exist", to.to_ascii_lowercase()), "client")
+            })
+        })?;
+        let allowed = match principal {
+            Principal::Staff => true,
+            Principal::Provider { symbol } => *symbol == from && *symbol == target.provider,
+            _ => false,
+        };
+        if !allowed {
+            return Err(if readable(tx, principal, &d)? {
+                Error::forbidden()
+            } else {
+                Error::not_found()
+            });
+        }
+        d.client = target.symbol;
+        d.updated = now;
+        d.updated_by = Some(principal.changed_by());
+        let text = dbd::attributes_text(&d);
+        let derived = d.attributes.as_ref().map(resource::derived_text);
+        // What reads copy (NULL: computed at the read, as for rows from before them).
+        let forms = match (d.xml.as_deref(), d.attributes.as_ref(), text.as_deref()) {
+            (Some(xml), Some(attributes), Some(text)) => Some(ReadForms::of(xml, attributes, text)),
+            _ => None,
+        };
+        let texts = dbd::Texts {
+            attributes: text.as_deref(),
+            derived: derived.as_deref(),
+            xml_base64: forms.as_ref().map(|f| f.xml_base64.as_str()),
+            attributes_index: forms.as_ref().and_then(|f| f.attributes_index.as_deref()),
+            derived_index: forms.as_ref().and_then(|f| f.derived_index.as_deref()),
+        };
+        dbd::update_as(tx, &d, texts)?;
+        Ok(d)
+    })
+}
+
+/// The client staff write a DOI as (lupo's `staff_admin` may `manage` every DOI): the
+/// DOI's own client when it exists, else the client the request names (`None`: 403).
+pub fn staff_writes_as(conn: &Connection, doi: &str, named: Option<&str>) -> Result<Option<String>, Error> {
+    Ok(match dbd::get(conn, &doi.to_ascii_lowercase())? {
+        Some(d) => Some(d.client),
+        None => named.map(str::to_string),
+    })
 }
 
 /// The ownership and existence rules of a write, in the order DataCite reports them:
@@ -456,6 +537,39 @@ fn apply_metadata(
     Ok(metadata)
 }
 
+/// The members of the stored attributes that are lupo columns rather than metadata:
+/// they survive a new record, which replaces the metadata attributes.
+const KEPT: &[&str] = &["source", "contentUrl", "landingPage", "metadataVersion"];
+
+fn kept_members(attributes: Option<&Map<String, Value>>) -> Map<String, Value> {
+    let mut kept = Map::new();
+    for name in KEPT {
+        if let Some(v) = attributes.and_then(|a| a.get(*name)) {
+            kept.insert(name.to_string(), v.clone());
+        }
+    }
+    kept
+}
+
+/// Puts the kept members back, and counts lupo's `metadataVersion`: every record after
+/// the first (a change of the stored XML) adds one (lupo's `Metadata#set_metadata_version`).
+/// True when it put any back.
+fn restore_kept(d: &mut Doi, mut kept: Map<String, Value>, xml_before: Option<&[u8]>) -> bool {
+    if xml_before.is_some() && d.xml.as_deref() != xml_before {
+        let version = kept.get("metadataVersion").and_then(Value::as_u64).unwrap_or(0);
+        kept.insert("metadataVersion".into(), Value::from(version + 1));
+    }
+    let attributes = d.attributes.get_or_insert_default();
+    let mut restored = false;
+    for (name, value) in kept {
+        if name == "metadataVersion" || !attributes.contains_key(&name) {
+            attributes.insert(name, value);
+            restored = true;
+        }
+    }
+    restored
+}
+
 /// Drafts too: a record with a character XML 1.0 forbids is refused (422) when written,
 /// whether it came as XML or as JSON attributes (which the XML is made from).
 fn check_xml_chars(doi: &str, xml: Option<&[u8]>) -> Result<(), Error> {
@@ -485,7 +599,11 @@ fn check_url_for_client(conn: &Connection, doi: &str, client: &str, u: Option<&s
     if !url::url_allowed(&domains, u) {
         return Err(url_problem(
             doi,
-            format!("URL {u} is not allowed by repository {client} domain settings."),
+            // lupo names the repository by its `uid`, the lower-case symbol.
+            format!(
+                "URL {u} is not allowed by repository {} domain settings.",
+                client.to_ascii_lowercase()
+            ),
         ));
     }
     Ok(())
@@ -568,6 +686,18 @@ fn own_doi_write(
         dbd::update(tx, &d)?;
         Ok(())
     })
+}
+
+/// The ids lupo's `media` relationship lists for DOI `doi` (already found visible): each
+/// media's id as `Base32::URL.encode(id, split: 4, length: 16)`, newest first (lupo orders
+/// them by `created DESC`).
+pub fn media_ids(conn: &Connection, doi: &str) -> Result<Vec<String>, Error> {
+    let mut media = dbd::media(conn, &doi.to_ascii_lowercase())?;
+    media.reverse();
+    Ok(media
+        .iter()
+        .map(|m| doi::base32_url(m.id.unsigned_abs(), 4, 16, false))
+        .collect())
 }
 
 /// The media of a DOI the caller may see (404 otherwise); empty when it has none.

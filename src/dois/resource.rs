@@ -46,7 +46,17 @@ pub enum Metadata<'a> {
 }
 
 /// The members [`derived`] may hold.
-const DERIVED: &[&str] = &["published", "publisher", "creators", "contributors", "source"];
+const DERIVED: &[&str] = &[
+    "published",
+    "publisher",
+    "creators",
+    "contributors",
+    "source",
+    "container",
+    "contentUrl",
+    "metadataVersion",
+    "landingPage",
+];
 
 /// What a read shows that is derived from the attributes: `published` (the `Issued` date,
 /// else the publication year), `source` (`api` by default) and, when they differ from the stored ones, the default
@@ -75,6 +85,12 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
     // lupo's `set_defaults`: `api` unless the writer named a source.
     let source = attributes.get("source").and_then(Value::as_str).unwrap_or("api");
     out.insert("source".into(), Value::from(source));
+    out.insert("container".into(), container(attributes));
+    for kept in ["contentUrl", "metadataVersion", "landingPage"] {
+        if let Some(v) = attributes.get(kept).filter(|v| !v.is_null()) {
+            out.insert(kept.into(), v.clone());
+        }
+    }
     if let Some(Value::Object(p)) = attributes.get("publisher") {
         out.insert("publisher".into(), p.get("name").cloned().unwrap_or(Value::Null));
     }
@@ -94,6 +110,94 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// bolognese's `generate_container`: the `IsPublishedIn` related item, else the
+/// `SeriesInformation` description (with the `IsPartOf` related identifier); `{}` if none.
+fn container(attributes: &Map<String, Value>) -> Value {
+    let list = |name: &str| {
+        attributes
+            .get(name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let dataset = attributes
+        .get("types")
+        .and_then(|t| t.get("resourceTypeGeneral"))
+        .and_then(Value::as_str)
+        == Some("Dataset");
+    let kind = if dataset { "DataRepository" } else { "Series" };
+    let mut out = Map::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            out.insert(k.into(), Value::String(v));
+        }
+    };
+    let has = |item: &Value, key: &str, value: &str| item.get(key).and_then(Value::as_str) == Some(value);
+    if let Some(item) = list("relatedItems")
+        .iter()
+        .find(|i| has(i, "relationType", "IsPublishedIn"))
+    {
+        put("type", Some(kind.into()));
+        put(
+            "identifier",
+            text(item.pointer("/relatedItemIdentifier/relatedItemIdentifier")),
+        );
+        put(
+            "identifierType",
+            text(item.pointer("/relatedItemIdentifier/relatedItemIdentifierType")),
+        );
+        let title = item.pointer("/titles/0");
+        put(
+            "title",
+            text(title.and_then(|t| t.get("title"))).or_else(|| text(title)),
+        );
+        for k in ["volume", "issue", "edition", "number", "firstPage", "lastPage"] {
+            put(k, text(item.get(k)));
+        }
+        if has(item, "numberType", "Chapter") {
+            put("chapterNumber", text(item.get("number")));
+        }
+        return Value::Object(out);
+    }
+    let series = list("descriptions")
+        .iter()
+        .find(|d| has(d, "descriptionType", "SeriesInformation"))
+        .and_then(|d| text(d.get("description")));
+    let Some(series) = series.filter(|s| !s.trim().is_empty()) else {
+        return Value::Object(out);
+    };
+    // bolognese's `get_series_information`: "title, volume(issue), first-last".
+    let parts: Vec<&str> = series.split(',').map(str::trim).collect();
+    let part_of = list("relatedIdentifiers")
+        .into_iter()
+        .find(|r| has(r, "relationType", "IsPartOf"));
+    put("type", Some(kind.into()));
+    put(
+        "identifier",
+        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifier"))),
+    );
+    put(
+        "identifierType",
+        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifierType"))),
+    );
+    put("title", parts.first().map(|t| t.to_string()));
+    if parts.len() > 2 {
+        let (volume, issue) = match parts[1].split_once('(') {
+            Some((v, rest)) => (v, rest.trim_end_matches(')')),
+            None => (parts[1], ""),
+        };
+        put("volume", Some(volume.to_string()).filter(|v| !v.is_empty()));
+        put("issue", Some(issue.to_string()).filter(|i| !i.is_empty()));
+    }
+    if parts.len() > 1 {
+        let mut pages = parts[parts.len() - 1].split('-').map(str::trim);
+        put("firstPage", pages.next().map(str::to_string));
+        put("lastPage", pages.next().map(str::to_string));
+    }
+    Value::Object(out)
 }
 
 /// A person with `affiliation` as names, as lupo shows it by default.
@@ -289,7 +393,10 @@ fn metadata_pieces<'a>(
     view: View,
 ) -> Result<(), Error> {
     let (texts, derived) = property_texts(metadata)?;
-    let [published, publisher, creators, contributors, source]: [Option<Cow<[u8]>>; 5] = derived
+    let [published, publisher, creators, contributors, source, container, content_url, version, landing_page]: [Option<
+        Cow<[u8]>,
+    >;
+        9] = derived
         .try_into()
         .map_err(|_| Error::Internal("derived members".into()))?;
     for (name, text) in METADATA_PROPERTIES.iter().zip(texts) {
@@ -315,6 +422,15 @@ fn metadata_pieces<'a>(
     }
     a.push(("published", Piece::Text(published.unwrap_or(Cow::Borrowed(b"\"\"")))));
     a.push(("source", Piece::Text(source.unwrap_or(Cow::Borrowed(b"\"api\"")))));
+    a.push(("container", Piece::Text(container.unwrap_or(Cow::Borrowed(b"{}")))));
+    a.push(("contentUrl", Piece::Text(content_url.unwrap_or(Cow::Borrowed(b"null")))));
+    a.push(("metadataVersion", Piece::Text(version.unwrap_or(Cow::Borrowed(b"0")))));
+    if view.for_owner {
+        a.push((
+            "landingPage",
+            Piece::Text(landing_page.unwrap_or(Cow::Borrowed(b"null"))),
+        ));
+    }
     Ok(())
 }
 
@@ -334,7 +450,8 @@ fn alternate_identifiers(identifiers: &[u8]) -> Cow<'static, [u8]> {
 }
 
 /// Appends a `dois` resource object to `out`, `xml` being `d`'s record and `provider`
-/// its client's provider (shown in detail).
+/// its client's provider (shown in detail). `media`: the ids of lupo's `media`
+/// relationship, shown for one DOI in detail (`None` in lists, as lupo's `is_collection`).
 pub fn write_resource(
     out: &mut Vec<u8>,
     d: &Doi,
@@ -342,6 +459,7 @@ pub fn write_resource(
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
+    media: Option<&[String]>,
 ) -> Result<(), Error> {
     let mut a: Vec<(&str, Piece)> = Vec::with_capacity(METADATA_PROPERTIES.len() + 40);
     a.push(("doi", Piece::Text(string_text(&d.doi))));
@@ -362,14 +480,7 @@ pub fn write_resource(
     for count in COUNTS {
         a.push((count, constant(b"0")));
     }
-    for absent in ["contentUrl", "reason"] {
-        a.push((absent, constant(b"null")));
-    }
-    if view.for_owner {
-        a.push(("landingPage", constant(b"null")));
-    }
-    a.push(("container", constant(b"{}")));
-    a.push(("metadataVersion", constant(b"0")));
+    a.push(("reason", constant(b"null")));
     a.push(("url", Piece::Text(optional_text(d.url.as_deref()))));
     a.push(("schemaVersion", Piece::Text(string_text(SCHEMA_VERSION))));
     a.push(("state", Piece::Text(string_text(d.state.as_str()))));
@@ -389,14 +500,20 @@ pub fn write_resource(
         out.extend_from_slice(serde_json::json!({"updatedBy": d.updated_by}).to_string().as_bytes());
     }
     out.extend_from_slice(b",\"relationships\":");
-    write_relationships(out, d, view, provider)?;
+    write_relationships(out, d, view, provider, media)?;
     out.extend_from_slice(b",\"type\":\"dois\"}");
     Ok(())
 }
 
 /// lupo's relationships: the client (its id lower case, as lupo writes ids), and in
 /// detail the provider and the event-data lists tinydoi keeps empty.
-fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<&str>) -> Result<(), Error> {
+fn write_relationships(
+    out: &mut Vec<u8>,
+    d: &Doi,
+    view: View,
+    provider: Option<&str>,
+    media: Option<&[String]>,
+) -> Result<(), Error> {
     let one = |id: &str, kind: &str| -> Cow<'static, [u8]> {
         Cow::Owned(
             serde_json::json!({"data": {"id": id.to_ascii_lowercase(), "type": kind}})
@@ -412,6 +529,14 @@ fn write_relationships(out: &mut Vec<u8>, d: &Doi, view: View, provider: Option<
         for list in ["citations", "partOf", "parts", "references", "versionOf", "versions"] {
             r.push((list, constant(b"{\"data\":[]}")));
         }
+        if let Some(ids) = media {
+            let data: Vec<Value> = ids
+                .iter()
+                .map(|id| serde_json::json!({"id": id, "type": "media"}))
+                .collect();
+            let text = serde_json::json!({ "data": data }).to_string().into_bytes();
+            r.push(("media", Piece::Text(Cow::Owned(text))));
+        }
     }
     write_object(out, r)
 }
@@ -422,13 +547,14 @@ fn capacity(base64_len: usize, text_len: usize) -> usize {
     base64_len + text_len + 3072
 }
 
-/// A JSON:API document whose `data` is one resource.
+/// A JSON:API document whose `data` is one resource (`media`: see [`write_resource`]).
 pub fn document(
     d: &Doi,
     xml: Option<Xml>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
+    media: Option<&[String]>,
 ) -> Result<Vec<u8>, Error> {
     let text_len = match metadata {
         Metadata::Stored {
@@ -439,7 +565,7 @@ pub fn document(
     };
     let mut out = Vec::with_capacity(capacity(xml.map_or(0, Xml::encoded_len), text_len));
     out.extend_from_slice(b"{\"data\":");
-    write_resource(&mut out, d, xml, metadata, view, provider)?;
+    write_resource(&mut out, d, xml, metadata, view, provider, media)?;
     out.push(b'}');
     Ok(out)
 }
@@ -480,8 +606,10 @@ mod tests {
     }
 
     fn render(metadata: Metadata, view: View) -> Value {
-        serde_json::from_slice(&document(&doi(), Some(Xml::Plain(b"<x/>")), metadata, view, Some("DEMO")).unwrap())
-            .unwrap()
+        serde_json::from_slice(
+            &document(&doi(), Some(Xml::Plain(b"<x/>")), metadata, view, Some("DEMO"), None).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod readers;
 mod text_out;
 
 pub use citation::{style_names, DEFAULT_LOCALE, DEFAULT_STYLE};
-pub use readers::{detect, to_attributes, to_kernel4};
+pub use readers::{codemeta_to_attributes, detect, to_attributes, to_kernel4};
 
 use crate::metadata::{self, MetadataError};
 use serde_json::{Map, Value};

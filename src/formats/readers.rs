@@ -55,6 +55,9 @@ fn crosscite_with_empty_types(text: &str) -> bool {
     }
 }
 
+/// A reader of a text format (BibTeX, RIS): the text → the DOI it names and attributes.
+type TextReader = fn(&str) -> (Option<String>, Map<String, Value>);
+
 /// A JSON reader: the input object → the DOI it names and DataCite REST attributes.
 type Reader = fn(&Map<String, Value>) -> (Option<String>, Map<String, Value>);
 
@@ -66,6 +69,16 @@ pub fn to_attributes(format: Format, text: &str) -> Result<(Option<String>, Map<
     if format == Format::DataciteXml {
         let attrs = metadata::xml_to_json(text.as_bytes()).map_err(FormatError::Metadata)?;
         let doi = metadata::doi_of(text.as_bytes()).ok().flatten();
+        return Ok((doi, attrs));
+    }
+    let text_reader: Option<TextReader> = match format {
+        Format::Bibtex => Some(bibtex),
+        Format::Ris => Some(ris),
+        _ => None,
+    };
+    if let Some(read) = text_reader {
+        let (doi, mut attrs) = read(text);
+        attrs.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
         return Ok((doi, attrs));
     }
     let reader: Reader = match format {
@@ -349,6 +362,15 @@ fn schema_org(o: &Map<String, Value>) -> (Option<String>, Map<String, Value>) {
     };
     let general = lookup(tables::SO_TO_DC, &kind).unwrap_or("Other");
     let specific = text_of(o.get("additionalType")).unwrap_or_else(|| kind.clone());
+    // bolognese's `content_url`: `Array.wrap(meta["contentUrl"])`.
+    let content: Vec<Value> = match o.get("contentUrl") {
+        Some(Value::Array(urls)) => urls.iter().filter(|u| u.is_string()).cloned().collect(),
+        Some(u @ Value::String(_)) => vec![u.clone()],
+        _ => Vec::new(),
+    };
+    if !content.is_empty() {
+        a.insert("contentUrl".into(), Value::Array(content));
+    }
     a.insert(
         "types".into(),
         json!({"resourceTypeGeneral": general, "resourceType": specific}),
@@ -504,4 +526,283 @@ fn schema_org_funders(o: &Map<String, Value>) -> Vec<Value> {
             Some(fr)
         })
         .collect()
+}
+
+/// bolognese's `BIB_TO_DC_TRANSLATIONS`, `BIB_TO_CR_TRANSLATIONS`.
+const BIB_TO_DC: tables::Table = &[
+    ("article", "JournalArticle"),
+    ("book", "Book"),
+    ("inbook", "BookChapter"),
+    ("misc", "Other"),
+    ("phdthesis", "Dissertation"),
+    ("proceedings", "ConferenceProceeding"),
+    ("techreport", "Report"),
+];
+const BIB_TO_CR: tables::Table = &[
+    ("proceedings", "Proceedings"),
+    ("phdthesis", "Dissertation"),
+    ("article", "JournalArticle"),
+    ("book", "Book"),
+    ("inbook", "BookChapter"),
+];
+
+/// The first entry of a BibTeX text: its type and its fields (names lower case, values
+/// without their braces or quotes).
+fn bibtex_entry(text: &str) -> Option<(String, Vec<(String, String)>)> {
+    let at = text.find('@')?;
+    let rest = &text[at + 1..];
+    let open = rest.find(['{', '('])?;
+    let kind = rest[..open].trim().to_ascii_lowercase();
+    let body: Vec<char> = rest[open + 1..].chars().collect();
+    // Skip the citation key.
+    let mut i = body.iter().position(|c| *c == ',')? + 1;
+    let mut fields = Vec::new();
+    loop {
+        while i < body.len() && (body[i].is_whitespace() || body[i] == ',') {
+            i += 1;
+        }
+        if i >= body.len() || body[i] == '}' || body[i] == ')' {
+            break;
+        }
+        let start = i;
+        while i < body.len() && body[i] != '=' {
+            i += 1;
+        }
+        let name: String = body[start..i.min(body.len())]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_ascii_lowercase();
+        i += 1;
+        while i < body.len() && body[i].is_whitespace() {
+            i += 1;
+        }
+        let mut value = String::new();
+        match body.get(i) {
+            Some('{') | Some('"') => {
+                let close = if body[i] == '{' { '}' } else { '"' };
+                let mut depth = 0usize;
+                i += 1;
+                while i < body.len() {
+                    let c = body[i];
+                    if c == '{' {
+                        depth += 1;
+                    } else if c == '}' && depth > 0 {
+                        depth -= 1;
+                    } else if c == close && depth == 0 {
+                        break;
+                    } else {
+                        value.push(c);
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => {
+                while i < body.len() && body[i] != ',' && body[i] != '}' {
+                    value.push(body[i]);
+                    i += 1;
+                }
+            }
+        }
+        let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        if !name.is_empty() {
+            fields.push((name, value));
+        }
+    }
+    Some((kind, fields))
+}
+
+/// A BibTeX name (`First Last` or `Last, First`) → a personal creator, as bibtex-ruby
+/// splits it.
+fn bibtex_name(name: &str) -> Value {
+    let (given, family) = match name.split_once(',') {
+        Some((last, first)) => (first.trim().to_string(), last.trim().to_string()),
+        None => match name.trim().rsplit_once(' ') {
+            Some((first, last)) => (first.trim().to_string(), last.trim().to_string()),
+            None => (String::new(), name.trim().to_string()),
+        },
+    };
+    let mut p = Map::new();
+    p.insert("nameType".into(), json!("Personal"));
+    let full = if given.is_empty() {
+        family.clone()
+    } else {
+        format!("{family}, {given}")
+    };
+    p.insert("name".into(), json!(full));
+    if !given.is_empty() {
+        p.insert("givenName".into(), json!(given));
+    }
+    p.insert("familyName".into(), json!(family));
+    Value::Object(p)
+}
+
+/// BibTeX → attributes, after bolognese's `read_bibtex` (the first entry).
+fn bibtex(text: &str) -> (Option<String>, Map<String, Value>) {
+    let mut a = Map::new();
+    let Some((kind, fields)) = bibtex_entry(text) else {
+        return (None, a);
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let mut types = Map::new();
+    if let Some(general) = lookup(BIB_TO_DC, &kind) {
+        types.insert("resourceTypeGeneral".into(), json!(general));
+    }
+    types.insert("resourceType".into(), json!(lookup(BIB_TO_CR, &kind).unwrap_or(&kind)));
+    types.insert("bibtex".into(), json!(kind));
+    a.insert("types".into(), Value::Object(types));
+    if let Some(t) = field("title") {
+        a.insert("titles".into(), json!([{ "title": t }]));
+    }
+    let authors: Vec<Value> = field("author")
+        .map(|all| all.split(" and ").map(bibtex_name).collect())
+        .unwrap_or_default();
+    a.insert("creators".into(), Value::Array(authors));
+    if let Some(p) = field("publisher") {
+        a.insert("publisher".into(), json!({ "name": p }));
+    }
+    // bibtex-ruby's `date` is the year (a month makes no EDTF date of it in bolognese's
+    // examples: `year = 2014, month = {feb}` gives the issued date 2014).
+    if let Some(year) = field("year").filter(|y| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit())) {
+        a.insert("publicationYear".into(), json!(year));
+        a.insert("dates".into(), json!([{ "date": year, "dateType": "Issued" }]));
+    }
+    if let Some(d) = field("abstract") {
+        a.insert(
+            "descriptions".into(),
+            json!([{ "description": d, "descriptionType": "Abstract" }]),
+        );
+    }
+    if let Some(journal) = field("journal") {
+        let mut item = Map::new();
+        item.insert("relationType".into(), json!("IsPublishedIn"));
+        item.insert("relatedItemType".into(), json!("Journal"));
+        item.insert("titles".into(), json!([{ "title": journal }]));
+        if let Some(issn) = field("issn") {
+            item.insert(
+                "relatedItemIdentifier".into(),
+                json!({"relatedItemIdentifier": issn, "relatedItemIdentifierType": "ISSN"}),
+            );
+        }
+        if let Some(v) = field("volume") {
+            item.insert("volume".into(), json!(v));
+        }
+        a.insert("relatedItems".into(), json!([Value::Object(item)]));
+    }
+    if let Some(r) = field("copyright") {
+        a.insert("rightsList".into(), json!([{ "rightsUri": r }]));
+    }
+    (field("doi").and_then(|d| doi_from(&d)), a)
+}
+
+/// RIS → attributes, after bolognese's `read_ris`.
+fn ris(text: &str) -> (Option<String>, Map<String, Value>) {
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some((k, v)) = line.split_once('-') {
+            tags.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let one = |tag: &str| {
+        tags.iter()
+            .find(|(k, _)| k == tag)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let all = |tag: &str| -> Vec<String> {
+        tags.iter()
+            .filter(|(k, v)| k == tag && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let mut a = Map::new();
+    let kind = one("TY").unwrap_or_else(|| "GEN".into());
+    let general = match kind.as_str() {
+        "BLOG" | "GEN" | "ELEC" => Some("Text"),
+        "CTLG" => Some("Collection"),
+        "DATA" => Some("Dataset"),
+        "FIGURE" => Some("Image"),
+        "THES" => Some("Dissertation"),
+        "MPCT" | "VIDEO" => Some("Audiovisual"),
+        "JOUR" => Some("JournalArticle"),
+        "COMP" => Some("Software"),
+        _ => None,
+    };
+    let mut types = Map::new();
+    if let Some(g) = general {
+        types.insert("resourceTypeGeneral".into(), json!(g));
+    }
+    types.insert("ris".into(), json!(kind));
+    a.insert("types".into(), Value::Object(types));
+    if let Some(t) = one("T1").or_else(|| one("TI")) {
+        a.insert("titles".into(), json!([{ "title": t }]));
+    }
+    let creators: Vec<Value> = all("AU").iter().map(|n| bibtex_name(n)).collect();
+    a.insert("creators".into(), Value::Array(creators));
+    a.insert(
+        "publisher".into(),
+        json!({ "name": one("PB").unwrap_or_else(|| "(:unav)".into()) }),
+    );
+    let mut dates = Vec::new();
+    if let Some(py) = one("PY") {
+        let date = py.split('/').filter(|p| !p.is_empty()).collect::<Vec<_>>().join("-");
+        if let Some(year) = date.get(..4) {
+            a.insert("publicationYear".into(), json!(year));
+        }
+        dates.push(json!({ "date": date, "dateType": "Issued" }));
+    }
+    a.insert("dates".into(), Value::Array(dates));
+    if let Some(d) = one("AB") {
+        a.insert(
+            "descriptions".into(),
+            json!([{ "description": d, "descriptionType": "Abstract" }]),
+        );
+    }
+    if let Some(journal) = one("T2") {
+        let mut item = Map::new();
+        item.insert("relationType".into(), json!("IsPublishedIn"));
+        item.insert("relatedItemType".into(), json!("Journal"));
+        item.insert("titles".into(), json!([{ "title": journal }]));
+        for (tag, key) in [
+            ("VL", "volume"),
+            ("IS", "issue"),
+            ("SP", "firstPage"),
+            ("EP", "lastPage"),
+        ] {
+            if let Some(v) = one(tag) {
+                item.insert(key.into(), json!(v));
+            }
+        }
+        a.insert("relatedItems".into(), json!([Value::Object(item)]));
+    }
+    if let Some(l) = one("LA") {
+        a.insert("language".into(), json!(l));
+    }
+    (one("DO").and_then(|d| doi_from(&d)), a)
+}
+
+/// codemeta JSON → attributes, after bolognese's `read_codemeta`: schema.org's reading with
+/// codemeta's names for the authors (`agents`, `authors`) and the title (`title`).
+pub fn codemeta_to_attributes(text: &str) -> Result<(Option<String>, Map<String, Value>), FormatError> {
+    if text.len() > metadata::MAX_XML_BYTES {
+        return Err(FormatError::TooLarge);
+    }
+    let mut o = parse_json(text).ok_or(FormatError::NotJson)?;
+    let authors = o.get("agents").or_else(|| o.get("authors")).cloned();
+    if let Some(authors) = authors {
+        o.insert("author".into(), authors);
+    }
+    if let Some(title) = o.get("title").cloned() {
+        o.insert("name".into(), title);
+    }
+    let (doi, mut attrs) = schema_org(&o);
+    attrs.insert("schemaVersion".into(), json!(metadata::KERNEL4_NS));
+    Ok((doi, attrs))
 }

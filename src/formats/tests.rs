@@ -300,8 +300,8 @@ fn schema_org_and_citeproc_round_trip_their_core() {
 #[test]
 fn readers_refuse_what_they_cannot_read() {
     assert_eq!(
-        to_kernel4(Format::Ris, "TY  - DATA", None),
-        Err(FormatError::NotReadable(Format::Ris))
+        to_kernel4(Format::Csv, "doi,url", None),
+        Err(FormatError::NotReadable(Format::Csv))
     );
     assert_eq!(to_kernel4(Format::SchemaOrg, "[1,2]", None), Err(FormatError::NotJson));
     let huge = " ".repeat(metadata::MAX_XML_BYTES + 1);
@@ -454,4 +454,49 @@ fn partial_records_are_written_without_panics() {
         client_id: None,
     };
     assert!(!write(Format::Citation, &src, CitationOptions::default()).is_empty());
+}
+
+#[test]
+fn bibtex_and_ris_are_read_as_bolognese_reads_them() {
+    let bib = include_str!("../../fixtures/lupo/crossref.bib");
+    let (doi, a) = to_attributes(Format::Bibtex, bib).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.7554/elife.01567"));
+    assert_eq!(a["types"]["resourceTypeGeneral"], "JournalArticle");
+    assert_eq!(a["creators"].as_array().map(Vec::len), Some(5));
+    assert_eq!(a["creators"][4]["name"], "Hardtke, Christian S");
+    assert_eq!(a["publisher"]["name"], "eLife Sciences Organisation, Ltd.");
+    assert_eq!(a["dates"], serde_json::json!([{"date": "2014", "dateType": "Issued"}]));
+    assert_eq!(a["relatedItems"][0]["titles"][0]["title"], "eLife");
+    let ris = include_str!("../../fixtures/lupo/crossref.ris");
+    let (doi, a) = to_attributes(Format::Ris, ris).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.7554/eLife.01567"));
+    assert_eq!(a["creators"][0]["familyName"], "Sankar");
+    assert_eq!(a["publisher"]["name"], "(:unav)");
+    assert_eq!(a["publicationYear"], "2014");
+    // Both make a valid kernel-4 record.
+    for (format, text) in [(Format::Bibtex, bib), (Format::Ris, ris)] {
+        let xml = to_kernel4(format, text, Some("10.5072/x")).unwrap();
+        assert!(
+            metadata::read_record(xml.as_bytes()).unwrap().problems.is_empty(),
+            "{xml}"
+        );
+    }
+}
+
+#[test]
+fn codemeta_is_read_with_its_own_names() {
+    let text = include_str!("../../fixtures/lupo/codemeta.json");
+    let (_, a) = codemeta_to_attributes(text).unwrap();
+    assert_eq!(a["titles"], json!([{"title": "R Interface to the DataONE REST API"}]));
+    assert_eq!(
+        a["creators"][0]["name"].as_str().map(|n| n.contains("Jones")),
+        Some(true),
+        "{a:?}"
+    );
+    assert_eq!(a["types"]["resourceTypeGeneral"], "Software");
+    let xml = metadata::json_to_xml("10.5072/X", &a);
+    assert!(
+        metadata::read_record(xml.as_bytes()).unwrap().problems.is_empty(),
+        "{xml}"
+    );
 }

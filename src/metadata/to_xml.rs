@@ -202,12 +202,11 @@ fn date(x: &mut Xml, d: &Value) {
 
 fn alternate_identifier(x: &mut Xml, i: &Value) {
     let i = obj(i);
+    // bolognese writes the type unconditionally: Nokogiri's builder makes a missing one `""`.
+    let kind = get(i, &["identifierType", "alternateIdentifierType"]).unwrap_or_default();
     x.leaf(
         "alternateIdentifier",
-        &[(
-            "alternateIdentifierType",
-            get(i, &["identifierType", "alternateIdentifierType"]),
-        )],
+        &[("alternateIdentifierType", Some(kind))],
         &get(i, &["identifier", "alternateIdentifier"]).unwrap_or_default(),
     );
 }
@@ -322,12 +321,11 @@ fn publisher(x: &mut Xml, v: &Value) {
 
 fn description(x: &mut Xml, v: &Value) {
     let (text, o) = text_or(v, "description");
+    // bolognese's `insert_descriptions`: a description without a type is an abstract.
+    let kind = get(o, &["descriptionType"]).or_else(|| Some("Abstract".to_string()));
     x.open_tag(
         "description",
-        &[
-            ("descriptionType", get(o, &["descriptionType"])),
-            ("xml:lang", get(o, &["lang"])),
-        ],
+        &[("descriptionType", kind), ("xml:lang", get(o, &["lang"]))],
     );
     x.out.push('>');
     // The `<br>` marker written by to_json (and the usual spellings of it) becomes a real <br/>.

@@ -168,7 +168,7 @@ fn a_read_after_an_acknowledged_write_shows_it() {
     });
 }
 
-/// A DOI's `xml` is shown from the Base64 stored when it was written (migration 6), and a
+/// A DOI's `xml` is shown from the Base64 stored when it was written (migration 7), and a
 /// row written before that column existed is encoded at the read: the same bytes.
 #[test]
 fn the_base64_of_the_xml_is_stored_at_write_time() {

@@ -5,13 +5,16 @@
 //!
 //! A case is a list of steps: a request (`auth` names a credential — `client`,
 //! `provider`, `staff`, `wrong`, `basic:user:password`, `bearer:token` — a body string
-//! `@xml:<file>` is the Base64 of `fixtures/lupo/<file>`), the status lupo's example
+//! `@xml:<file>` is the Base64 of `fixtures/lupo/<file>`, a body string `@json:<file>` that
+//! file's JSON, `@text:<file>` its text as a JSON string, an object `{"@template": name, …}` the data file's `templates[name]` with
+//! the object's other members put over it — lupo's factories), the status lupo's example
 //! expects and its assertions on the JSON body by JSON pointer: `equal`, `present`
 //! (not null, not empty), `absent` (missing or null), `contains` (substring of a string),
-//! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring of
-//! the Base64-decoded string). A step with `times` runs that many times, `{n}` in its
+//! `count` (array length), `keys` (exactly these object keys), `xml_contains` (substring, or
+//! list of substrings, of the Base64-decoded string), `xml_lacks` (substrings the decoded string must not contain). A step with `times` runs that many times, `{n}` in its
 //! request being the repetition (0, 1, …); `save` keeps values of the answer by JSON
-//! pointer for later steps' `{$name}`.
+//! pointer for later steps' `{$name}` (a saved absolute link is requested by its path).
+//! A request with `"gzip": true` sends its body gzipped (`Content-Encoding: gzip`).
 
 use base64::Engine;
 use serde_json::Value;
@@ -20,7 +23,8 @@ use crate::support::*;
 
 const CASES: &str = include_str!("lupo_cases.json");
 
-/// Accounts as in lupo's spec `let` blocks.
+/// Accounts as in lupo's spec `let` blocks; `DATACITE.M` and `DATACITE.M2` are the
+/// `new_client`s DOIs are transferred to (the second with lupo's non-matching domains).
 const LUPO_FIXTURES: &str = r#"{
   "admin": {"password": "admin-password"},
   "providers": [
@@ -28,7 +32,11 @@ const LUPO_FIXTURES: &str = r#"{
   ],
   "clients": [
     {"symbol": "DATACITE.TEST", "provider": "DATACITE", "name": "DataCite Test", "email": "test@datacite.org",
-     "password": "client-password", "prefixes": ["10.14454"], "domains": "*"}
+     "password": "client-password", "prefixes": ["10.14454"], "domains": "*"},
+    {"symbol": "DATACITE.M", "provider": "DATACITE", "name": "DataCite M", "email": "m@datacite.org",
+     "password": "client-password", "domains": "*"},
+    {"symbol": "DATACITE.M2", "provider": "DATACITE", "name": "DataCite MD", "email": "md@datacite.org",
+     "password": "client-password", "prefixes": ["10.80225"], "domains": "datacite.org"}
   ]
 }"#;
 
@@ -41,11 +49,30 @@ fn fixture_base64(name: &str) -> String {
 /// Values earlier steps saved (`save`), by name.
 type Saved = std::collections::BTreeMap<String, String>;
 
-/// The request with `@xml:<file>` strings replaced by the fixture's Base64, `{n}` by the
-/// repetition number (a step with `times` runs that many times) and `{$name}` by a value
-/// an earlier step saved.
-fn expand(v: &Value, n: usize, saved: &Saved) -> Value {
+fn fixture_json(name: &str) -> Value {
+    let path = format!("{}/fixtures/lupo/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Values earlier steps saved (`save`), by name, and the data file's `templates`.
+struct Scope<'a> {
+    saved: &'a Saved,
+    templates: &'a Value,
+}
+
+/// The request with `@xml:<file>` strings replaced by the fixture's Base64, `@json:<file>`
+/// by its JSON, `{"@template": …}` objects by their template, `{n}` by the repetition
+/// number (a step with `times` runs that many times) and `{$name}` by a value an earlier
+/// step saved.
+fn expand(v: &Value, n: usize, scope: &Scope) -> Value {
+    let saved = scope.saved;
     match v {
+        Value::String(s) if s.starts_with("@json:") => fixture_json(&s["@json:".len()..]),
+        Value::String(s) if s.starts_with("@text:") => {
+            let path = format!("{}/fixtures/lupo/{}", env!("CARGO_MANIFEST_DIR"), &s["@text:".len()..]);
+            Value::String(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        }
         Value::String(s) => match s.strip_prefix("@xml:") {
             Some(file) => Value::String(fixture_base64(file)),
             None => {
@@ -56,16 +83,33 @@ fn expand(v: &Value, n: usize, saved: &Saved) -> Value {
                 Value::String(s)
             }
         },
-        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, n, saved)).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v, n, saved))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| expand(i, n, scope)).collect()),
+        Value::Object(o) => {
+            let mut out = match o.get("@template").and_then(Value::as_str) {
+                Some(name) => match expand(&scope.templates[name], n, scope) {
+                    Value::Object(t) => t,
+                    _ => panic!("no template {name}"),
+                },
+                None => serde_json::Map::new(),
+            };
+            for (k, v) in o.iter().filter(|(k, _)| k.as_str() != "@template") {
+                out.insert(k.clone(), expand(v, n, scope));
+            }
+            Value::Object(out)
+        }
         other => other.clone(),
     }
 }
 
-fn call(s: &TestServer, request: &Value, n: usize, saved: &Saved) -> Resp {
-    let request = &expand(request, n, saved);
+fn call(s: &TestServer, request: &Value, n: usize, scope: &Scope) -> Resp {
+    let request = &expand(request, n, scope);
     let method = request["method"].as_str().unwrap_or("GET");
+    // A path saved from an answer's absolute link (`links.next`) is used without its origin.
     let path = request["path"].as_str().expect("path");
+    let path = match path.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+        None => path,
+    };
     let mut c = s.req(method, path);
     c = match request["auth"].as_str().unwrap_or("none") {
         "client" => c.auth("DATACITE.TEST", "client-password"),
@@ -82,9 +126,17 @@ fn call(s: &TestServer, request: &Value, n: usize, saved: &Saved) -> Resp {
         },
     };
     if let Some(body) = request.get("body") {
-        c = c
-            .header("Content-Type", "application/vnd.api+json")
-            .body(body.to_string());
+        c = if request["gzip"].as_bool() == Some(true) {
+            use std::io::Write;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(body.to_string().as_bytes()).expect("gzip");
+            c.header("Content-Type", "application/gzip")
+                .header("Content-Encoding", "gzip")
+                .body(gz.finish().expect("gzip"))
+        } else {
+            c.header("Content-Type", "application/vnd.api+json")
+                .body(body.to_string())
+        };
     }
     c.send()
 }
@@ -147,8 +199,28 @@ fn check(step: &Value, status: u16, body: &Value) -> Vec<String> {
         let xml = base64::engine::general_purpose::STANDARD
             .decode(encoded)
             .unwrap_or_default();
-        if !String::from_utf8_lossy(&xml).contains(want.as_str().unwrap_or("")) {
-            failures.push(format!("{pointer} decodes to XML without {want}"));
+        let xml = String::from_utf8_lossy(&xml);
+        // One substring, or a list of them.
+        let wanted: Vec<&str> = match &want {
+            Value::Array(parts) => parts.iter().filter_map(Value::as_str).collect(),
+            other => vec![other.as_str().unwrap_or("")],
+        };
+        for part in wanted {
+            if !xml.contains(part) {
+                failures.push(format!("{pointer} decodes to XML without {part}"));
+            }
+        }
+    }
+    for (pointer, unwanted) in entries("xml_lacks") {
+        let encoded = body.pointer(&pointer).and_then(Value::as_str).unwrap_or("");
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap_or_default();
+        let xml = String::from_utf8_lossy(&xml);
+        for part in unwanted.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if xml.is_empty() || xml.contains(part) {
+                failures.push(format!("{pointer} decodes to XML with {part}"));
+            }
         }
     }
     let pointers = |name: &str| -> Vec<String> {
@@ -170,13 +242,17 @@ fn check(step: &Value, status: u16, body: &Value) -> Vec<String> {
     failures
 }
 
-fn run_case(case: &Value) -> Vec<String> {
+fn run_case(case: &Value, templates: &Value) -> Vec<String> {
     let s = TestServer::with(LUPO_FIXTURES, |_| {});
     let mut failures = Vec::new();
     let mut saved = Saved::new();
     for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
         for n in 0..step["times"].as_u64().unwrap_or(1) as usize {
-            let r = call(&s, &step["request"], n, &saved);
+            let scope = Scope {
+                saved: &saved,
+                templates,
+            };
+            let r = call(&s, &step["request"], n, &scope);
             let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
             for (name, pointer) in step.get("save").and_then(Value::as_object).into_iter().flatten() {
                 let value = body.pointer(pointer.as_str().unwrap_or("")).and_then(Value::as_str);
@@ -200,7 +276,7 @@ fn lupo_request_specs() {
         let file = case["file"].as_str().expect("file");
         assert!(read.contains_key(file), "{file} is not among the files read");
         assert!(case["example"].as_str().is_some_and(|e| !e.is_empty()));
-        let failures = run_case(case);
+        let failures = run_case(case, &doc["templates"]);
         if !failures.is_empty() {
             failed.push(format!("{file}: {}\n  {}", case["example"], failures.join("\n  ")));
         }

@@ -617,7 +617,7 @@ fn urls_must_match_the_client_domains() {
     expect_text(
         r,
         422,
-        "DOI 10.5072/abc: URL https://example.org.evil.net/abc is not allowed by repository DEMO.REPO domain settings.",
+        "DOI 10.5072/abc: URL https://example.org.evil.net/abc is not allowed by repository demo.repo domain settings.",
     );
     let stored = doi_row(&db, "10.5072/abc").unwrap();
     assert_eq!((stored.state.as_str(), stored.url), ("draft", None));

@@ -136,12 +136,14 @@ fn draft_with_a_given_doi_is_stored_lower_case_and_may_be_partial() {
     // Prefix and suffix given apart.
     let doc = create(&s, json!({"prefix": "10.5072", "suffix": "Split-1"}));
     assert_eq!(doc["data"]["id"], "10.5072/split-1");
-    // Neither a DOI nor a prefix: 422; a malformed DOI or prefix too.
-    for bad in [
-        json!({"doi": "10.5072"}),
-        json!({"prefix": "5072"}),
-        json!({"doi": "10.5072/a b"}),
-    ] {
+    // Neither a DOI nor a prefix: 422; a malformed DOI or prefix too. A DOI without a
+    // prefix is 403, as lupo answers `10.aaaa03` (post_spec "when the request is invalid").
+    s.post("/dois")
+        .client_auth()
+        .json(&body(json!({"doi": "10.5072"})))
+        .send()
+        .expect(403);
+    for bad in [json!({"prefix": "5072"}), json!({"doi": "10.5072/a b"})] {
         s.post("/dois").client_auth().json(&body(bad)).send().expect(422);
     }
     let r = s
@@ -222,12 +224,12 @@ fn hide_and_show() {
     assert_eq!(r.json()["data"]["attributes"]["state"], "findable");
     assert_eq!(row(&s, "10.5072/hs").unwrap().state, "findable");
     // The Python client's show_doi sends `publish` to a registered DOI.
-    s.put("/dois/10.5072/hs")
+    s.req("PUT", "/dois/10.5072/hs")
         .client_auth()
         .json(&json!({"data": {"attributes": {"event": "hide"}}}))
         .send()
         .expect(200);
-    s.put("/dois/10.5072/hs")
+    s.req("PUT", "/dois/10.5072/hs")
         .client_auth()
         .json(&json!({"data": {"attributes": {"event": "publish"}}}))
         .send()
@@ -243,7 +245,7 @@ fn hide_and_show() {
         .send()
         .expect(200);
     assert_eq!(r.json()["data"]["attributes"]["state"], "draft");
-    s.put("/dois/10.5072/hs-draft")
+    s.req("PUT", "/dois/10.5072/hs-draft")
         .client_auth()
         .json(&json!({"data": {"attributes": {"event": "destroy"}}}))
         .send()
@@ -371,7 +373,10 @@ fn writes_need_credentials() {
         json!({"errors": [{"status": "401", "title": "Bad credentials."}]})
     );
     assert!(r.header("www-authenticate").is_some());
-    s.put("/dois/10.5072/x").json(&body(json!({}))).send().expect(401);
+    s.req("PUT", "/dois/10.5072/x")
+        .json(&body(json!({})))
+        .send()
+        .expect(401);
     s.delete("/dois/10.5072/x").send().expect(401);
     s.post("/dois")
         .auth(CLIENT, "wrong")
@@ -406,7 +411,7 @@ fn foreign_prefix_is_403() {
         .json(&body(json!({"doi": "10.5073/x"})))
         .send()
         .expect(403);
-    s.put("/dois/10.5073/x")
+    s.req("PUT", "/dois/10.5073/x")
         .client_auth()
         .json(&body(json!({})))
         .send()
@@ -415,7 +420,7 @@ fn foreign_prefix_is_403() {
     assert_eq!(n, 0);
     // Nor may another client update or publish a DOI it does not own.
     create(&s, json!({"doi": "10.5072/owned"}));
-    s.put("/dois/10.5072/owned")
+    s.req("PUT", "/dois/10.5072/owned")
         .auth(OTHER_CLIENT, OTHER_PASSWORD)
         .json(&body(json!({"url": "https://evil.example/"})))
         .send()
@@ -951,6 +956,23 @@ fn lupo_helper_routes() {
     }
     let own = s.get("/clients/DEMO.REPO/dois").client_auth().send().expect(200).json();
     assert_eq!(own["meta"]["total"], 2);
+    // Their next links are lupo's: `/dois` filtered by the owner, by page number or cursor.
+    for (path, owner) in [
+        ("/clients/DEMO.REPO/dois?page[size]=1", "client-id=demo.repo"),
+        ("/providers/demo/dois?page[size]=1", "provider-id=demo"),
+        (
+            "/clients/demo.repo/dois?page[cursor]&page[size]=1",
+            "client-id=demo.repo",
+        ),
+    ] {
+        let r = s.get(path).client_auth().send().expect(200).json();
+        let next = r["links"]["next"].as_str().unwrap_or_default().to_string();
+        assert!(next.contains("/dois?") && next.contains(owner), "{path}: {next}");
+        let target = next.split_once("/dois").map(|(_, t)| format!("/dois{t}")).unwrap();
+        let r = s.get(&target).client_auth().send().expect(200).json();
+        assert_eq!(r["data"].as_array().map(Vec::len), Some(1), "{target}");
+        assert!(r["links"]["next"].is_null(), "{target}: the second of two is the last");
+    }
     // get-url: the client's own DOI, draft or not; others' are 403, anonymous 401.
     let r = s.get("/dois/10.5072/nested/get-url").client_auth().send().expect(200);
     assert_eq!(r.json(), json!({"url": "https://example.org/data/1"}));
@@ -1038,4 +1060,165 @@ fn include_client_as_lupo() {
         .json()
         .get("included")
         .is_none());
+}
+
+/// lupo's `metadataVersion` (0 for the first record, one more for each new one), and the
+/// columns lupo keeps beside the metadata (`contentUrl`, `landingPage`, `source`) surviving
+/// a new record; `landingPage` is shown to the DOI's client and staff only.
+#[test]
+fn metadata_version_and_kept_attributes() {
+    let s = TestServer::start();
+    let b64 = |xml: String| base64::engine::general_purpose::STANDARD.encode(xml);
+    let doi = "10.5072/version-1";
+    let a = create(
+        &s,
+        json!({"doi": doi, "url": "https://example.org/v", "xml": b64(xml_record(doi, "One"))}),
+    );
+    assert_eq!(a["data"]["attributes"]["metadataVersion"], 0);
+    let patch = |attributes: Value| {
+        s.req("PATCH", &format!("/dois/{doi}"))
+            .client_auth()
+            .json(&body(attributes))
+            .send()
+            .expect(200)
+            .json()["data"]["attributes"]
+            .clone()
+    };
+    let a = patch(json!({"contentUrl": ["s3://bucket/v"], "landingPage": {"status": 200}, "source": "fabrica"}));
+    assert_eq!(a["metadataVersion"], 0, "no new record");
+    assert_eq!(a["contentUrl"], json!(["s3://bucket/v"]));
+    let a = patch(json!({"xml": b64(xml_record(doi, "Two")), "event": "publish"}));
+    assert_eq!(a["metadataVersion"], 1);
+    assert_eq!(a["titles"][0]["title"], "Two");
+    assert_eq!(a["contentUrl"], json!(["s3://bucket/v"]), "kept past a new record");
+    assert_eq!(a["landingPage"], json!({"status": 200}));
+    assert_eq!(a["source"], "fabrica");
+    let a = patch(json!({"url": "https://example.org/v2"}));
+    assert_eq!(a["metadataVersion"], 1, "a URL is no new record");
+    let a = patch(json!({"titles": [{"title": "Three"}]}));
+    assert_eq!(a["metadataVersion"], 2, "JSON attributes make a new record");
+    let shown = |r: Value| r["data"]["attributes"].get("landingPage").cloned();
+    assert_eq!(shown(s.get(&format!("/dois/{doi}")).send().expect(200).json()), None);
+    let staff = s
+        .get(&format!("/dois/{doi}"))
+        .auth("admin", ADMIN_PASSWORD)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(shown(staff), Some(json!({"status": 200})));
+    // Not an object: lupo's check_landing_page.
+    let r = s
+        .req("PATCH", &format!("/dois/{doi}"))
+        .client_auth()
+        .json(&body(json!({"landingPage": "https://example.org"})))
+        .send()
+        .expect(422)
+        .json();
+    assert_eq!(r["errors"][0]["source"], "landingPage");
+    assert_eq!(r["errors"][0]["uid"], doi);
+}
+
+/// Staff write any DOI as its client (lupo's `staff_admin`); `mode: transfer` moves a DOI to
+/// another client: staff any, a provider only between its own clients, a client never.
+#[test]
+fn staff_writes_and_transfers() {
+    let fixtures = FIXTURES.replace(
+        r#""prefixes": ["10.5073"]}"#,
+        r#""prefixes": ["10.5073"]},
+    {"symbol": "DEMO.TWO", "provider": "DEMO", "name": "Second", "email": "two@example.org", "password": "two-password"}"#,
+    );
+    let s = TestServer::with(&fixtures, |_| {});
+    publish(&s, "10.5072/moved");
+    let staff =
+        |method: &str, path: &str, doc: Value| s.req(method, path).auth("admin", ADMIN_PASSWORD).json(&doc).send();
+    let r = staff("PUT", "/dois/10.5072/moved", body(json!({"sizes": ["1 MB"]})))
+        .expect(200)
+        .json();
+    assert_eq!(r["data"]["attributes"]["sizes"], json!(["1 MB"]));
+    assert_eq!(
+        row(&s, "10.5072/moved").unwrap().client,
+        "DEMO.REPO",
+        "still the client's"
+    );
+    // A new DOI needs the client named.
+    staff(
+        "PUT",
+        "/dois/10.5072/by-staff",
+        body(json!({"titles": [{"title": "T"}]})),
+    )
+    .expect(403);
+    let named = json!({"data": {"type": "dois", "attributes": {"titles": [{"title": "T"}]},
+        "relationships": {"client": {"data": {"type": "clients", "id": "demo.repo"}}}}});
+    staff("PUT", "/dois/10.5072/by-staff", named).expect(201);
+    assert_eq!(row(&s, "10.5072/by-staff").unwrap().client, "DEMO.REPO");
+    let transfer = |to: &str| {
+        json!({"data": {"type": "dois", "attributes": {"mode": "transfer"},
+            "relationships": {"client": {"data": {"type": "clients", "id": to}}}}})
+    };
+    // A client may not transfer; a provider not to another provider's client.
+    s.req("PUT", "/dois/10.5072/moved")
+        .client_auth()
+        .json(&transfer("demo.two"))
+        .send()
+        .expect(403);
+    s.req("PUT", "/dois/10.5072/moved")
+        .auth(PROVIDER, PROVIDER_PASSWORD)
+        .json(&transfer("other.repo"))
+        .send()
+        .expect(403);
+    s.req("PUT", "/dois/10.5072/moved")
+        .auth(PROVIDER, PROVIDER_PASSWORD)
+        .json(&transfer("nobody.here"))
+        .send()
+        .expect(422);
+    let r = s
+        .put("/dois/10.5072/moved")
+        .auth(PROVIDER, PROVIDER_PASSWORD)
+        .json(&transfer("demo.two"))
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(r["data"]["relationships"]["client"]["data"]["id"], "demo.two");
+    assert_eq!(row(&s, "10.5072/moved").unwrap().client, "DEMO.TWO");
+    staff("PUT", "/dois/10.5072/moved", transfer("other.repo")).expect(200);
+    assert_eq!(row(&s, "10.5072/moved").unwrap().client, "OTHER.REPO");
+    s.req("PUT", "/dois/10.5072/unknown")
+        .auth("admin", ADMIN_PASSWORD)
+        .json(&transfer("demo.two"))
+        .send()
+        .expect(404);
+}
+
+/// lupo's `media` relationship: one DOI in detail lists its media (ids as lupo's
+/// `Base32::URL.encode(id, split: 4, length: 16)`, newest first); lists leave it out.
+#[test]
+fn media_relationship_as_lupo() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/with-media");
+    let r = s.get("/dois/10.5072/with-media").send().expect(200).json();
+    assert_eq!(r["data"]["relationships"]["media"], json!({"data": []}));
+    s.post("/media/10.5072/with-media")
+        .client_auth()
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body("application/pdf=https://example.org/a.pdf\ntext/plain=https://example.org/a.txt\n")
+        .send()
+        .expect(200);
+    let r = s.get("/dois/10.5072/with-media").send().expect(200).json();
+    let ids: Vec<String> = r["data"]["relationships"]["media"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert_eq!(m["type"], "media");
+            m["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 2, "{r}");
+    assert!(
+        ids.iter().all(|id| id.len() == 19 && id.starts_with("0000-0000-0000-")),
+        "{ids:?}"
+    );
+    assert!(ids[0] > ids[1], "newest first: {ids:?}");
+    let list = s.get("/dois?detail=true").send().expect(200).json();
+    assert!(list["data"][0]["relationships"].get("media").is_none(), "{list}");
 }
