@@ -10,7 +10,7 @@ use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::auth::Principal;
 use crate::dois::json as doc;
-use crate::dois::resource::{self, Metadata, View};
+use crate::dois::resource::{self, Metadata, View, Xml};
 use crate::dois::{self, doi, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
@@ -44,7 +44,14 @@ fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, 
     let metadata = Metadata::Parsed(d.attributes.as_ref());
     let view = view(ctx, request, d, true);
     let media = dois::media_ids(ctx.db, &d.doi)?;
-    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref(), Some(&media))?;
+    let body = resource::document(
+        d,
+        d.xml.as_deref().map(Xml::Plain),
+        metadata,
+        view,
+        provider.as_deref(),
+        Some(&media),
+    )?;
     Ok(Reply::new(
         status,
         JSON_API,
@@ -308,10 +315,14 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         let metadata = Metadata::Stored {
             attributes: row.attributes,
             derived: row.derived,
+            attributes_index: row.attributes_index,
+            derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
         let media = dois::media_ids(ctx.db, &row.doi.doi)?;
-        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref(), Some(&media))?;
+        // The Base64 stored at write time; rows from before it are encoded now.
+        let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
+        let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
         Ok(Reply::new(
             200,
             JSON_API,
@@ -404,7 +415,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         resource::write_resource(
             &mut body,
             d,
-            d.xml.as_deref(),
+            d.xml.as_deref().map(Xml::Plain),
             metadata,
             view,
             provider.as_deref(),

@@ -13,6 +13,7 @@ mod content_negotiation;
 mod crash;
 mod datafile;
 mod foundation;
+mod freshness;
 mod hardening;
 mod keys;
 mod leaked_keys;
