@@ -177,8 +177,8 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 }
 
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
-/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX and RIS
-/// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX, RIS
+/// and Crossref XML become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
 /// refused as not XML).
 pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
     Ok(read_xml(xml, name)?.0)
@@ -202,6 +202,8 @@ fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error>
         _ if crate::metadata::detect(&xml) == Some(crate::metadata::Format::Codemeta) => {
             crate::formats::codemeta_to_attributes(text)
         }
+        // lupo's Crossref test is bolognese's (`crossref_result/…/doi_record/crossref`), not poodle's.
+        _ if crate::formats::is_crossref(text) => crate::formats::crossref_to_attributes(text),
         _ => return Ok((xml, None)),
     };
     let (_, attributes) =
