@@ -197,6 +197,49 @@ CREATE INDEX api_keys_by_hash ON api_keys (key_hash, id, client, key_prefix, rev
                                            scopes, prefixes, allowed_networks);
 
 -- migration 6
+-- Who made the change an audit event records (issue 18): the upper-case symbol of the
+-- account that acted (the client itself, its provider or ADMIN) and the id of the API
+-- key it acted with, if any. NULL for events no account caused (the command line and
+-- fixtures, failed authentication, anonymous leaked-key reports) and for older events.
+ALTER TABLE audit_events ADD COLUMN actor TEXT;
+ALTER TABLE audit_events ADD COLUMN actor_key_id TEXT;
+
+-- migration 7
+-- The authentication generation: a counter the triggers below raise in the same
+-- transaction as every change to what a verified API key may do (its key revoked, expired,
+-- its limits or client changed, the key or its client deleted — a client deactivated, its
+-- password changed). Authentication caches verified keys with the generation they were
+-- read at (`auth::keycache`) and reads it again at every request: a cached key is used only
+-- while nothing of the kind has been committed since. Creating a key needs no bump (it was
+-- never cached), nor does recording its use.
+CREATE TABLE auth_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO auth_generation (id, generation) VALUES (1, 0);
+CREATE TRIGGER auth_generation_key_update
+    AFTER UPDATE OF id, client, key_hash, key_prefix, revoked_at, expires_at, scopes, prefixes, allowed_networks ON api_keys
+BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_key_delete AFTER DELETE ON api_keys BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_client_update AFTER UPDATE ON clients BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER auth_generation_client_delete AFTER DELETE ON clients BEGIN
+    UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
+END;
+-- The standard Base64 of `xml`, which every read of a DOI shows: encoded once when the
+-- XML is written (`dois::save`), not at every read. NULL (rows written before): encoded on read.
+ALTER TABLE dois ADD COLUMN xml_base64 TEXT;
+-- Where the top-level members of `attributes` and `derived` are (`dois::members::index`),
+-- so that a read splices them without scanning the text. NULL (or not fitting the text): scanned.
+ALTER TABLE dois ADD COLUMN attributes_index BLOB;
+ALTER TABLE dois ADD COLUMN derived_index BLOB;
+
+-- migration 8
 -- Lists, search and facets at a million DOIs (issue 21). Existing rows are indexed and
 -- counted by `db::dois::backfill_search_and_counts` in this migration's transaction, with
 -- progress on the console.

@@ -68,6 +68,10 @@ pub struct App {
     /// The reply to a request no route matches, if not 404 (the console's `/` redirect
     /// for browsers); given by `server.rs` like the routes.
     pub unmatched: fn(&Request) -> Option<Reply>,
+    /// The account a console request's session cookie signs in, if any (given by
+    /// `server.rs`): asked only on console routes (`Family::Html`), for the rate limit and
+    /// the credential headers; the cookie is never a credential of the API.
+    pub signed_in: fn(&Conn, &Config, &Request, i64) -> Option<Principal>,
     /// Background writes of key `lastUsedAt` and audit events; started by `Server::start`.
     pub recorder: crate::keys::recorder::Recorder,
     /// Request counting per caller (CONTRACT §9); `None` when rate limiting is off.
@@ -94,6 +98,7 @@ impl App {
             router: Router::new(routes),
             render,
             unmatched: |_| None,
+            signed_in: |_, _, _, _| None,
             recorder: crate::keys::recorder::Recorder::disabled(),
             rate_limiter,
             throttle,
@@ -131,9 +136,16 @@ impl App {
                 );
             }
         };
-        let rate = self.count(request, &principal);
+        // A console page is for its session's account: counted and named as that account.
+        let caller = match &principal {
+            Principal::Anonymous if family == Family::Html => {
+                (self.signed_in)(db, &self.config, request, now).unwrap_or(Principal::Anonymous)
+            }
+            p => p.clone(),
+        };
+        let rate = self.count(request, &caller);
         if let Some(refused) = refusal(rate.as_ref()) {
-            return finish(self.error_reply(&refused, family, request), &principal, rate.as_ref());
+            return finish(self.error_reply(&refused, family, request), &caller, rate.as_ref());
         }
         let result = match found {
             Match::Found(route, params) => key_may_call(&principal, route).and_then(|()| {
@@ -155,7 +167,7 @@ impl App {
             Ok(reply) => reply,
             Err(e) => self.error_reply(&e, family, request),
         };
-        finish(reply, &principal, rate.as_ref())
+        finish(reply, &caller, rate.as_ref())
     }
 
     /// Counts the request against its caller's rate limit, when limits are on.

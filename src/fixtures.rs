@@ -149,7 +149,7 @@ fn store_key(tx: &Connection, k: &CheckedKey, t: i64) -> anyhow::Result<()> {
                     rotated_from: None,
                     limits,
                 };
-                crate::keys::manage::store(tx, &new, None, t)?;
+                crate::keys::manage::store(tx, &new, &crate::keys::manage::Origin::default(), t)?;
             }
             Some(stored) if stored.client != k.client => bail!("the key belongs to another client"),
             Some(stored) => {

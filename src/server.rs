@@ -71,6 +71,7 @@ impl Server {
         routes.extend(extra);
         let mut app = App::new(config.clone(), routes, api::render::render);
         app.unmatched = crate::console::root_redirect;
+        app.signed_in = crate::console::signed_in;
         app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
         let http = HttpServer::start(

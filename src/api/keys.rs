@@ -4,12 +4,13 @@
 use serde_json::{json, Value};
 
 use crate::app::Ctx;
-use crate::auth::Principal;
+use crate::auth::{Credential, Principal};
+use crate::db::audit::Actor;
 use crate::db::{self, accounts as dba, keys::KeyRow, keys::Scope};
 use crate::error::{Error, Problem};
 use crate::http::router::Params;
 use crate::http::{Reply, Request};
-use crate::keys::manage::{self, Requested};
+use crate::keys::manage::{self, Origin, Requested};
 use crate::limits::Limits;
 use crate::time::{parse_rfc3339, rfc3339};
 
@@ -53,6 +54,35 @@ pub fn scope(ctx: &Ctx, request: &Request) -> Result<Scope, Error> {
 
 pub fn remote(request: &Request) -> Option<String> {
     request.remote_addr.map(|a| a.to_string())
+}
+
+/// The account a principal acts as, for audit events: its upper-case symbol (`ADMIN` for
+/// staff) and the API key it used, if any. `None` for anonymous callers.
+pub fn actor(principal: &Principal) -> Option<Actor> {
+    let (account, key_id) = match principal {
+        Principal::Anonymous => return None,
+        Principal::Staff => (crate::accounts::ADMIN.to_string(), None),
+        Principal::Provider { symbol } => (symbol.clone(), None),
+        Principal::Client { symbol, credential, .. } => (
+            symbol.clone(),
+            match credential {
+                Credential::ApiKey { id, .. } => Some(id.clone()),
+                Credential::Password => None,
+            },
+        ),
+    };
+    Some(Actor {
+        account: account.to_ascii_uppercase(),
+        key_id,
+    })
+}
+
+/// Who acts and from where, for the audit events of what the request changes.
+pub fn origin(ctx: &Ctx, request: &Request) -> Origin {
+    Origin {
+        actor: actor(&ctx.principal),
+        remote_addr: remote(request),
+    }
 }
 
 fn time_or_null(t: Option<i64>) -> Value {
@@ -183,14 +213,13 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
     let name = manage::check_name(crate::api::payload::attribute(&payload, "name").and_then(Value::as_str))?;
     let expires_at = expiry(&payload, ctx.now)?;
     let requested = requested_limits(&payload)?;
-    let remote = remote(request);
     let (key, plain) = manage::create(
         ctx.db,
         &client,
         &name,
         expires_at,
         &requested,
-        remote.as_deref(),
+        &origin(ctx, request),
         ctx.now,
     )?;
     Ok(created(&key, &plain))
@@ -207,7 +236,7 @@ pub fn list(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> {
 pub fn revoke(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Error> {
     let scope = scope(ctx, request)?;
     // Revoking only takes access away, so an inactive client may still do it.
-    manage::revoke(ctx.db, &scope, params.get("id"), remote(request).as_deref(), ctx.now)?;
+    manage::revoke(ctx.db, &scope, params.get("id"), &origin(ctx, request), ctx.now)?;
     Ok(Reply::empty(204))
 }
 
@@ -226,14 +255,7 @@ pub fn rotate(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
             Some(_) => return Err(problem("Grace period must be a duration such as 1h", "gracePeriod")),
         },
     };
-    let (key, plain) = manage::rotate(
-        ctx.db,
-        &scope,
-        params.get("id"),
-        grace,
-        remote(request).as_deref(),
-        ctx.now,
-    )?;
+    let (key, plain) = manage::rotate(ctx.db, &scope, params.get("id"), grace, &origin(ctx, request), ctx.now)?;
     Ok(created(&key, &plain))
 }
 
@@ -266,6 +288,8 @@ pub fn audit_events(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, E
                 "keyPrefix": e.key_prefix,
                 "remoteAddr": e.remote_addr,
                 "created": rfc3339(r.created),
+                "actor": e.actor.as_ref().map(|a| &a.account),
+                "actorKeyId": e.actor.as_ref().and_then(|a| a.key_id.as_ref()),
             });
             for (name, value) in limits_json(e.limits.as_ref().unwrap_or(&Limits::default())) {
                 attributes[name] = if e.limits.is_some() { value } else { Value::Null };
@@ -283,4 +307,35 @@ pub fn audit_events(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, E
         200,
         &json!({"data": data, "meta": {"total": total, "totalPages": pages, "page": offset / limit + 1}}),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_actor_is_the_account_and_the_key_it_used() {
+        let client = |credential| Principal::Client {
+            symbol: "DEMO.REPO".into(),
+            provider: "DEMO".into(),
+            is_active: true,
+            credential,
+        };
+        let by = |account: &str, key_id: Option<&str>| {
+            Some(Actor {
+                account: account.into(),
+                key_id: key_id.map(Into::into),
+            })
+        };
+        assert_eq!(actor(&client(Credential::Password)), by("DEMO.REPO", None));
+        let key = Credential::ApiKey {
+            id: "k1".into(),
+            key_prefix: "DC.abcdefgh".into(),
+            limits: None,
+        };
+        assert_eq!(actor(&client(key)), by("DEMO.REPO", Some("k1")));
+        assert_eq!(actor(&Principal::Provider { symbol: "DEMO".into() }), by("DEMO", None));
+        assert_eq!(actor(&Principal::Staff), by("ADMIN", None));
+        assert_eq!(actor(&Principal::Anonymous), None);
+    }
 }

@@ -55,7 +55,7 @@ pub fn revoke_leaked(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, 
                 "The body must be {{\"keys\": [...]}} with 1 to {MAX_LEAKED} keys"
             ))
         })?;
-    manage::revoke_leaked(ctx.db, &report.keys, remote(request).as_deref(), ctx.now)?;
+    manage::revoke_leaked(ctx.db, &report.keys, &crate::api::keys::origin(ctx, request), ctx.now)?;
     Ok(Reply::empty(202))
 }
 
@@ -90,7 +90,7 @@ pub fn secret_scanning(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply
             ))
         })?;
     let tokens: Vec<String> = matches.iter().map(|m| m.token.clone()).collect();
-    let found = manage::revoke_leaked(ctx.db, &tokens, remote(request).as_deref(), ctx.now)?;
+    let found = manage::revoke_leaked(ctx.db, &tokens, &crate::api::keys::origin(ctx, request), ctx.now)?;
     let answer: Vec<_> = matches
         .iter()
         .zip(found)

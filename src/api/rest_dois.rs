@@ -10,7 +10,7 @@ use crate::api::negotiation;
 use crate::app::Ctx;
 use crate::auth::Principal;
 use crate::dois::json as doc;
-use crate::dois::resource::{self, Metadata, View};
+use crate::dois::resource::{self, Metadata, View, Xml};
 use crate::dois::{self, doi, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
@@ -44,7 +44,14 @@ fn written(ctx: &Ctx, request: &Request, d: &Doi, status: u16) -> Result<Reply, 
     let metadata = Metadata::Parsed(d.attributes.as_ref());
     let view = view(ctx, request, d, true);
     let media = dois::media_ids(ctx.db, &d.doi)?;
-    let body = resource::document(d, d.xml.as_deref(), metadata, view, provider.as_deref(), Some(&media))?;
+    let body = resource::document(
+        d,
+        d.xml.as_deref().map(Xml::Plain),
+        metadata,
+        view,
+        provider.as_deref(),
+        Some(&media),
+    )?;
     Ok(Reply::new(
         status,
         JSON_API,
@@ -170,8 +177,8 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 }
 
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
-/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX and RIS
-/// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX, RIS
+/// and Crossref XML become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
 /// refused as not XML).
 pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
     Ok(read_xml(xml, name)?.0)
@@ -195,6 +202,8 @@ fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error>
         _ if crate::metadata::detect(&xml) == Some(crate::metadata::Format::Codemeta) => {
             crate::formats::codemeta_to_attributes(text)
         }
+        // lupo's Crossref test is bolognese's (`crossref_result/…/doi_record/crossref`), not poodle's.
+        _ if crate::formats::is_crossref(text) => crate::formats::crossref_to_attributes(text),
         _ => return Ok((xml, None)),
     };
     let (_, attributes) =
@@ -306,10 +315,14 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         let metadata = Metadata::Stored {
             attributes: row.attributes,
             derived: row.derived,
+            attributes_index: row.attributes_index,
+            derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
         let media = dois::media_ids(ctx.db, &row.doi.doi)?;
-        let body = resource::document(&row.doi, row.xml, metadata, view, row.provider.as_deref(), Some(&media))?;
+        // The Base64 stored at write time; rows from before it are encoded now.
+        let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
+        let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
         Ok(Reply::new(
             200,
             JSON_API,
@@ -410,7 +423,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         resource::write_resource(
             &mut body,
             d,
-            d.xml.as_deref(),
+            d.xml.as_deref().map(Xml::Plain),
             metadata,
             view,
             provider.as_deref(),

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod header;
+pub mod keycache;
 pub mod password;
 pub mod throttle;
 
@@ -21,6 +22,7 @@ use crate::keys::recorder::Recorder;
 use crate::limits::{Limits, Scope};
 use cache::VerifiedCache;
 use header::Claim;
+use keycache::KeyCache;
 
 /// How a client proved who it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,8 +149,11 @@ pub struct Authenticator {
     /// Limits of limited keys by key id: they never change after creation, and parsing
     /// them (CIDR networks above all) would cost more than the rest of a key check.
     limits: Mutex<HashMap<String, Arc<Limits>>>,
+    /// Verified keys, trusted only while the database's authentication generation holds.
+    keys: KeyCache,
     pbkdf2_runs: AtomicU64,
     key_lookups: AtomicU64,
+    key_cache_hits: AtomicU64,
 }
 
 /// Where a request came from and where to note what its credentials did: failed attempts
@@ -171,6 +176,7 @@ impl Attempt<'_> {
             key_prefix: key.map(|(k, _)| k.key_prefix.clone()),
             remote_addr: self.remote_addr.map(|a| a.to_string()),
             limits: key.map(|(_, l)| l.clone()),
+            actor: None,
         };
         self.recorder.audit(event, now);
     }
@@ -181,8 +187,10 @@ impl Authenticator {
         Authenticator {
             cache: VerifiedCache::new(cache_ttl),
             limits: Mutex::new(HashMap::new()),
+            keys: KeyCache::default(),
             pbkdf2_runs: AtomicU64::new(0),
             key_lookups: AtomicU64::new(0),
+            key_cache_hits: AtomicU64::new(0),
         }
     }
 
@@ -191,9 +199,15 @@ impl Authenticator {
         self.pbkdf2_runs.load(Ordering::Relaxed)
     }
 
-    /// How many keys this process looked up in the database (a malformed key never is).
+    /// How many keys this process looked up, in its cache or the database (a malformed
+    /// key never is).
     pub fn key_lookups(&self) -> u64 {
         self.key_lookups.load(Ordering::Relaxed)
+    }
+
+    /// How many of those the verified-key cache answered.
+    pub fn key_cache_hits(&self) -> u64 {
+        self.key_cache_hits.load(Ordering::Relaxed)
     }
 
     pub fn authenticate(
@@ -244,7 +258,9 @@ impl Authenticator {
         Ok(signed_in(account))
     }
 
-    /// Checks a key offline (format and checksum), then by its SHA-256 in the database.
+    /// Checks a key offline (format and checksum), then by its SHA-256: in the verified-key
+    /// cache when nothing that changes keys was committed since it was read there
+    /// (`keycache`), in the database otherwise.
     fn check_key(
         &self,
         conn: &Connection,
@@ -259,7 +275,17 @@ impl Authenticator {
         };
         let key = key_format::parse(key).ok_or(Error::BadCredentials)?;
         self.key_lookups.fetch_add(1, Ordering::Relaxed);
-        let Some(stored) = db::keys::find_by_hash(conn, &key_format::hash(&key))? else {
+        let hash = key_format::hash(&key);
+        let Ok(cache_key) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            return Err(Error::Internal("a key hash is not 32 bytes".into()));
+        };
+        // Read before the key: a change committed after it makes the entry stale at once.
+        let generation = db::keys::auth_generation(conn)?;
+        if let Some(verified) = self.keys.get(&cache_key, generation) {
+            self.key_cache_hits.fetch_add(1, Ordering::Relaxed);
+            return self.accept(conn, &verified, for_client, now, attempt);
+        }
+        let Some(stored) = db::keys::find_by_hash(conn, &hash)? else {
             return match for_client {
                 Some(client) if is_client(conn, client) => failed(client, None),
                 _ => Err(Error::BadCredentials),
@@ -274,29 +300,63 @@ impl Authenticator {
             };
         }
         let limits = self.limits_of(conn, &stored)?;
-        let unlimited = Limits::default();
-        let with_limits = Some((&stored, limits.as_deref().unwrap_or(&unlimited)));
         if stored.revoked_at.is_some() {
-            return failed(&stored.client, with_limits);
+            let unlimited = Limits::default();
+            return failed(&stored.client, Some((&stored, limits.as_deref().unwrap_or(&unlimited))));
         }
+        let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
+        let verified = Arc::new(keycache::Verified {
+            stored,
+            limits,
+            symbol: account.symbol,
+            provider: account.provider.unwrap_or_default(),
+            is_active: account.is_active,
+        });
+        self.keys.insert(cache_key, generation, verified.clone());
+        self.accept(conn, &verified, for_client, now, attempt)
+    }
+
+    /// What is checked at every use of a key that was valid when read: the client it was
+    /// sent for, its expiry (time passes without a commit), the caller's network.
+    fn accept(
+        &self,
+        conn: &Connection,
+        verified: &keycache::Verified,
+        for_client: Option<&str>,
+        now: i64,
+        attempt: &Attempt,
+    ) -> Result<Principal, Error> {
+        let stored = &verified.stored;
+        if let Some(client) = for_client.filter(|c| *c != stored.client) {
+            // Another client's key as this client's password: the other key id stays private.
+            if is_client(conn, client) {
+                attempt.audit(client, "auth.failed", None, now);
+            }
+            return Err(Error::BadCredentials);
+        }
+        let unlimited = Limits::default();
+        let with_limits = Some((stored, verified.limits.as_deref().unwrap_or(&unlimited)));
         if stored.expires_at.is_some_and(|at| at <= now) {
             attempt.audit(&stored.client, "key.expired_use", with_limits, now);
             return Err(Error::BadCredentials);
         }
-        if limits.as_ref().is_some_and(|l| !l.allows_address(attempt.remote_addr)) {
+        if verified
+            .limits
+            .as_ref()
+            .is_some_and(|l| !l.allows_address(attempt.remote_addr))
+        {
             attempt.audit(&stored.client, "key.network_refused", with_limits, now);
             return Err(Error::BadCredentials);
         }
-        let account = db::accounts::find(conn, &stored.client, Role::Client)?.ok_or(Error::BadCredentials)?;
         attempt.recorder.key_used(&stored.id, now);
         Ok(Principal::Client {
-            symbol: account.symbol,
-            provider: account.provider.unwrap_or_default(),
-            is_active: account.is_active,
+            symbol: verified.symbol.clone(),
+            provider: verified.provider.clone(),
+            is_active: verified.is_active,
             credential: Credential::ApiKey {
-                id: stored.id,
-                key_prefix: stored.key_prefix,
-                limits,
+                id: stored.id.clone(),
+                key_prefix: stored.key_prefix.clone(),
+                limits: verified.limits.clone(),
             },
         })
     }

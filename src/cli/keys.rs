@@ -35,7 +35,15 @@ pub fn run(conn: &Conn, command: KeyCommand) -> anyhow::Result<String> {
                 prefixes,
                 allowed_networks,
             };
-            let (row, key) = manage::create(conn, &client, &name, expires_at, &requested, None, t)?;
+            let (row, key) = manage::create(
+                conn,
+                &client,
+                &name,
+                expires_at,
+                &requested,
+                &manage::Origin::default(),
+                t,
+            )?;
             eprintln!(
                 "created key {} ({}) for {}{}, {}; it is shown only this once:",
                 row.id,
@@ -58,8 +66,8 @@ pub fn run(conn: &Conn, command: KeyCommand) -> anyhow::Result<String> {
             Ok(lines.join("\n"))
         }
         KeyCommand::Revoke { id } => {
-            let row =
-                manage::revoke(conn, &Scope::All, id.trim(), None, t).with_context(|| format!("key {}", id.trim()))?;
+            let row = manage::revoke(conn, &Scope::All, id.trim(), &manage::Origin::default(), t)
+                .with_context(|| format!("key {}", id.trim()))?;
             Ok(format!("key {} ({}) of {} revoked", row.id, row.key_prefix, row.client))
         }
     }

@@ -9,7 +9,7 @@ use super::layout::{
 };
 use super::session::Session;
 use super::{form, to_sign_in};
-use crate::api::keys::{remote, scope};
+use crate::api::keys::{origin, scope};
 use crate::app::Ctx;
 use crate::auth::Principal;
 use crate::db::{self, keys::KeyRow, keys::Scope};
@@ -149,13 +149,31 @@ fn create_form(s: &Session, q: &str, prefixes: &[(String, i64)]) -> Markup {
 fn audit_table(events: &[db::audit::Recorded]) -> Markup {
     html! {
         div.scroll { table {
-            thead { tr { th scope="col" { "Time" } th scope="col" { "Client" } th scope="col" { "Event" } th scope="col" { "Key prefix" } th scope="col" { "Address" } } }
+            thead { tr {
+                th scope="col" { "Time" } th scope="col" { "Client" } th scope="col" { "Event" } th scope="col" { "Key prefix" }
+                th scope="col" { "By" } th scope="col" { "Address" }
+            } }
             tbody { @for r in events { tr {
                 td { (time(Some(r.created))) } td { (r.event.client.as_deref().unwrap_or("—")) }
                 td { (r.event.action) } td { code { (r.event.key_prefix.as_deref().unwrap_or("—")) } }
+                td { (actor_cell(r.event.actor.as_ref())) }
                 td { (r.event.remote_addr.as_deref().unwrap_or("—")) }
             } } }
         } }
+    }
+}
+
+/// Who caused an event: the account, and the key it used if any ("—" when no account
+/// did, as for the command line).
+fn actor_cell(actor: Option<&db::audit::Actor>) -> Markup {
+    html! {
+        @match actor {
+            None => "—",
+            Some(a) => {
+                (a.account)
+                @if let Some(key) = &a.key_id { " " span.hint { "(key " code { (key) } ")" } }
+            }
+        }
     }
 }
 
@@ -269,9 +287,9 @@ pub fn create(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error> 
             })?),
         };
         let name = form.get("name").unwrap_or("");
-        let remote = remote(request);
         let requested = requested_limits(&form);
-        let (key, plain) = manage::create(ctx.db, client, name, expires_at, &requested, remote.as_deref(), ctx.now)?;
+        let origin = origin(&s.ctx(ctx), request);
+        let (key, plain) = manage::create(ctx.db, client, name, expires_at, &requested, &origin, ctx.now)?;
         Ok(new_key_page(&s, &key, &plain, in_links))
     })();
     shown(ctx, request, &s, result)
@@ -303,7 +321,7 @@ pub fn revoke(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
         return Ok(to_sign_in());
     };
     let scope = scope(&s.ctx(ctx), request)?;
-    manage::revoke(ctx.db, &scope, params.get("id"), remote(request).as_deref(), ctx.now)?;
+    manage::revoke(ctx.db, &scope, params.get("id"), &origin(&s.ctx(ctx), request), ctx.now)?;
     Ok(Reply::see_other(&keys_url(chosen(&s, &scope).1, "revoked")))
 }
 
@@ -314,8 +332,15 @@ pub fn rotate(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Er
     };
     let scope = scope(&s.ctx(ctx), request)?;
     let in_links = chosen(&s, &scope).1;
-    let result = manage::rotate(ctx.db, &scope, params.get("id"), 0, remote(request).as_deref(), ctx.now)
-        .map(|(key, plain)| new_key_page(&s, &key, &plain, in_links));
+    let result = manage::rotate(
+        ctx.db,
+        &scope,
+        params.get("id"),
+        0,
+        &origin(&s.ctx(ctx), request),
+        ctx.now,
+    )
+    .map(|(key, plain)| new_key_page(&s, &key, &plain, in_links));
     shown(ctx, request, &s, result)
 }
 

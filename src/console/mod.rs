@@ -17,7 +17,7 @@ use crate::http::request::Method::{self, *};
 use crate::http::router::{Family, Params, Route};
 use crate::http::{Reply, Request};
 
-pub use session::{COOKIE, FORM_REFUSED};
+pub use session::{signed_in, COOKIE, FORM_REFUSED};
 
 const STYLE: &str = include_str!("assets/style.css");
 const SCRIPT: &str = include_str!("assets/console.js");

@@ -8,6 +8,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 use crate::accounts::role_of;
 use crate::app::Ctx;
 use crate::auth::{self, Principal};
+use crate::config::{Config, ConsoleConfig};
 use crate::db;
 use crate::error::Error;
 use crate::http::Request;
@@ -53,25 +54,18 @@ impl Session {
         let Some(stored) = db::sessions::get(ctx.db, &token_hash)? else {
             return Ok(None);
         };
-        let config = &ctx.app.config.console;
-        let idle = ctx.now - stored.last_seen > config.idle.as_secs() as i64;
-        let old = ctx.now - stored.created > config.lifetime.as_secs() as i64;
-        if idle || old {
+        if expired(&ctx.app.config.console, &stored, ctx.now) {
             db::write(ctx.db, |tx| db::sessions::delete(tx, &token_hash))?;
             return Ok(None);
         }
-        let account = match role_of(&stored.account) {
-            Some(role) => db::accounts::find(ctx.db, &stored.account, role)?,
-            None => None,
-        };
-        let Some(account) = account else {
+        let Some(principal) = principal_of(ctx.db, &stored.account)? else {
             return Ok(None);
         };
         if ctx.now - stored.last_seen >= TOUCH_EVERY_SECS {
             db::write(ctx.db, |tx| db::sessions::touch(tx, &token_hash, ctx.now))?;
         }
         Ok(Some(Session {
-            principal: auth::signed_in(account),
+            principal,
             account: stored.account,
             csrf: csrf_of(token),
             token_hash,
@@ -107,6 +101,32 @@ impl Session {
         db::write(ctx.db, |tx| db::sessions::delete(tx, &self.token_hash))?;
         Ok(())
     }
+}
+
+/// Whether a stored session is over: idle or old too long.
+fn expired(config: &ConsoleConfig, stored: &db::sessions::Session, now: i64) -> bool {
+    now - stored.last_seen > config.idle.as_secs() as i64 || now - stored.created > config.lifetime.as_secs() as i64
+}
+
+/// The principal of a session's account, if the account still exists.
+fn principal_of(conn: &db::Conn, account: &str) -> Result<Option<Principal>, Error> {
+    Ok(match role_of(account) {
+        Some(role) => db::accounts::find(conn, account, role)?.map(auth::signed_in),
+        None => None,
+    })
+}
+
+/// The account a request's live session signs in, for `App::dispatch` (given to it by
+/// `server.rs`): a console request counts against that account's rate limit and names it
+/// in `X-Credential-Username`, as the same person's API requests do. Reads only (the
+/// handler's `Session::of` touches or deletes the session); an error reads as no session,
+/// which the handler then meets itself.
+pub fn signed_in(conn: &db::Conn, config: &Config, request: &Request, now: i64) -> Option<Principal> {
+    let stored = db::sessions::get(conn, &hash(cookie(request, COOKIE)?)).ok()??;
+    if expired(&config.console, &stored, now) {
+        return None;
+    }
+    principal_of(conn, &stored.account).ok()?
 }
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {

@@ -6,7 +6,7 @@ use super::layout::{page, problems, Section};
 use super::session::{self, Session};
 use super::{form, to_sign_in};
 use crate::app::Ctx;
-use crate::auth::{throttle, Attempt};
+use crate::auth::{throttle, Attempt, Principal};
 use crate::db;
 use crate::error::Error;
 use crate::http::router::Params;
@@ -61,7 +61,7 @@ pub fn sign_in(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error>
         Ok(principal) => {
             let account = principal.username().unwrap_or_default().to_ascii_uppercase();
             let cookie = session::start(ctx, request, &account)?;
-            audit(ctx, request, principal.client(), "console.signed_in")?;
+            audit(ctx, request, &principal, "console.signed_in")?;
             Ok(Reply::see_other("/console/keys").with_header("Set-Cookie", cookie))
         }
         Err(e @ Error::BadCredentials) => Ok(sign_in_page(e.status(), username, &["Bad credentials.".into()])),
@@ -73,11 +73,14 @@ pub fn sign_in(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error>
     }
 }
 
-/// A client's console sign-in and sign-out are audit events of that client.
-fn audit(ctx: &Ctx, request: &Request, client: Option<&str>, action: &str) -> Result<(), Error> {
-    let Some(client) = client else { return Ok(()) };
+/// A client's console sign-in and sign-out are audit events of that client, by it.
+fn audit(ctx: &Ctx, request: &Request, principal: &Principal, action: &str) -> Result<(), Error> {
+    let Some(client) = principal.client() else {
+        return Ok(());
+    };
     let event = db::audit::Event {
         remote_addr: crate::api::keys::remote(request),
+        actor: crate::api::keys::actor(principal),
         ..db::audit::Event::for_client(client, action)
     };
     db::write(ctx.db, |tx| db::audit::record(tx, &event, ctx.now))?;
@@ -91,7 +94,7 @@ pub fn sign_out(ctx: &Ctx, request: &Request, _: &Params) -> Result<Reply, Error
         return Ok(to_sign_in());
     };
     session.end(ctx)?;
-    audit(ctx, request, session.principal.client(), "console.signed_out")?;
+    audit(ctx, request, &session.principal, "console.signed_out")?;
     let clear = session::set_cookie("", ctx.app.config.console.https, true);
     Ok(Reply::see_other("/console").with_header("Set-Cookie", clear))
 }

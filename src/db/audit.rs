@@ -4,6 +4,15 @@ use rusqlite::{params, Connection};
 
 use crate::limits::Limits;
 
+/// The account that caused an event (issue 18): a client managing its own keys, its
+/// provider or staff acting for it; with the id of the API key it acted with, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// Upper-case symbol: a client's, a provider's or `ADMIN`.
+    pub account: String,
+    pub key_id: Option<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Event {
     pub client: Option<String>,
@@ -13,6 +22,9 @@ pub struct Event {
     pub remote_addr: Option<String>,
     /// The limits of the key the event is about, as they were (`None` for events without one).
     pub limits: Option<Limits>,
+    /// Who acted; `None` when no account did (command line, fixtures, failed
+    /// authentication, anonymous leaked-key reports).
+    pub actor: Option<Actor>,
 }
 
 impl Event {
@@ -29,8 +41,8 @@ pub fn record(conn: &Connection, e: &Event, now: i64) -> rusqlite::Result<()> {
     let [scopes, prefixes, networks] = e.limits.as_ref().map(Limits::to_columns).unwrap_or_default();
     conn.prepare_cached(
         "INSERT INTO audit_events (client, action, api_key_id, key_prefix, remote_addr, created,
-                                   scopes, prefixes, allowed_networks)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                   scopes, prefixes, allowed_networks, actor, actor_key_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         e.client,
@@ -41,7 +53,9 @@ pub fn record(conn: &Connection, e: &Event, now: i64) -> rusqlite::Result<()> {
         now,
         scopes,
         prefixes,
-        networks
+        networks,
+        e.actor.as_ref().map(|a| &a.account),
+        e.actor.as_ref().and_then(|a| a.key_id.as_ref())
     ])?;
     Ok(())
 }
@@ -79,7 +93,8 @@ pub fn list(
         .prepare_cached(&format!("SELECT count(*) FROM audit_events WHERE {SCOPE_FILTER}"))?
         .query_row(params![kind, symbol], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, client, action, api_key_id, key_prefix, remote_addr, created, scopes, prefixes, allowed_networks
+        "SELECT id, client, action, api_key_id, key_prefix, remote_addr, created, scopes, prefixes, allowed_networks,
+                actor, actor_key_id
          FROM audit_events
          WHERE {SCOPE_FILTER} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
     ))?;
@@ -101,6 +116,15 @@ pub fn list(
                             r.get::<_, Option<String>>(8)?.as_deref(),
                             r.get::<_, Option<String>>(9)?.as_deref(),
                         ))
+                    })
+                    .transpose()?,
+                actor: r
+                    .get::<_, Option<String>>(10)?
+                    .map(|account| -> rusqlite::Result<Actor> {
+                        Ok(Actor {
+                            account,
+                            key_id: r.get(11)?,
+                        })
                     })
                     .transpose()?,
             },

@@ -90,6 +90,11 @@ pub struct InRow<'a> {
     pub derived: Option<&'a [u8]>,
     /// The provider of the DOI's client.
     pub provider: Option<String>,
+    /// The standard Base64 of `xml`, stored at write time; `None` for older rows.
+    pub xml_base64: Option<&'a [u8]>,
+    /// `dois::members::index` of `attributes` and of `derived`; `None` for older rows.
+    pub attributes_index: Option<&'a [u8]>,
+    pub derived_index: Option<&'a [u8]>,
 }
 
 /// The JSON texts a write stores beside a DOI's columns.
@@ -99,6 +104,11 @@ pub struct Texts<'a> {
     pub attributes: Option<&'a str>,
     /// `dois::resource::derived_text` of them; `None` makes reads derive it.
     pub derived: Option<&'a str>,
+    /// The standard Base64 of `d.xml` (what reads show); `None` makes reads encode it.
+    pub xml_base64: Option<&'a str>,
+    /// `dois::members::index` of `attributes` and `derived`; `None` makes reads scan them.
+    pub attributes_index: Option<&'a [u8]>,
+    pub derived_index: Option<&'a [u8]>,
 }
 
 fn from_row(r: &Row) -> rusqlite::Result<Doi> {
@@ -156,8 +166,8 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
 pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
-                       updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client) \
-                       FROM dois WHERE doi = ?1";
+                       updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client), \
+                       xml_base64, attributes_index, derived_index FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -167,6 +177,9 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 attributes: r.get_ref(6)?.as_bytes_or_null()?,
                 derived: r.get_ref(11)?.as_bytes_or_null()?,
                 provider: r.get(12)?,
+                xml_base64: r.get_ref(13)?.as_bytes_or_null()?,
+                attributes_index: r.get_ref(14)?.as_bytes_or_null()?,
+                derived_index: r.get_ref(15)?.as_bytes_or_null()?,
             }))
         })
         .optional()
@@ -179,6 +192,9 @@ fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
     let texts = Texts {
         attributes: attributes.as_deref(),
         derived: None,
+        xml_base64: None,
+        attributes_index: None,
+        derived_index: None,
     };
     insert_as(conn, d, texts)
 }
@@ -186,7 +202,8 @@ fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 /// Inserts `d` with the texts stored beside it.
 pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}, derived) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
     ))?
     .execute(params![
         d.doi,
@@ -200,7 +217,10 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
         d.updated,
         d.registered,
         d.updated_by,
-        texts.derived
+        texts.derived,
+        texts.xml_base64,
+        texts.attributes_index,
+        texts.derived_index
     ])?;
     Ok(())
 }
@@ -228,7 +248,8 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
-         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11 WHERE doi = ?1",
+         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = ?12,
+         attributes_index = ?13, derived_index = ?14 WHERE doi = ?1",
     )?
     .execute(params![
         d.doi,
@@ -241,7 +262,10 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
         d.updated,
         d.registered,
         d.updated_by,
-        texts.derived
+        texts.derived,
+        texts.xml_base64,
+        texts.attributes_index,
+        texts.derived_index
     ])?;
     Ok(())
 }
@@ -954,7 +978,7 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
     Ok(out)
 }
 
-/// Fills the search index and the counts of migration 6 for the DOIs already stored, in
+/// Fills the search index and the counts of migration 8 for the DOIs already stored, in
 /// the caller's transaction, with progress in the log every 100,000 DOIs.
 pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
     const CHUNK: i64 = 100_000;
@@ -962,7 +986,7 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
     if rows == 0 {
         return Ok(());
     }
-    log::info!("migration 6: counting {rows} DOIs by facet");
+    log::info!("migration 8: counting {rows} DOIs by facet");
     conn.execute("INSERT INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE 1", [])?;
     conn.execute(
         "INSERT INTO doi_counts (facet, state, client, prefix, key, n)
@@ -988,7 +1012,7 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
             params![after, last],
         )?;
         after = last;
-        log::info!("migration 6: search index {done} of {rows} DOIs");
+        log::info!("migration 8: search index {done} of {rows} DOIs");
     }
     Ok(())
 }

@@ -11,8 +11,10 @@ pub mod sessions;
 
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -44,13 +46,13 @@ pub fn latest_version() -> u32 {
     migrations().last().map(|(n, _)| *n).unwrap_or(0)
 }
 
-/// One database: its file, and the queue its writers take turns in (see [`write()`]). The
-/// connections of one server all come from one handle, so they share the queue; another
-/// database in the same process (another test server) has its own.
+/// One database: its file, and the group-commit writer its connections share (see
+/// [`write()`]). The connections of one server all come from one handle, so they share the
+/// writer; another database in the same process (another test server) has its own.
 #[derive(Clone)]
 pub struct Database {
     path: PathBuf,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<Writer>,
 }
 
 impl Database {
@@ -63,7 +65,7 @@ impl Database {
         })
     }
 
-    /// Another connection to this database, queueing with the others to write.
+    /// Another connection to this database, sharing the others' writer.
     pub fn connect(&self) -> anyhow::Result<Conn> {
         Ok(Conn {
             conn: connect(&self.path)?,
@@ -76,11 +78,11 @@ impl Database {
     }
 }
 
-/// A connection and the writer queue of its database. It is a `Connection` for reading;
+/// A connection and the writer of its database. It is a `Connection` for reading;
 /// writing goes through [`write()`].
 pub struct Conn {
     conn: Connection,
-    writer: Arc<Mutex<()>>,
+    writer: Arc<Writer>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -107,7 +109,7 @@ pub fn open(path: &Path) -> anyhow::Result<Conn> {
     migrate(&conn).with_context(|| format!("database {}", path.display()))?;
     Ok(Conn {
         conn,
-        writer: Arc::new(Mutex::new(())),
+        writer: Arc::new(Writer::new(path)),
     })
 }
 
@@ -171,7 +173,7 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
             .with_context(|| format!("migration {n} failed"))?;
         // Filling what a migration adds for the rows already there, when that is long
         // enough to want progress on the console; in the same transaction.
-        if n == 6 {
+        if n == 8 {
             dois::backfill_search_and_counts(&tx).with_context(|| format!("migration {n} failed"))?;
         }
         tx.pragma_update(None, "user_version", n)?;
@@ -181,47 +183,226 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `f` in a `BEGIN IMMEDIATE` transaction: committed when it returns `Ok`, rolled back
-/// otherwise (also when it panics, as the transaction is dropped).
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction and returns once that transaction is
+/// durable: `Ok` when `f` returned `Ok` and its changes were committed, an error otherwise
+/// (`f`'s own, or the commit's). `f`'s changes are atomic: on `Err` (or a panic) they are
+/// rolled back, and nothing of them is ever visible to others before they are committed.
 ///
-/// Writers of one [`Database`] queue on its mutex first: SQLite's busy handler would make
-/// a writer that finds the lock taken sleep 1, 2, 5, 10… ms, long after the lock was freed
-/// (most of the time of concurrent MDS uploads was spent so). Nested calls skip it, so they
-/// still fail in SQLite rather than deadlock here.
+/// Group commit: with `synchronous=FULL` every commit costs an fsync, so concurrent writers
+/// of one [`Database`] share one. Their closures run one at a time on the database's writer
+/// connection, each in a savepoint inside one open `BEGIN IMMEDIATE` transaction (so a
+/// failing one is rolled back alone), and the last of the writers queued at that moment
+/// commits for all; the others wait for that commit before they return. While a batch's
+/// fsync runs, the next batch queues. `f` sees every change of earlier closures of its
+/// batch, as it would have after their commits. A lone writer commits at once, as before.
+///
+/// Nested calls fail (in this thread the writer is already taken) rather than deadlock.
 pub fn write<T, E>(conn: &Conn, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
 where
     E: From<rusqlite::Error>,
 {
-    let _turn = writer_turn(&conn.writer);
-    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
-    let value = f(&tx)?;
-    tx.commit()?;
-    Ok(value)
+    if WRITING.with(|w| w.get()) {
+        return Err(misuse("db::write called inside db::write").into());
+    }
+    let _flag = Writing::set();
+    conn.writer.run(f)
 }
 
 thread_local! {
     static WRITING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// This thread's turn to write: held until dropped; `None` when it already has it.
-struct WriterTurn<'a> {
-    _turn: MutexGuard<'a, ()>,
+/// This thread is inside [`write()`] until dropped.
+struct Writing;
+
+impl Writing {
+    fn set() -> Writing {
+        WRITING.with(|w| w.set(true));
+        Writing
+    }
 }
 
-impl Drop for WriterTurn<'_> {
+impl Drop for Writing {
     fn drop(&mut self) {
         WRITING.with(|w| w.set(false));
     }
 }
 
-fn writer_turn(writer: &Mutex<()>) -> Option<WriterTurn<'_>> {
-    if WRITING.with(|w| w.get()) {
-        return None;
+fn misuse(why: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISUSE),
+        Some(why.to_string()),
+    )
+}
+
+/// The writer of one database: its own connection (opened at the first write), the batch
+/// open on it, and how the batches ended.
+pub(crate) struct Writer {
+    path: PathBuf,
+    /// Held while a closure runs or a batch commits: writers queue on it.
+    state: Mutex<Batching>,
+    /// Writers waiting for `state`: the one that finds none commits.
+    queued: AtomicUsize,
+    ended: Mutex<Ended>,
+    ended_changed: Condvar,
+}
+
+struct Batching {
+    conn: Option<Connection>,
+    /// The batch open on `conn` (a transaction begun and not yet ended), if any.
+    open: Option<u64>,
+    last: u64,
+}
+
+#[derive(Default)]
+struct Ended {
+    /// Every batch up to this one has ended (committed or failed).
+    upto: u64,
+    /// Recently failed batches with their error (code, message), for their waiters.
+    failed: std::collections::VecDeque<(u64, i32, String)>,
+}
+
+/// Failed batches remembered: their waiters read them as soon as they are woken.
+const FAILED_KEPT: usize = 64;
+
+impl Writer {
+    fn new(path: &Path) -> Writer {
+        Writer {
+            path: path.to_path_buf(),
+            state: Mutex::new(Batching {
+                conn: None,
+                open: None,
+                last: 0,
+            }),
+            queued: AtomicUsize::new(0),
+            ended: Mutex::new(Ended::default()),
+            ended_changed: Condvar::new(),
+        }
     }
-    // A panic while writing poisons nothing worth keeping: the transaction rolled back.
-    let guard = writer.lock().unwrap_or_else(|e| e.into_inner());
-    WRITING.with(|w| w.set(true));
-    Some(WriterTurn { _turn: guard })
+
+    fn run<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        // A panic while holding it is caught below; a poisoned lock only means one was not.
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.queued.fetch_sub(1, Ordering::SeqCst);
+        let batch = state.join(&self.path)?;
+        let Batching { conn, open, .. } = &mut *state;
+        let Some(conn) = conn.as_ref() else {
+            return Err(misuse("no writer connection").into());
+        };
+        let outcome = match conn.execute_batch("SAVEPOINT write") {
+            Err(e) => Outcome::Failed(e.into()),
+            Ok(()) => match catch_unwind(AssertUnwindSafe(|| f(conn))) {
+                Ok(Ok(value)) => match conn.execute_batch("RELEASE write") {
+                    Ok(()) => Outcome::Done(value),
+                    Err(e) => Outcome::Failed(e.into()),
+                },
+                Ok(Err(e)) => Outcome::Failed(e),
+                Err(panic) => Outcome::Panicked(panic),
+            },
+        };
+        if !matches!(outcome, Outcome::Done(_)) && !conn.is_autocommit() {
+            // Only this closure's changes go; the batch's earlier ones stay.
+            if let Err(e) = conn.execute_batch("ROLLBACK TO write; RELEASE write") {
+                log::error!("cannot roll back a failed write: {e}");
+            }
+        }
+        let ended: Result<(), rusqlite::Error> = if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (I/O error, disk full…): every
+            // write of the batch is lost, and its waiters must hear it.
+            *open = None;
+            let lost = (
+                rusqlite::ffi::SQLITE_ABORT,
+                "the write transaction was rolled back".to_string(),
+            );
+            self.end(batch, Some(lost.clone()));
+            Err(failure(lost))
+        } else if self.queued.load(Ordering::SeqCst) == 0 {
+            // Nobody is queued to add to the batch: commit it now, for all of it.
+            *open = None;
+            let committed = conn.execute_batch("COMMIT");
+            if committed.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            self.end(batch, committed.as_ref().err().map(failure_of));
+            committed
+        } else {
+            // A queued writer joins this batch; the last of them commits it.
+            drop(state);
+            self.wait(batch)
+        };
+        match outcome {
+            Outcome::Panicked(panic) => std::panic::resume_unwind(panic),
+            Outcome::Failed(e) => Err(e),
+            Outcome::Done(value) => ended.map(|()| value).map_err(E::from),
+        }
+    }
+
+    /// Records that `batch` ended (failed with `failure` if any) and wakes its waiters.
+    fn end(&self, batch: u64, failure: Option<(i32, String)>) {
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        ended.upto = batch;
+        if let Some((code, message)) = failure {
+            ended.failed.push_back((batch, code, message));
+            if ended.failed.len() > FAILED_KEPT {
+                ended.failed.pop_front();
+            }
+        }
+        self.ended_changed.notify_all();
+    }
+
+    /// Waits until `batch` ended; its error if it failed.
+    fn wait(&self, batch: u64) -> Result<(), rusqlite::Error> {
+        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        while ended.upto < batch {
+            ended = self.ended_changed.wait(ended).unwrap_or_else(|e| e.into_inner());
+        }
+        match ended.failed.iter().find(|(b, _, _)| *b == batch) {
+            Some((_, code, message)) => Err(failure((*code, message.clone()))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Batching {
+    /// The batch to add a write to: the open one, or a new transaction.
+    fn join(&mut self, path: &Path) -> Result<u64, rusqlite::Error> {
+        if let Some(batch) = self.open {
+            return Ok(batch);
+        }
+        if self.conn.is_none() {
+            self.conn = Some(connect(path).map_err(|e| misuse(&format!("cannot open the writer connection: {e:#}")))?);
+        }
+        let Some(conn) = self.conn.as_ref() else {
+            return Err(misuse("no writer connection"));
+        };
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.last += 1;
+        self.open = Some(self.last);
+        Ok(self.last)
+    }
+}
+
+enum Outcome<T, E> {
+    Done(T),
+    Failed(E),
+    Panicked(Box<dyn std::any::Any + Send>),
+}
+
+fn failure((code, message): (i32, String)) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message))
+}
+
+fn failure_of(e: &rusqlite::Error) -> (i32, String) {
+    match e {
+        rusqlite::Error::SqliteFailure(err, message) => {
+            (err.extended_code, message.clone().unwrap_or_else(|| e.to_string()))
+        }
+        other => (rusqlite::ffi::SQLITE_ERROR, other.to_string()),
+    }
 }
 
 /// Runs `f` in a deferred transaction, so several reads see one snapshot.
@@ -266,6 +447,84 @@ mod tests {
             Ok(())
         });
         wrote.unwrap();
+    }
+
+    fn count(conn: &Connection) -> i64 {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    /// Many threads writing at once, some of them failing or panicking: every successful
+    /// write is committed and visible once `write` returned, no failed one is, and the
+    /// writes did share commits.
+    #[test]
+    fn concurrent_writes_share_commits_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("g.db")).unwrap();
+        let setup = db.connect().unwrap();
+        let made: Result<(), Error> = write(&setup, |tx| {
+            Ok(tx.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")?)
+        });
+        made.unwrap();
+        let threads = 8;
+        let per_thread = 50;
+        std::thread::scope(|scope| {
+            for t in 0..threads {
+                let conn = db.connect().unwrap();
+                scope.spawn(move || {
+                    for i in 0..per_thread {
+                        let n = t * 1000 + i;
+                        let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            write(&conn, |tx| -> Result<(), Error> {
+                                tx.execute("INSERT INTO t (n) VALUES (?1)", [n])?;
+                                match i % 5 {
+                                    // Fails after its insert: the insert must go with it.
+                                    3 => Err(Error::BadRequest("no".into())),
+                                    4 if t % 2 == 0 => panic!("a writer panicked"),
+                                    _ => Ok(()),
+                                }
+                            })
+                        }));
+                        let stored: bool = conn
+                            .query_row("SELECT EXISTS (SELECT 1 FROM t WHERE n = ?1)", [n], |r| r.get(0))
+                            .unwrap();
+                        match result {
+                            Ok(Ok(())) => assert!(stored, "acknowledged write {n} is visible"),
+                            Ok(Err(_)) | Err(_) => assert!(!stored, "failed write {n} left nothing"),
+                        }
+                    }
+                });
+            }
+        });
+        let check = db.connect().unwrap();
+        let expected = (0..threads)
+            .map(|t| {
+                (0..per_thread)
+                    .filter(|i| i % 5 < 3 || (i % 5 == 4 && t % 2 == 1))
+                    .count() as i64
+            })
+            .sum::<i64>();
+        assert_eq!(count(&check), expected);
+        // The writer still works after panics and failures.
+        let again: Result<(), Error> = write(&check, |tx| Ok(tx.execute_batch("INSERT INTO t (n) VALUES (-1)")?));
+        again.unwrap();
+        assert_eq!(count(&check), expected + 1);
+    }
+
+    /// A batch's writers see each other's changes, and a write is visible to the other
+    /// connections only once it is committed.
+    #[test]
+    fn a_write_is_invisible_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(&dir.path().join("v.db")).unwrap();
+        let (a, b) = (db.connect().unwrap(), db.connect().unwrap());
+        let made: Result<(), Error> = write(&a, |tx| Ok(tx.execute_batch("CREATE TABLE t (n INTEGER PRIMARY KEY)")?));
+        made.unwrap();
+        let inside: Result<i64, Error> = write(&a, |tx| {
+            tx.execute_batch("INSERT INTO t (n) VALUES (1)")?;
+            Ok(count(&b))
+        });
+        assert_eq!(inside.unwrap(), 0, "uncommitted");
+        assert_eq!(count(&b), 1, "committed before write returned");
     }
 
     #[test]

@@ -36,6 +36,53 @@ pub fn members(text: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
     }
 }
 
+/// [`members`] as ranges stored beside the text at write time, so that reads need not
+/// scan it: the text's length, then per member its key's start and end and its value's
+/// start and end, each a little-endian `u32`. `None` when `text` is not an object (or
+/// longer than a `u32` counts).
+pub fn index(text: &[u8]) -> Option<Vec<u8>> {
+    let found = members(text)?;
+    let mut out = Vec::with_capacity(4 + found.len() * 16);
+    let offset = |part: &[u8]| part.as_ptr() as usize - text.as_ptr() as usize;
+    out.extend_from_slice(&u32::try_from(text.len()).ok()?.to_le_bytes());
+    for (key, value) in found {
+        for at in [
+            offset(key),
+            offset(key) + key.len(),
+            offset(value),
+            offset(value) + value.len(),
+        ] {
+            out.extend_from_slice(&u32::try_from(at).ok()?.to_le_bytes());
+        }
+    }
+    Some(out)
+}
+
+/// The members of `text` from its stored [`index`]; `None` when the index does not fit the
+/// text (another length, ranges out of order or not at a key's quotes), and the caller
+/// scans instead.
+pub fn from_index<'a>(text: &'a [u8], index: &[u8]) -> Option<Vec<(&'a [u8], &'a [u8])>> {
+    let mut numbers = index
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize);
+    if index.len() % 16 != 4 || numbers.next()? != text.len() {
+        return None;
+    }
+    let mut found = Vec::with_capacity(index.len() / 16);
+    let mut last = 0;
+    while let (Some(ks), Some(ke), Some(vs), Some(ve)) =
+        (numbers.next(), numbers.next(), numbers.next(), numbers.next())
+    {
+        let fits = last < ks && ks <= ke && ke < vs && vs <= ve && ve <= text.len();
+        if !fits || text[ks - 1] != b'"' || text[ke] != b'"' {
+            return None;
+        }
+        found.push((&text[ks..ke], &text[vs..ve]));
+        last = ve;
+    }
+    Some(found)
+}
+
 fn skip_space(text: &[u8], mut i: usize) -> usize {
     while text.get(i).is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
         i += 1;
@@ -137,6 +184,17 @@ mod tests {
         for (k, v) in &got {
             assert_eq!(parsed[k], serde_json::from_str::<serde_json::Value>(v).unwrap());
         }
+    }
+
+    #[test]
+    fn a_stored_index_gives_the_members_and_is_checked() {
+        let text = br#"{"a":[1,{"b":"]"}],"c\"d":"e","f":null}"#;
+        let stored = index(text).unwrap();
+        assert_eq!(from_index(text, &stored), members(text));
+        // Another text of another length, or ranges no longer at keys: not used.
+        assert_eq!(from_index(br#"{"a":1}"#, &stored), None);
+        assert_eq!(from_index(text, &stored[..stored.len() - 1]), None);
+        assert_eq!(index(b"[1]"), None);
     }
 
     #[test]

@@ -75,6 +75,32 @@ struct PreparedXml {
     /// `attributes` as the JSON text stored in `dois.attributes`.
     text: String,
     problems: Vec<metadata::Problem>,
+    forms: ReadForms,
+}
+
+/// What reads of a DOI copy rather than compute, stored beside its XML and attributes.
+/// For an XML upload they are computed before the write transaction, outside the turn
+/// the writers share.
+struct ReadForms {
+    /// The standard Base64 of the XML.
+    xml_base64: String,
+    /// `members::index` of the attributes text.
+    attributes_index: Option<Vec<u8>>,
+    /// `resource::derived_text` of the attributes, and its `members::index`.
+    derived: String,
+    derived_index: Option<Vec<u8>>,
+}
+
+impl ReadForms {
+    fn of(xml: &[u8], attributes: &Map<String, Value>, text: &str) -> ReadForms {
+        let derived = resource::derived_text(attributes);
+        ReadForms {
+            xml_base64: base64::engine::general_purpose::STANDARD.encode(xml),
+            attributes_index: members::index(text.as_bytes()),
+            derived_index: members::index(derived.as_bytes()),
+            derived,
+        }
+    }
 }
 
 /// Reads `xml` (unless the caller did) and checks it names `doi`, if it names any (400).
@@ -92,8 +118,10 @@ fn prepare_xml(doi: &str, xml: &[u8], record: Option<metadata::Record>) -> Resul
     }
     let mut attributes = record.attributes;
     metadata::normalise(&mut attributes);
+    let text = dbd::json_text(&attributes);
     Ok(PreparedXml {
-        text: dbd::json_text(&attributes),
+        forms: ReadForms::of(xml, &attributes, &text),
+        text,
         attributes,
         problems: record.problems,
     })
@@ -271,6 +299,8 @@ enum NewMetadata {
     Xml {
         problems: Vec<metadata::Problem>,
         text: String,
+        /// Computed with `text`; `None` once taken.
+        forms: Option<ReadForms>,
     },
     /// Merged from JSON attributes; the XML was regenerated from them.
     Json,
@@ -291,7 +321,7 @@ fn save_prepared(
     let before = d.state;
     let kept = kept_members(d.attributes.as_ref());
     let xml_before = d.xml.clone();
-    let metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
+    let mut metadata = apply_metadata(&mut d, changes.xml, prepared, changes.attributes)?;
     // The XML's attributes text, prepared outside the transaction, lacks kept members.
     let restored = restore_kept(&mut d, kept, xml_before.as_deref());
     if !matches!(metadata, NewMetadata::Unchanged) {
@@ -327,9 +357,10 @@ fn save_prepared(
     if let Some(event) = changes.event {
         d.state = state::after(d.state, event);
     }
-    let text = match metadata {
-        NewMetadata::Xml { ref text, .. } if !source_changed => Some(text.clone()),
-        _ => None,
+    let (text, forms) = match &mut metadata {
+        // The XML and attributes are those of the upload: what was computed from them holds.
+        NewMetadata::Xml { text, forms, .. } if !source_changed => (Some(text.clone()), forms.take()),
+        _ => (None, None),
     };
     if d.state.needs_complete_record() {
         if url_changed || d.state != before {
@@ -343,10 +374,31 @@ fn save_prepared(
     d.updated = actor.now;
     d.updated_by = Some(actor.credential.clone());
     let text = text.or_else(|| dbd::attributes_text(&d));
-    let derived = d.attributes.as_ref().map(resource::derived_text);
+    // Computed once at the write rather than at every read of the DOI.
+    let forms = forms.or_else(|| {
+        let (xml, attributes) = (d.xml.as_deref()?, d.attributes.as_ref()?);
+        Some(ReadForms::of(xml, attributes, text.as_deref()?))
+    });
+    let (xml_base64, attributes_index, derived, derived_index) = match forms {
+        Some(f) => (Some(f.xml_base64), f.attributes_index, Some(f.derived), f.derived_index),
+        // A DOI without XML or attributes (a bare draft): what there is, as before.
+        None => {
+            let derived = d.attributes.as_ref().map(resource::derived_text);
+            let xml_base64 = d
+                .xml
+                .as_deref()
+                .map(|xml| base64::engine::general_purpose::STANDARD.encode(xml));
+            let attributes_index = text.as_deref().and_then(|t| members::index(t.as_bytes()));
+            let derived_index = derived.as_deref().and_then(|t| members::index(t.as_bytes()));
+            (xml_base64, attributes_index, derived, derived_index)
+        }
+    };
     let texts = dbd::Texts {
         attributes: text.as_deref(),
         derived: derived.as_deref(),
+        xml_base64: xml_base64.as_deref(),
+        attributes_index: attributes_index.as_deref(),
+        derived_index: derived_index.as_deref(),
     };
     if created {
         dbd::insert_as(tx, &d, texts)?;
@@ -388,9 +440,17 @@ pub fn transfer(conn: &Conn, principal: &Principal, doi: &str, to: &str, now: i6
         d.updated_by = Some(principal.changed_by());
         let text = dbd::attributes_text(&d);
         let derived = d.attributes.as_ref().map(resource::derived_text);
+        // What reads copy (NULL: computed at the read, as for rows from before them).
+        let forms = match (d.xml.as_deref(), d.attributes.as_ref(), text.as_deref()) {
+            (Some(xml), Some(attributes), Some(text)) => Some(ReadForms::of(xml, attributes, text)),
+            _ => None,
+        };
         let texts = dbd::Texts {
             attributes: text.as_deref(),
             derived: derived.as_deref(),
+            xml_base64: forms.as_ref().map(|f| f.xml_base64.as_str()),
+            attributes_index: forms.as_ref().and_then(|f| f.attributes_index.as_deref()),
+            derived_index: forms.as_ref().and_then(|f| f.derived_index.as_deref()),
         };
         dbd::update_as(tx, &d, texts)?;
         Ok(d)
@@ -463,6 +523,7 @@ fn apply_metadata(
         metadata = NewMetadata::Xml {
             problems: prepared.problems,
             text: prepared.text,
+            forms: Some(prepared.forms),
         };
     }
     if let Some(attributes) = attributes {

@@ -39,6 +39,9 @@ pub enum Metadata<'a> {
     Stored {
         attributes: Option<&'a [u8]>,
         derived: Option<&'a [u8]>,
+        /// `members::index` of each, stored with them (`None`: scanned here).
+        attributes_index: Option<&'a [u8]>,
+        derived_index: Option<&'a [u8]>,
     },
 }
 
@@ -224,6 +227,27 @@ enum Piece<'a> {
     Text(Cow<'a, [u8]>),
     /// Written as a JSON string of its Base64 (whose alphabet needs no escaping).
     Base64(&'a [u8]),
+    /// Base64 text already encoded, written as a JSON string as it is.
+    Quoted(&'a [u8]),
+}
+
+/// A DOI's XML record as a resource shows it (Base64 in `xml`).
+#[derive(Debug, Clone, Copy)]
+pub enum Xml<'a> {
+    /// The record itself: encoded while writing.
+    Plain(&'a [u8]),
+    /// Its standard Base64, as stored beside it at write time (`dois.xml_base64`): copied.
+    Encoded(&'a [u8]),
+}
+
+impl Xml<'_> {
+    /// The length of its Base64.
+    fn encoded_len(self) -> usize {
+        match self {
+            Xml::Plain(bytes) => bytes.len().div_ceil(3) * 4,
+            Xml::Encoded(text) => text.len(),
+        }
+    }
 }
 
 type Texts<'a> = Vec<Option<Cow<'a, [u8]>>>;
@@ -254,12 +278,21 @@ fn property_texts(metadata: Metadata<'_>) -> Result<(Texts<'_>, Texts<'_>), Erro
         Metadata::Stored {
             attributes,
             derived: stored,
+            attributes_index,
+            derived_index,
         } => {
             let bad = || Error::Internal("stored attributes are not a JSON object".into());
+            // The ranges stored at write time when they fit the text, else a scan.
+            let split = |text, index: Option<&[u8]>| {
+                index
+                    .and_then(|index| members::from_index(text, index))
+                    .or_else(|| members::members(text))
+                    .ok_or_else(bad)
+            };
             if let Some(text) = attributes {
                 // A property name is never written escaped, so its raw key is the name; of
                 // duplicate keys the last counts, as when parsed.
-                for (key, value) in members::members(text).ok_or_else(bad)? {
+                for (key, value) in split(text, attributes_index)? {
                     if let Some(at) = position(key) {
                         texts[at] = (value != b"null").then_some(Cow::Borrowed(value));
                     }
@@ -267,7 +300,7 @@ fn property_texts(metadata: Metadata<'_>) -> Result<(Texts<'_>, Texts<'_>), Erro
             }
             match stored {
                 Some(text) => {
-                    for (key, value) in members::members(text).ok_or_else(bad)? {
+                    for (key, value) in split(text, derived_index)? {
                         if let Some(at) = DERIVED.iter().position(|n| n.as_bytes() == key) {
                             derived_texts[at] = Some(Cow::Borrowed(value));
                         }
@@ -328,6 +361,11 @@ fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<()
             Piece::Base64(bytes) => {
                 out.push(b'"');
                 push_base64(out, bytes)?;
+                out.push(b'"');
+            }
+            Piece::Quoted(text) => {
+                out.push(b'"');
+                out.extend_from_slice(text);
                 out.push(b'"');
             }
         }
@@ -417,7 +455,7 @@ fn alternate_identifiers(identifiers: &[u8]) -> Cow<'static, [u8]> {
 pub fn write_resource(
     out: &mut Vec<u8>,
     d: &Doi,
-    xml: Option<&[u8]>,
+    xml: Option<Xml>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
@@ -429,7 +467,12 @@ pub fn write_resource(
     if view.detail {
         a.push(("prefix", Piece::Text(string_text(doi::prefix_of(&d.doi)))));
         a.push(("suffix", Piece::Text(string_text(doi::suffix_of(&d.doi)))));
-        a.push(("xml", xml.map_or(constant(b"null"), Piece::Base64)));
+        let xml = match xml {
+            None => constant(b"null"),
+            Some(Xml::Plain(bytes)) => Piece::Base64(bytes),
+            Some(Xml::Encoded(text)) => Piece::Quoted(text),
+        };
+        a.push(("xml", xml));
         for over_time in ["citationsOverTime", "downloadsOverTime", "viewsOverTime"] {
             a.push((over_time, constant(b"[]")));
         }
@@ -498,27 +541,29 @@ fn write_relationships(
     write_object(out, r)
 }
 
-/// Room for a resource whose XML has `xml_len` bytes and attributes text `text_len`: the
+/// Room for a resource whose XML's Base64 has `base64_len` bytes and attributes text `text_len`: the
 /// document is written into one allocation, not grown through copies.
-fn capacity(xml_len: usize, text_len: usize) -> usize {
-    xml_len.div_ceil(3) * 4 + text_len + 3072
+fn capacity(base64_len: usize, text_len: usize) -> usize {
+    base64_len + text_len + 3072
 }
 
 /// A JSON:API document whose `data` is one resource (`media`: see [`write_resource`]).
 pub fn document(
     d: &Doi,
-    xml: Option<&[u8]>,
+    xml: Option<Xml>,
     metadata: Metadata,
     view: View,
     provider: Option<&str>,
     media: Option<&[String]>,
 ) -> Result<Vec<u8>, Error> {
     let text_len = match metadata {
-        Metadata::Stored { attributes, derived } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
+        Metadata::Stored {
+            attributes, derived, ..
+        } => attributes.map_or(0, <[u8]>::len) + derived.map_or(0, <[u8]>::len),
         // Serialised values are about as long as the stored text would be.
         Metadata::Parsed(_) => 0,
     };
-    let mut out = Vec::with_capacity(capacity(xml.map_or(0, <[u8]>::len), text_len));
+    let mut out = Vec::with_capacity(capacity(xml.map_or(0, Xml::encoded_len), text_len));
     out.extend_from_slice(b"{\"data\":");
     write_resource(&mut out, d, xml, metadata, view, provider, media)?;
     out.push(b'}');
@@ -561,7 +606,10 @@ mod tests {
     }
 
     fn render(metadata: Metadata, view: View) -> Value {
-        serde_json::from_slice(&document(&doi(), Some(b"<x/>"), metadata, view, Some("DEMO"), None).unwrap()).unwrap()
+        serde_json::from_slice(
+            &document(&doi(), Some(Xml::Plain(b"<x/>")), metadata, view, Some("DEMO"), None).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -582,13 +630,28 @@ mod tests {
             let with = Metadata::Stored {
                 attributes: Some(stored.as_bytes()),
                 derived: Some(derived.as_bytes()),
+                attributes_index: None,
+                derived_index: None,
             };
             let without = Metadata::Stored {
                 attributes: Some(stored.as_bytes()),
                 derived: None,
+                attributes_index: None,
+                derived_index: None,
+            };
+            let (attributes_index, derived_index) = (
+                members::index(stored.as_bytes()).unwrap(),
+                members::index(derived.as_bytes()).unwrap(),
+            );
+            let indexed = Metadata::Stored {
+                attributes: Some(stored.as_bytes()),
+                derived: Some(derived.as_bytes()),
+                attributes_index: Some(&attributes_index),
+                derived_index: Some(&derived_index),
             };
             assert_eq!(render(with, view), parsed);
             assert_eq!(render(without, view), parsed);
+            assert_eq!(render(indexed, view), parsed);
         }
     }
 

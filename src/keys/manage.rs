@@ -32,14 +32,24 @@ pub fn check_name(name: Option<&str>) -> Result<String, Error> {
     Ok(name.to_string())
 }
 
-fn event(key: &KeyRow, action: &str, remote_addr: Option<&str>) -> audit::Event {
+/// Where a change of keys comes from, as its audit event records it: the account that
+/// acted (the client, its provider or staff, with the key it used if any; `None` for the
+/// operator's command line and fixtures, and anonymous leaked-key reports) and its address.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub actor: Option<audit::Actor>,
+    pub remote_addr: Option<String>,
+}
+
+fn event(key: &KeyRow, action: &str, origin: &Origin) -> audit::Event {
     audit::Event {
         client: Some(key.client.clone()),
         action: action.to_string(),
         api_key_id: Some(key.id.clone()),
         key_prefix: Some(key.key_prefix.clone()),
-        remote_addr: remote_addr.map(str::to_string),
+        remote_addr: origin.remote_addr.clone(),
         limits: Some(key.limits.clone()),
+        actor: origin.actor.clone(),
     }
 }
 
@@ -124,7 +134,7 @@ pub struct NewKey<'a> {
 }
 
 /// Inserts a key and records `key.created`; runs inside the caller's transaction.
-pub fn store(tx: &Connection, new: &NewKey, remote_addr: Option<&str>, now: i64) -> rusqlite::Result<KeyRow> {
+pub fn store(tx: &Connection, new: &NewKey, origin: &Origin, now: i64) -> rusqlite::Result<KeyRow> {
     let row = KeyRow {
         id: uuid::Uuid::new_v4().to_string(),
         client: new.client.to_string(),
@@ -139,7 +149,7 @@ pub fn store(tx: &Connection, new: &NewKey, remote_addr: Option<&str>, now: i64)
         limits: new.limits.clone(),
     };
     db::keys::insert(tx, &row, &format::hash(new.key))?;
-    audit::record(tx, &event(&row, "key.created", remote_addr), now)?;
+    audit::record(tx, &event(&row, "key.created", origin), now)?;
     Ok(row)
 }
 
@@ -163,7 +173,7 @@ pub fn create(
     name: &str,
     expires_at: Option<i64>,
     requested: &Requested,
-    remote_addr: Option<&str>,
+    origin: &Origin,
     now: i64,
 ) -> Result<(KeyRow, String), Error> {
     let name = check_name(Some(name))?;
@@ -184,18 +194,18 @@ pub fn create(
             rotated_from: None,
             limits: check_limits(tx, client, requested)?,
         };
-        Ok::<_, Error>(store(tx, &new, remote_addr, now)?)
+        Ok::<_, Error>(store(tx, &new, origin, now)?)
     })?;
     Ok((row, key))
 }
 
 /// Revokes the key `id` of a client in `scope` (404 otherwise). Revoking again changes
 /// nothing: the first `revokedAt` stays.
-pub fn revoke(conn: &Conn, scope: &Scope, id: &str, remote_addr: Option<&str>, now: i64) -> Result<KeyRow, Error> {
+pub fn revoke(conn: &Conn, scope: &Scope, id: &str, origin: &Origin, now: i64) -> Result<KeyRow, Error> {
     db::write(conn, |tx| {
         let key = db::keys::get(tx, id, scope)?.ok_or(Error::not_found())?;
         if db::keys::revoke(tx, id, now)? {
-            audit::record(tx, &event(&key, "key.revoked", remote_addr), now)?;
+            audit::record(tx, &event(&key, "key.revoked", origin), now)?;
         }
         Ok(db::keys::get(tx, id, scope)?.unwrap_or(key))
     })
@@ -208,7 +218,7 @@ pub fn rotate(
     scope: &Scope,
     id: &str,
     grace_secs: u64,
-    remote_addr: Option<&str>,
+    origin: &Origin,
     now: i64,
 ) -> Result<(KeyRow, String), Error> {
     if grace_secs > MAX_GRACE_SECS {
@@ -236,7 +246,7 @@ pub fn rotate(
             rotated_from: Some(&old.id),
             limits: old.limits.clone(),
         };
-        let new = store(tx, &replacement, remote_addr, now)?;
+        let new = store(tx, &replacement, origin, now)?;
         if grace_secs == 0 {
             db::keys::revoke(tx, &old.id, now)?;
         } else {
@@ -244,7 +254,7 @@ pub fn rotate(
             let expires_at = old.expires_at.map_or(until, |at| at.min(until));
             db::keys::set_expires_at(tx, &old.id, Some(expires_at), now)?;
         }
-        audit::record(tx, &event(&old, "key.rotated", remote_addr), now)?;
+        audit::record(tx, &event(&old, "key.rotated", origin), now)?;
         Ok(new)
     })?;
     Ok((row, key))
@@ -254,10 +264,10 @@ pub fn rotate(
 pub const MAX_LEAKED: usize = 100;
 
 /// Revokes every stored, unrevoked key among `values` (whoever holds a key may kill it),
-/// each with an audit event `key.revoked_leaked` naming `remote_addr`, in one transaction.
+/// each with an audit event `key.revoked_leaked` naming `origin`, in one transaction.
 /// Returns, for each value, whether it is a stored key (revoked now or before). Values not
 /// shaped like a key cost no database look-up.
-pub fn revoke_leaked(conn: &Conn, values: &[String], remote_addr: Option<&str>, now: i64) -> Result<Vec<bool>, Error> {
+pub fn revoke_leaked(conn: &Conn, values: &[String], origin: &Origin, now: i64) -> Result<Vec<bool>, Error> {
     let hashes: Vec<Option<Vec<u8>>> = values
         .iter()
         .map(|v| format::parse(v.trim()).map(|k| format::hash(&k)))
@@ -275,7 +285,7 @@ pub fn revoke_leaked(conn: &Conn, values: &[String], remote_addr: Option<&str>, 
                 continue;
             };
             if db::keys::revoke(tx, &key.id, now)? {
-                audit::record(tx, &event(&key, "key.revoked_leaked", remote_addr), now)?;
+                audit::record(tx, &event(&key, "key.revoked_leaked", origin), now)?;
             }
             found.push(true);
         }

@@ -704,3 +704,176 @@ fn invalid_limits_show_the_domain_error_and_store_nothing() {
     assert_eq!(count(&s.db(), "SELECT count(*) FROM api_keys"), 0);
     assert!(!audit_actions(&s).contains(&"key.created".into()));
 }
+
+/// (action, actor) of every audit event, oldest first.
+fn actors(s: &TestServer) -> Vec<(String, Option<String>)> {
+    s.app().recorder.flush();
+    let db = s.db();
+    let mut stmt = db
+        .prepare("SELECT action, actor FROM audit_events ORDER BY id")
+        .unwrap();
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn newest_key_id(s: &TestServer) -> String {
+    s.db()
+        .query_row("SELECT id FROM api_keys ORDER BY rowid DESC LIMIT 1", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn console_changes_name_the_signed_in_account_as_the_actor() {
+    let s = TestServer::start();
+    // The client on its own keys: create, rotate, revoke.
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    post_form(
+        &s,
+        "/console/keys",
+        Some(&b.cookie),
+        &[("csrf", &b.csrf), ("name", "own")],
+    )
+    .expect(201);
+    let id = newest_key_id(&s);
+    post_form(
+        &s,
+        &format!("/console/keys/{id}/rotate"),
+        Some(&b.cookie),
+        &[("csrf", &b.csrf)],
+    )
+    .expect(201);
+    let id = newest_key_id(&s);
+    post_form(
+        &s,
+        &format!("/console/keys/{id}/revoke"),
+        Some(&b.cookie),
+        &[("csrf", &b.csrf)],
+    )
+    .expect(303);
+    // Its provider, then staff, on the same client's keys.
+    for (user, password) in [(PROVIDER, PROVIDER_PASSWORD), ("ADMIN", ADMIN_PASSWORD)] {
+        let b = sign_in(&s, user, password);
+        let q = "?client-id=DEMO.REPO";
+        post_form(
+            &s,
+            &format!("/console/keys{q}"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf), ("name", user)],
+        )
+        .expect(201);
+        let id = newest_key_id(&s);
+        post_form(
+            &s,
+            &format!("/console/keys/{id}/revoke{q}"),
+            Some(&b.cookie),
+            &[("csrf", &b.csrf)],
+        )
+        .expect(303);
+    }
+    let by = |action: &str, actor: &str| (action.to_string(), Some(actor.to_string()));
+    assert_eq!(
+        actors(&s),
+        vec![
+            by("console.signed_in", CLIENT),
+            by("key.created", CLIENT),
+            by("key.created", CLIENT),
+            by("key.rotated", CLIENT),
+            by("key.revoked", CLIENT),
+            by("key.created", PROVIDER),
+            by("key.revoked", PROVIDER),
+            by("key.created", "ADMIN"),
+            by("key.revoked", "ADMIN"),
+        ]
+    );
+    // The API lists the same actors …
+    let v = s
+        .get("/credentials/audit-events")
+        .client_auth()
+        .send()
+        .expect(200)
+        .json();
+    let listed: Vec<(String, String)> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["attributes"]["actorKeyId"], serde_json::Value::Null);
+            let a = &e["attributes"];
+            (
+                a["action"].as_str().unwrap().into(),
+                a["actor"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(listed[0], ("key.revoked".into(), "ADMIN".into()));
+    assert_eq!(listed[2], ("key.revoked".into(), PROVIDER.into()));
+    assert_eq!(listed[8], ("console.signed_in".into(), CLIENT.into()));
+    // … and so does the console's audit list, in its "By" column.
+    let page = get_page(&s, "/console/keys", &b.cookie).expect(200).text();
+    assert!(page.contains(r#"<th scope="col">By</th>"#), "{page}");
+    for actor in ["<td>ADMIN</td>", "<td>DEMO</td>", "<td>DEMO.REPO</td>"] {
+        assert!(page.contains(actor), "{actor} in {page}");
+    }
+}
+
+/// Small limits: authenticated 5, anonymous 3.
+fn rate_limited() -> TestServer {
+    TestServer::with(FIXTURES, |c| {
+        c.rate_limit = Some(tinydoi::config::RateLimitConfig {
+            window: std::time::Duration::from_secs(300),
+            authenticated: 5,
+            identified: 4,
+            anonymous: 3,
+        })
+    })
+}
+
+fn remaining(r: &Resp) -> u32 {
+    r.header("x-ratelimit-remaining").unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_signed_in_console_user_is_rate_limited_as_its_account_not_as_anonymous() {
+    let s = rate_limited();
+    // Signing in is anonymous (1 of the address's 3); the page after it is the account's
+    // (1 of its 5).
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let r = get_page(&s, "/console/keys", &b.cookie).expect(200);
+    assert_eq!(r.header("x-ratelimit-limit"), Some("5"));
+    assert_eq!(remaining(&r), 3);
+    assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
+    assert_eq!(r.header("x-anonymous-consumer"), None);
+    // The same account's API requests share the count; the address's anonymous budget
+    // is untouched by the console pages.
+    let r = s.get("/clients/DEMO.REPO").client_auth().send().expect(200);
+    assert_eq!(remaining(&r), 2);
+    let r = s.get("/heartbeat").send().expect(200);
+    assert_eq!((r.header("x-ratelimit-limit"), remaining(&r)), (Some("3"), 1));
+    for left in [1, 0] {
+        assert_eq!(remaining(&get_page(&s, "/console/dois", &b.cookie).expect(200)), left);
+    }
+    // Past the account's limit, the console answers 429 in HTML, still naming the account.
+    let r = get_page(&s, "/console/keys", &b.cookie).expect(429);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(r.header("x-credential-username"), Some("demo.repo"));
+    // The address still has its one anonymous request left.
+    s.get("/heartbeat").send().expect(200);
+}
+
+#[test]
+fn the_session_cookie_is_no_credential_outside_the_console() {
+    let s = rate_limited();
+    let b = sign_in(&s, CLIENT, CLIENT_PASSWORD);
+    let r = s
+        .get("/credentials/api-keys")
+        .header("Cookie", &b.cookie)
+        .send()
+        .expect(401);
+    assert_eq!(r.header("x-anonymous-consumer"), Some("true"));
+    assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+    // A console page without a live session is anonymous, as before.
+    let r = get_page(&s, "/console", "tinydoi_session=not-a-session").expect(200);
+    assert_eq!(r.header("x-anonymous-consumer"), Some("true"));
+    assert_eq!(r.header("x-ratelimit-limit"), Some("3"));
+}

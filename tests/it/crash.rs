@@ -1,5 +1,6 @@
 //! Crash safety: the real binary under concurrent MDS uploads and key creations is killed
-//! with SIGKILL; after a restart on the same database every write that was answered 2xx is
+//! with SIGKILL (12 connections, so writes share group commits); after a restart on the same
+//! database every write that was answered 2xx is
 //! there, whole. Load lasts `TINYDOI_CRASH_LOAD_SECS` seconds (default 20, as issue 9 asks).
 
 use crate::support::*;
@@ -72,7 +73,7 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
     let started = Instant::now();
 
     std::thread::scope(|scope| {
-        for t in 0..6 {
+        for t in 0..12 {
             let (agent, auth, acked, killed, base) = (&agent, &auth, &acked, &killed, &base);
             scope.spawn(move || {
                 for i in 0.. {

@@ -4,6 +4,7 @@
 mod support;
 
 mod architecture;
+mod audit;
 mod browser;
 mod cli;
 mod conformance_poodle;
@@ -12,6 +13,7 @@ mod content_negotiation;
 mod crash;
 mod datafile;
 mod foundation;
+mod freshness;
 mod hardening;
 mod keys;
 mod leaked_keys;

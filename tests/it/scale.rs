@@ -1,7 +1,7 @@
 //! Lists, search and facets at scale (issue 21): every list filter is served by an index
 //! (`EXPLAIN QUERY PLAN`), the maintained counts agree with counting, `query=` is a
 //! full-text search with lupo's syntax, `sort=title`, lupo's 10,000-result paging limit,
-//! and migration 6 on a database that already holds DOIs.
+//! and migration 8 on a database that already holds DOIs.
 
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -349,17 +349,17 @@ fn check_counts(db: &Connection) {
 }
 
 #[test]
-fn migration_6_indexes_and_counts_existing_dois() {
+fn migration_8_indexes_and_counts_existing_dois() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        // A database of schema 5 with DOIs in it.
+        // A database of schema 7 (the one before) with DOIs in it.
         let schema = include_str!("../../schema.sql");
-        let upto5 = &schema[..schema.find("-- migration 6").unwrap()];
+        let upto7 = &schema[..schema.find("-- migration 8").unwrap()];
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(upto5).unwrap();
+        conn.execute_batch(upto7).unwrap();
         conn.execute_batch(
-            "PRAGMA user_version = 5;
+            "PRAGMA user_version = 7;
              INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
              INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);
              INSERT INTO dois (doi, client, prefix, state, attributes, created, updated, registered) VALUES
@@ -374,7 +374,7 @@ fn migration_6_indexes_and_counts_existing_dois() {
     capture_logs();
     let conn = tinydoi::db::open(&path).unwrap();
     assert!(
-        captured_logs().contains("migration 6: search index 2 of 2 DOIs"),
+        captured_logs().contains("migration 8: search index 2 of 2 DOIs"),
         "{}",
         captured_logs()
     );

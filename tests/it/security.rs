@@ -102,17 +102,82 @@ fn an_endless_chunk_size_line_is_cut_off_without_growing_memory() {
     let _ = child.wait();
 }
 
+/// Runs the fuzz target's entry point on `input` and fails (instead of hanging the test)
+/// when it has not returned within 10 s; it takes 2 s at most (its timeouts are 1 s).
+fn fuzz_connection_returns(input: &[u8]) {
+    let shown = String::from_utf8_lossy(&input[..input.len().min(200)]).into_owned();
+    let input = input.to_vec();
+    let (done, returned) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tiny_http::fuzz_connection(&input);
+        let _ = done.send(());
+    });
+    returned
+        .recv_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|_| panic!("fuzz_connection hung on {shown:?}"));
+}
+
 /// The fuzz target's entry point (`fuzz/fuzz_targets/http_request.rs`) on its seeds and a
 /// few hostile inputs: every call returns.
 #[test]
 fn the_http_fuzz_entry_point_returns_on_its_seeds() {
     let seeds = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/seeds/http_request");
     for seed in std::fs::read_dir(seeds).unwrap() {
-        tiny_http::fuzz_connection(&std::fs::read(seed.unwrap().path()).unwrap());
+        fuzz_connection_returns(&std::fs::read(seed.unwrap().path()).unwrap());
     }
-    tiny_http::fuzz_connection(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n");
-    tiny_http::fuzz_connection(&[b'a'; 60_000]);
-    tiny_http::fuzz_connection(b"");
+    fuzz_connection_returns(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\n");
+    fuzz_connection_returns(&[b'a'; 60_000]);
+    fuzz_connection_returns(b"");
+    // What the fuzzer found hanging (README "Fuzzing"), as it found it and reduced.
+    fuzz_connection_returns(
+        b"Pu777T /x HTTP/2.0\r\nConten: t-Length: 3\r\nExpect: 100-continue\r\n\
+          Connection: ciiiiclase$sposiiiist:\x01\x00\x00\x00losce\r\n\r\na'bc",
+    );
+    fuzz_connection_returns(b"GET / HTTP/2.0\r\n\r\n");
+    fuzz_connection_returns(b"GET / HTTP/3.0\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+}
+
+/// Found by the `http_request` fuzz target: upstream tiny_http wrote its 505 to a request
+/// line naming HTTP/2.0 or 3.0 on a writer that waited for the request's own writer,
+/// alive in the same frame, so the connection's thread blocked forever (no socket timeout
+/// applies to that wait) and kept its connection slot: `max_connections` such requests
+/// and every later client got 503. Now each is answered 505, closed, and its slot freed.
+#[test]
+fn a_request_line_naming_http_2_is_answered_505_and_frees_its_connection() {
+    let s = TestServer::with(FIXTURES, |c| c.max_connections = 2);
+    let started = Instant::now();
+    let mut refused_505 = 0;
+    for version in ["2.0", "3.0", "2.0", "3.0"] {
+        let mut stream = TcpStream::connect(addr(&s.base)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(stream, "GET /heartbeat HTTP/{version}\r\nHost: x\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        // To the end: the server closes the connection after its answer.
+        let read = stream.read_to_string(&mut answer);
+        if answer.starts_with("HTTP/1.1 503") {
+            // The slot of the one before is freed just after its close reached us.
+            continue;
+        }
+        assert!(read.is_ok(), "{read:?} after {answer:?}");
+        assert!(answer.starts_with("HTTP/1.1 505"), "{answer:?}");
+        assert!(answer.contains("only supports HTTP versions 1.0 and 1.1"), "{answer:?}");
+        refused_505 += 1;
+    }
+    assert!(refused_505 >= 2, "{refused_505} of 4 answered 505");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // Their connections are gone: requests are served, not refused for want of slots.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let r = s.get("/heartbeat").send();
+        if r.status == 200 {
+            break;
+        }
+        assert_eq!(r.status, 503);
+        assert!(
+            Instant::now() < deadline,
+            "still refused: the connections were never freed"
+        );
+    }
 }
 
 #[test]

@@ -222,8 +222,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         // fsync speed drifts with what else the disk does: the baseline runs half before
         // and half after the PUT run, and both halves count.
         let raw_db = scratch.path("raw.db");
-        let half = settings.duration / 2;
-        let mut raw = raw_insert::run(&raw_db, "a", &metadata, &attributes, half)?;
+        let quarter = settings.duration / 4;
+        let mut raw = raw_insert::run(&raw_db, "a", &metadata, &attributes, 1, quarter)?;
+        let mut grouped = raw_insert::run(&raw_db, "a", &metadata, &attributes, c, quarter)?;
         let load = Load::Put {
             tag: "put",
             authorization: with_key.clone(),
@@ -237,11 +238,18 @@ fn run(args: &Args) -> anyhow::Result<()> {
             &settings,
             &load,
         );
-        raw.add(raw_insert::run(&raw_db, "b", &metadata, &attributes, half)?);
+        grouped.add(raw_insert::run(&raw_db, "b", &metadata, &attributes, c, quarter)?);
+        raw.add(raw_insert::run(&raw_db, "b", &metadata, &attributes, 1, quarter)?);
         step(Ok(Run {
             label: "raw rusqlite INSERT, 1 tx each (WAL, sync=FULL)".into(),
             connections: 1,
             outcome: raw,
+            peak_rss_mib: None,
+        }))?;
+        step(Ok(Run {
+            label: format!("raw rusqlite INSERT, {c} rows per tx (group-commit bound)"),
+            connections: 1,
+            outcome: grouped,
             peak_rss_mib: None,
         }))?;
         step(put)?;
@@ -298,7 +306,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
         get_key_64: find("(1)", 64),
         get_password: find("(2)", c),
         put: find("(3)", c),
-        raw_insert: find("raw", 1),
+        raw_insert: find("raw rusqlite INSERT, 1 tx", 1),
+        raw_grouped: runs.iter().find(|r| r.label.contains("rows per tx")),
         mixed: find("(5)", 64),
         verification: &verification,
         startup_ms,

@@ -1,8 +1,10 @@
-//! Baseline for writes: a plain rusqlite loop inserting the same DOI rows (XML and JSON
-//! attributes) with the same pragmas as tinydoi (`db::open`: WAL, synchronous=FULL) and one
-//! `BEGIN IMMEDIATE` transaction per row, i.e. the same durability as one MDS PUT.
+//! Baselines for writes: a plain rusqlite loop inserting the same DOI rows (XML and JSON
+//! attributes) with the same pragmas as tinydoi (`db::open`: WAL, synchronous=FULL), in
+//! `BEGIN IMMEDIATE` transactions of `batch` rows: 1 is the durability of one MDS PUT
+//! committed alone, the connection count is the best group commit can do at that load
+//! (every commit holding one row per connection). Each row's latency is its transaction's.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -10,7 +12,14 @@ use crate::load::Outcome;
 use crate::seed::{self, Metadata, CLIENT, PREFIX};
 
 /// `tag` keeps the DOIs of several runs on one database apart.
-pub fn run(db: &Path, tag: &str, metadata: &Metadata, attributes: &str, duration: Duration) -> anyhow::Result<Outcome> {
+pub fn run(
+    db: &Path,
+    tag: &str,
+    metadata: &Metadata,
+    attributes: &str,
+    batch: usize,
+    duration: Duration,
+) -> anyhow::Result<Outcome> {
     let conn = seed::database(db)?;
     let mut out = Outcome {
         seconds: duration.as_secs_f64(),
@@ -19,22 +28,36 @@ pub fn run(db: &Path, tag: &str, metadata: &Metadata, attributes: &str, duration
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < duration {
-        let doi = format!("{PREFIX}/raw-{tag}-{n}");
-        let xml = metadata.for_doi(&doi);
+        // Prepared before the transaction, as tinydoi prepares a PUT's record before its.
+        let rows: Vec<(String, String)> = (0..batch)
+            .map(|i| {
+                let doi = format!("{PREFIX}/raw-{tag}-{batch}-{}", n + i as u64);
+                let xml = metadata.for_doi(&doi);
+                (doi, xml)
+            })
+            .collect();
         let t = Instant::now();
-        let result = tinydoi::db::write(&conn, |tx| insert(tx, &doi, &xml, attributes));
-        out.latencies_us
-            .push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-        out.requests += 1;
+        let result = commit(&conn, &rows, attributes);
+        let us = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        out.latencies_us.extend(std::iter::repeat_n(us, batch));
+        out.requests += batch as u64;
         if let Err(e) = result {
-            out.errors += 1;
+            out.errors += batch as u64;
             out.first_error.get_or_insert(e.to_string());
         }
-        n += 1;
+        n += batch as u64;
     }
     out.seconds = started.elapsed().as_secs_f64();
     out.latencies_us.sort_unstable();
     Ok(out)
+}
+
+fn commit(conn: &Connection, rows: &[(String, String)], attributes: &str) -> rusqlite::Result<()> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    for (doi, xml) in rows {
+        insert(&tx, doi, xml, attributes)?;
+    }
+    tx.commit()
 }
 
 fn insert(tx: &Connection, doi: &str, xml: &str, attributes: &str) -> rusqlite::Result<()> {

@@ -308,15 +308,25 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
+                // tinydoi patch: the 505 goes out on the request's own writer, and the
+                // connection closes. Upstream took the next writer from `self.sink`, which
+                // waits for the one before it, the request's, to be dropped: `rq` was
+                // still alive, so one request line naming HTTP/2.0 or 3.0 blocked the
+                // connection's thread forever (no socket timeout applies to that wait),
+                // holding a connection slot; a few such connections refused every client.
                 let response = Response::from_string(
                     "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
                 )
-                .with_status_code(StatusCode(505));
+                .with_status_code(StatusCode(505))
+                .with_header(crate::Header::from_bytes(&b"Connection"[..], &b"close"[..]).unwrap());
+                let mut writer = rq.into_writer();
                 response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
+                    .raw_print(&mut writer, HTTPVersion(1, 1), &[], false, None)
                     .ok();
-                continue;
+                writer.flush().ok();
+                // We do not speak its version, so we cannot know where a next request
+                // would start.
+                return None;
             }
 
             // updating the status of the connection
