@@ -162,7 +162,7 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
                 );
                 let registered = (state != "draft").then_some(created);
                 stmt.execute(rusqlite::params![
-                    doi,
+                    &doi,
                     client_symbol(c),
                     prefix(c),
                     state,
@@ -173,6 +173,8 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
                     created,
                     registered
                 ])?;
+                // As every write through `db::dois` does (the search index is kept there).
+                tinydoi::db::dois::index_search(&tx, tx.last_insert_rowid(), &doi, attributes.as_object())?;
                 n += 1;
             }
         }
