@@ -194,7 +194,10 @@ fn write_cost(dir: &Path, count: u64) -> anyhow::Result<((f64, f64), (f64, f64))
     let before = schema.find("-- migration 8").unwrap_or(schema.len());
     let mut rates = Vec::new();
     let mut sizes = Vec::new();
-    for (name, sql, search) in [("schema-before.db", &schema[..before], false), ("schema-now.db", schema, true)] {
+    for (name, sql, search) in [
+        ("schema-before.db", &schema[..before], false),
+        ("schema-now.db", schema, true),
+    ] {
         let path = dir.join(name);
         let conn = rusqlite::Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
