@@ -238,3 +238,152 @@ ALTER TABLE dois ADD COLUMN xml_base64 TEXT;
 -- so that a read splices them without scanning the text. NULL (or not fitting the text): scanned.
 ALTER TABLE dois ADD COLUMN attributes_index BLOB;
 ALTER TABLE dois ADD COLUMN derived_index BLOB;
+
+-- migration 8
+-- Lists, search and facets at a million DOIs (issue 21). Existing rows are indexed and
+-- counted by `db::dois::backfill_search_and_counts` in this migration's transaction, with
+-- progress on the console.
+--
+-- Every list filter has an index that also holds `updated` and the DOI (the default order
+-- and its tie-break), so a page is read from an index in order, or sorted from index
+-- entries alone (year ranges), never by reading and sorting whole rows.
+DROP INDEX dois_client;
+DROP INDEX dois_state;
+DROP INDEX dois_updated;
+DROP INDEX dois_state_updated;
+CREATE INDEX dois_updated ON dois (updated, doi);
+CREATE INDEX dois_created ON dois (created, doi, updated);
+CREATE INDEX dois_state_updated ON dois (state, updated, doi);
+CREATE INDEX dois_state_created ON dois (state, created, doi);
+CREATE INDEX dois_client_updated ON dois (client, updated, doi);
+CREATE INDEX dois_client_created ON dois (client, created, doi);
+CREATE INDEX dois_prefix_updated ON dois (prefix, updated, doi);
+CREATE INDEX dois_registered ON dois (registered, updated, doi);
+-- These two also hold state and client, so counting a filter's DOIs that a caller may see
+-- reads the index alone.
+CREATE INDEX dois_resource_type ON dois (lower(json_extract(attributes, '$.types.resourceTypeGeneral')), updated, doi,
+                                         state, client);
+CREATE INDEX dois_published ON dois (
+    substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4),
+    updated, doi, state, client);
+-- lupo's `sort=title`: the first title as stored.
+CREATE INDEX dois_title ON dois (json_extract(attributes, '$.titles[0].title'), doi);
+
+-- How many DOIs there are per client, prefix and state, and by each facet's value: page 1
+-- of a list reads `meta.total` and lupo's facets from here instead of counting a million
+-- rows. `facet`: `s` state (`key` = state; its sum is the total), `t` resourceTypeGeneral,
+-- `c` year created, `r` year registered, `p` publication year; `key` '' when the DOI has
+-- no value. Rows that fall to 0 stay (facets skip them). Kept by the triggers below, in
+-- the transaction of the write; `doi_count_keys` says what one DOI counts under, for the
+-- triggers and the backfill alike.
+CREATE TABLE doi_counts (
+    facet  TEXT NOT NULL,
+    state  TEXT NOT NULL,
+    client TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    n      INTEGER NOT NULL,
+    PRIMARY KEY (facet, state, client, prefix, key)
+) WITHOUT ROWID;
+CREATE VIEW doi_count_keys AS
+    SELECT rowid AS id, 's' AS facet, state, client, prefix, state AS key FROM dois
+    UNION ALL
+    SELECT rowid, 't', state, client, prefix,
+           coalesce(json_extract(attributes, '$.types.resourceTypeGeneral'), '') FROM dois
+    UNION ALL
+    SELECT rowid, 'c', state, client, prefix, strftime('%Y', created, 'unixepoch') FROM dois
+    UNION ALL
+    SELECT rowid, 'r', state, client, prefix, coalesce(strftime('%Y', registered, 'unixepoch'), '') FROM dois
+    UNION ALL
+    SELECT rowid, 'p', state, client, prefix,
+           coalesce(substr(coalesce(json_extract(derived, '$.published'),
+                                    json_extract(attributes, '$.publicationYear')), 1, 4), '') FROM dois;
+CREATE TRIGGER doi_counts_insert AFTER INSERT ON dois BEGIN
+    INSERT INTO doi_counts (facet, state, client, prefix, key, n)
+    SELECT facet, state, client, prefix, key, 1 FROM doi_count_keys WHERE id = NEW.rowid
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER doi_counts_delete BEFORE DELETE ON dois BEGIN
+    INSERT INTO doi_counts (facet, state, client, prefix, key, n)
+    SELECT facet, state, client, prefix, key, -1 FROM doi_count_keys WHERE id = OLD.rowid
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER doi_counts_update_old BEFORE UPDATE OF state, client, prefix, attributes, derived, created, registered
+ON dois BEGIN
+    INSERT INTO doi_counts (facet, state, client, prefix, key, n)
+    SELECT facet, state, client, prefix, key, -1 FROM doi_count_keys WHERE id = OLD.rowid
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+CREATE TRIGGER doi_counts_update_new AFTER UPDATE OF state, client, prefix, attributes, derived, created, registered
+ON dois BEGIN
+    INSERT INTO doi_counts (facet, state, client, prefix, key, n)
+    SELECT facet, state, client, prefix, key, 1 FROM doi_count_keys WHERE id = NEW.rowid
+    ON CONFLICT DO UPDATE SET n = n + excluded.n;
+END;
+
+-- Full-text search of `query=` over the fields lupo's `query_string` searches
+-- (`Doi.query_fields`): the DOI, titles, creator names and identifiers (with affiliation
+-- identifiers, for `affiliation-id`), publisher, descriptions, subjects, related
+-- identifiers. Case- and accent-insensitive (unicode61, remove_diacritics 2). Contentless:
+-- the text lives only in `dois` (`dois_search_rows` says what is indexed, for the triggers
+-- and the backfill alike); a row's rowid is its DOI's rowid (stable: `dois` rows are only
+-- ever inserted, updated in place and deleted; a `VACUUM` that renumbered them would need
+-- the index rebuilt).
+CREATE VIRTUAL TABLE dois_search USING fts5(
+    doi, titles, creators, publisher, descriptions, subjects, related,
+    content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIEW dois_search_rows AS SELECT rowid AS id, doi,
+    (SELECT group_concat(value, ' ') FROM json_tree(dois.attributes, '$.titles') WHERE key = 'title') AS titles,
+    (SELECT group_concat(value, ' ') FROM json_tree(dois.attributes, '$.creators')
+     WHERE (key IN ('name', 'givenName', 'familyName') AND path NOT LIKE '%].%')
+        OR key IN ('nameIdentifier', 'affiliationIdentifier')) AS creators,
+    coalesce(json_extract(attributes, '$.publisher.name'), json_extract(attributes, '$.publisher')) AS publisher,
+    (SELECT group_concat(value, ' ') FROM json_tree(dois.attributes, '$.descriptions')
+     WHERE key = 'description') AS descriptions,
+    (SELECT group_concat(value, ' ') FROM json_tree(dois.attributes, '$.subjects') WHERE key = 'subject') AS subjects,
+    (SELECT group_concat(value, ' ') FROM json_tree(dois.attributes, '$.relatedIdentifiers')
+     WHERE key = 'relatedIdentifier') AS related
+    FROM dois;
+CREATE TRIGGER dois_search_insert AFTER INSERT ON dois BEGIN
+    INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+    SELECT * FROM dois_search_rows WHERE id = NEW.rowid;
+END;
+CREATE TRIGGER dois_search_delete AFTER DELETE ON dois BEGIN
+    DELETE FROM dois_search WHERE rowid = OLD.rowid;
+END;
+CREATE TRIGGER dois_search_update AFTER UPDATE OF doi, attributes ON dois BEGIN
+    DELETE FROM dois_search WHERE rowid = OLD.rowid;
+    INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+    SELECT * FROM dois_search_rows WHERE id = NEW.rowid;
+END;
+
+-- What each DOI counts under, one narrow row per DOI (rowid = the DOI's rowid): facets and
+-- totals of a search read these instead of the wide `dois` rows and their JSON.
+CREATE TABLE doi_facet_keys (
+    id            INTEGER PRIMARY KEY,
+    state         TEXT NOT NULL,
+    client        TEXT NOT NULL,
+    prefix        TEXT NOT NULL,
+    created       TEXT,
+    registered    TEXT,
+    resource_type TEXT,
+    published     TEXT
+);
+CREATE VIEW doi_facet_rows AS SELECT rowid AS id, state, client, prefix,
+    strftime('%Y', created, 'unixepoch') AS created,
+    strftime('%Y', registered, 'unixepoch') AS registered,
+    json_extract(attributes, '$.types.resourceTypeGeneral') AS resource_type,
+    substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4)
+        AS published
+    FROM dois;
+CREATE TRIGGER doi_facet_keys_insert AFTER INSERT ON dois BEGIN
+    INSERT INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE id = NEW.rowid;
+END;
+CREATE TRIGGER doi_facet_keys_update AFTER UPDATE OF state, client, prefix, attributes, derived, created, registered
+ON dois BEGIN
+    INSERT OR REPLACE INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE id = NEW.rowid;
+END;
+CREATE TRIGGER doi_facet_keys_delete AFTER DELETE ON dois BEGIN
+    DELETE FROM doi_facet_keys WHERE id = OLD.rowid;
+END;

@@ -1,25 +1,27 @@
 //! `GET /dois` as lupo answers it: its filters (`client-id`, `provider-id`, `prefix`,
 //! `resource-type-id`, `state`, `created`, `registered`, `published`, `query` with field
-//! syntax, `ids`, `user-id`, `affiliation-id`, `has-…`), `sort`, paging clamps
-//! (`paginatable.rb`) and facets in `meta`. Unknown parameters are ignored, as lupo does.
+//! syntax as full-text search, `ids`, `user-id`, `affiliation-id`, `has-…`), `sort`, paging
+//! clamps (`paginatable.rb`) and facets in `meta`. Unknown parameters are ignored, as lupo does.
 
 use serde_json::{json, Map, Value};
 
 use crate::app::Ctx;
-use crate::db::dois::{Bucket, Facet};
+use crate::db::dois::{Bucket, Facet, Search};
 use crate::dois::{self, Filter, Order, State};
 use crate::error::Error;
 use crate::http::Request;
 
 pub const DEFAULT_PAGE_SIZE: u32 = 25;
 pub const MAX_PAGE_SIZE: u32 = 1000;
-/// Keeps offsets far inside SQLite's integers; deeper walks use `page[cursor]`.
-pub const MAX_PAGE_NUMBER: u64 = 1_000_000;
+/// How deep `page[number]` reaches, as lupo (Elasticsearch's `max_result_window`): a
+/// number past it is its last page; deeper walks use `page[cursor]`.
+pub const MAX_RESULTS: u64 = 10_000;
 /// Buckets per facet, as lupo's aggregations (`size: 10`).
 const FACET_SIZE: u32 = 10;
 
 /// Paging as lupo's `page_from_params` reads it: a size over 1000 is 1000, a number
-/// below 1 (or not a number) is 1; `page[size]=0` asks for counts only.
+/// below 1 (or not a number) is 1, a number past 10,000 results is the last page within
+/// them (`10000 / size`, 1 for size 0); `page[size]=0` asks for counts only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
     pub size: u32,
@@ -35,7 +37,7 @@ pub fn paging(request: &Request) -> Paging {
     let number = param("page[number]")
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|n| *n > 0)
-        .map_or(1, |n| (n as u64).min(MAX_PAGE_NUMBER));
+        .map_or(1, |n| (n as u64).min(MAX_RESULTS.checked_div(size as u64).unwrap_or(1)));
     Paging { size, number }
 }
 
@@ -58,20 +60,181 @@ fn order(sort: Option<&str>) -> Order {
         Some("created") => Order::CreatedAsc,
         Some("-created") => Order::CreatedDesc,
         Some("updated") => Order::UpdatedAsc,
+        Some("title") => Order::TitleAsc,
+        Some("-title") => Order::TitleDesc,
+        Some("relevance") => Order::Relevance,
         _ => Order::UpdatedDesc,
     }
 }
 
-/// `field:value` of lupo's query syntax when the field is a JSON path of identifiers.
-fn field_query(query: &str) -> Option<(String, String)> {
-    let (field, value) = query.split_once(':')?;
-    let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    // `https://…` is a URL searched as text, not a field `https`.
-    if !field.split('.').all(plain) || value.starts_with("//") {
-        return None;
+/// The search index's column for a field of lupo's query syntax (`titles.title:ocean`);
+/// `None` for fields it does not hold.
+fn indexed_field(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "doi" | "uid" | "id" => "doi",
+        "titles.title" | "titles" | "title" | "primary_title.title" => "titles",
+        "creators.name"
+        | "creators.givenName"
+        | "creators.familyName"
+        | "creator_names"
+        | "creators.id"
+        | "creators"
+        | "creators.nameIdentifiers.nameIdentifier"
+        | "creators.affiliation.affiliationIdentifier" => "creators",
+        "publisher" | "publisher.name" => "publisher",
+        "descriptions.description" | "descriptions" => "descriptions",
+        "subjects.subject" | "subjects" => "subjects",
+        "relatedIdentifiers.relatedIdentifier" | "related_identifiers.relatedIdentifier" => "related",
+        _ => return None,
+    })
+}
+
+/// One term of a query: an optional field, its text, whether it is a phrase (quoted) or
+/// a prefix (`ocea*`), and whether it must not match (`-word`, `NOT word`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Term {
+    field: Option<String>,
+    text: String,
+    prefix: bool,
+    negated: bool,
+}
+
+/// Splits a `query` as Elasticsearch's `query_string` does for the syntax tinydoi keeps:
+/// words, `"phrases"`, `field:value`, `field:"phrase"`, `+`/`-`/`!` and `AND`/`OR`/`NOT`
+/// (`&&`, `||`), `word*`. Parentheses, boosts (`^2`), fuzziness (`~`), ranges and regular
+/// expressions are not kept: their characters separate words. `OR` joins the terms beside it.
+fn terms(query: &str) -> Vec<Vec<Term>> {
+    let chars: Vec<char> = query.chars().collect();
+    let mut groups: Vec<Vec<Term>> = Vec::new();
+    let (mut negate_next, mut or_next) = (false, false);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() || "()[]{}^~<>=".contains(c) {
+            i += 1;
+            continue;
+        }
+        // A bare word: up to whitespace or a quote.
+        let mut word = String::new();
+        let mut negated = std::mem::take(&mut negate_next);
+        if matches!(c, '-' | '!' | '+') {
+            negated = c != '+';
+            i += 1;
+        }
+        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '"' && !"()[]{}^~".contains(chars[i]) {
+            word.push(chars[i]);
+            i += 1;
+        }
+        match word.as_str() {
+            "AND" | "&&" => continue,
+            "OR" | "||" => {
+                or_next = true;
+                continue;
+            }
+            "NOT" => {
+                negate_next = true;
+                continue;
+            }
+            _ => {}
+        }
+        let mut field = None;
+        let mut text = word.clone();
+        if let Some((f, rest)) = word.split_once(':') {
+            let plain = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            // `https://…` is a URL searched as text, not a field `https`.
+            if f.split('.').all(plain) && !rest.starts_with("//") {
+                field = Some(f.to_string());
+                text = rest.to_string();
+            }
+        }
+        let mut phrase = false;
+        if text.is_empty() && i < chars.len() && chars[i] == '"' {
+            // A phrase (`"…"` or `field:"…"`): up to the closing quote or the end.
+            i += 1;
+            while i < chars.len() && chars[i] != '"' {
+                text.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            phrase = true;
+        }
+        let prefix = !phrase && text.ends_with('*');
+        let text: String = text.chars().filter(|c| *c != '*' && *c != '?').collect();
+        if !text.chars().any(char::is_alphanumeric) {
+            continue;
+        }
+        let term = Term {
+            field,
+            text,
+            prefix,
+            negated,
+        };
+        match groups.last_mut() {
+            Some(group) if std::mem::take(&mut or_next) => group.push(term),
+            _ => groups.push(vec![term]),
+        }
     }
-    let value = value.trim().trim_matches('"').replace('*', "");
-    Some((field.to_string(), value))
+    groups
+}
+
+/// An FTS5 string literal: the text in double quotes, its quotes doubled (FTS5 then
+/// splits it into the index's tokens, a phrase when there are several).
+fn fts_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// `query=` as a full-text search, and the field queries on fields the index lacks: every
+/// word must match (lupo's `default_operator: AND`), case- and accent-insensitive.
+pub fn search(query: &str) -> (Search, Vec<(String, String)>) {
+    let mut all: Vec<String> = Vec::new();
+    let mut none: Vec<String> = Vec::new();
+    let mut fields = Vec::new();
+    for group in terms(query) {
+        let mut alternatives = Vec::new();
+        for term in group {
+            let mut fts = fts_string(&term.text);
+            if term.prefix {
+                fts.push_str(" *");
+            }
+            match term.field.as_deref() {
+                None => {}
+                Some(field) => match indexed_field(field) {
+                    Some(column) => fts = format!("{column} : {fts}"),
+                    None => {
+                        // Not in the index: matched in the stored JSON (not negated).
+                        if !term.negated {
+                            fields.push((field.to_string(), term.text.clone()));
+                        }
+                        continue;
+                    }
+                },
+            }
+            if term.negated {
+                none.push(fts);
+            } else {
+                alternatives.push(fts);
+            }
+        }
+        match alternatives.len() {
+            0 => {}
+            1 => all.extend(alternatives),
+            _ => all.push(format!("({})", alternatives.join(" OR "))),
+        }
+    }
+    let join = |v: Vec<String>, op: &str| (!v.is_empty()).then(|| v.join(op));
+    (
+        Search {
+            all: join(all, " AND "),
+            none: join(none, " OR "),
+        },
+        fields,
+    )
+}
+
+/// A creators phrase for `user-id` / `affiliation-id`: the identifier's last path segment
+/// (an ORCID or ROR id), searched among creators' name and affiliation identifiers.
+fn identifier_search(value: &str) -> String {
+    format!("creators : {}", fts_string(value.rsplit('/').next().unwrap_or(value)))
 }
 
 /// The filter the request's parameters ask for.
@@ -102,18 +265,22 @@ pub fn filter(ctx: &Ctx, request: &Request) -> Filter {
             None => f.nothing = true,
         }
     }
+    let mut all: Vec<String> = Vec::new();
     if let Some(q) = param("query") {
-        match field_query(q) {
-            Some(field) => f.fields.push(field),
-            None => f.contains.push(q.to_string()),
+        let (search, fields) = search(q);
+        all.extend(search.all);
+        f.search.none = search.none;
+        f.fields = fields;
+    }
+    for id in [param("user-id"), param("affiliation-id")].into_iter().flatten() {
+        if id.chars().any(char::is_alphanumeric) {
+            all.push(identifier_search(id));
+        } else {
+            f.nothing = true;
         }
     }
-    if let Some(user) = param("user-id") {
-        f.contains.push(user.rsplit('/').next().unwrap_or(user).to_string());
-    }
-    if let Some(affiliation) = param("affiliation-id") {
-        f.contains
-            .push(affiliation.rsplit('/').next().unwrap_or(affiliation).to_string());
+    if !all.is_empty() {
+        f.search.all = Some(all.join(" AND "));
     }
     // lupo filters `…_count >= n`; tinydoi has no event data, so every count is 0.
     for has in [
@@ -141,6 +308,18 @@ fn humanize(s: &str) -> String {
         .map_or_else(String::new, |first| first.to_uppercase().chain(c).collect())
 }
 
+/// lupo's resource type name: `StudyRegistration` → `Study Registration`.
+fn words(s: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// lupo's resource type id: `JournalArticle` → `journal-article`.
 fn dasherize(s: &str) -> String {
     let mut out = String::new();
@@ -165,8 +344,9 @@ fn buckets(found: Vec<Bucket>, id: impl Fn(&str) -> String, title: impl Fn(&str,
     )
 }
 
-/// lupo's default facets that SQL can answer, in `meta` beside the totals.
-pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
+/// lupo's default facets that SQL can answer, in `meta` beside the totals, and the
+/// number of DOIs they count (the list's total: every DOI has a state).
+pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<(Map<String, Value>, u64), Error> {
     let same = |k: &str| k.to_string();
     let named = |k: &str, t: Option<String>| t.unwrap_or_else(|| k.to_string());
     let mut meta = Map::new();
@@ -180,11 +360,12 @@ pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
         ("clients", Facet::Clients),
         ("prefixes", Facet::Prefixes),
     ];
-    for (name, facet) in table {
-        let found = dois::facet(ctx.db, &ctx.principal, filter.clone(), facet, FACET_SIZE)?;
+    let kinds: Vec<Facet> = table.iter().map(|(_, f)| *f).collect();
+    let all = dois::facets(ctx.db, &ctx.principal, filter.clone(), &kinds, FACET_SIZE)?;
+    for ((name, facet), found) in table.into_iter().zip(all) {
         let value = match facet {
             Facet::States => buckets(found, same, |k, _| humanize(k)),
-            Facet::ResourceTypes => buckets(found, dasherize, |k, _| k.to_string()),
+            Facet::ResourceTypes => buckets(found, dasherize, |k, _| words(k)),
             Facet::Providers | Facet::Clients => buckets(found, |k| k.to_ascii_lowercase(), named),
             _ => buckets(found, same, |k, _| k.to_string()),
         };
@@ -200,7 +381,7 @@ pub fn facets(ctx: &Ctx, filter: &Filter) -> Result<Map<String, Value>, Error> {
             json!([{"id": "4", "title": "Schema 4", "count": total}]),
         );
     }
-    Ok(meta)
+    Ok((meta, total))
 }
 
 #[cfg(test)]
@@ -215,21 +396,34 @@ mod tests {
         assert_eq!(p("page[size]=5000&page[number]=0"), Paging { size: 1000, number: 1 });
         assert_eq!(p("page[size]=0&page[number]=-3"), Paging { size: 0, number: 1 });
         assert_eq!(p("page[size]=abc&page[number]=x"), Paging { size: 0, number: 1 });
+        assert_eq!(p("page[number]=401"), Paging { size: 25, number: 400 });
+        assert_eq!(p("page[size]=3&page[number]=99999"), Paging { size: 3, number: 3333 });
+        assert_eq!(p("page[size]=0&page[number]=7"), Paging { size: 0, number: 1 });
     }
 
     #[test]
-    fn field_queries_and_ids() {
-        assert_eq!(
-            field_query("titles.title:ocean"),
-            Some(("titles.title".into(), "ocean".into()))
-        );
-        assert_eq!(
-            field_query("version:testtag"),
-            Some(("version".into(), "testtag".into()))
-        );
-        assert_eq!(field_query("http://x"), None);
+    fn queries_become_fts5_expressions() {
+        let q = |s: &str| search(s);
+        let all = |s: &str| q(s).0.all;
+        assert_eq!(all("ocean glacier"), Some(r#""ocean" AND "glacier""#.into()));
+        assert_eq!(all("\"ocean floor\" ice*"), Some(r#""ocean floor" AND "ice" *"#.into()));
+        assert_eq!(all("titles.title:\"Ocean 3\""), Some(r#"titles : "Ocean 3""#.into()));
+        assert_eq!(all("creators.name:Fenner"), Some(r#"creators : "Fenner""#.into()));
+        assert_eq!(all("ocean OR sea ice"), Some(r#"("ocean" OR "sea") AND "ice""#.into()));
+        assert_eq!(all("say \"hi"), Some(r#""say" AND "hi""#.into()));
+        assert_eq!(all("a\"b"), Some(r#""a" AND "b""#.into()));
+        let (s, fields) = q("ocean -ice NOT sea version:testtag");
+        assert_eq!(s.all, Some(r#""ocean""#.into()));
+        assert_eq!(s.none, Some(r#""ice" OR "sea""#.into()));
+        assert_eq!(fields, vec![("version".to_string(), "testtag".to_string())]);
+        // URLs are text; punctuation alone is no term.
+        assert_eq!(all("https://example.org"), Some(r#""https://example.org""#.into()));
+        assert_eq!(q("- ( ) *").0, Search::default());
         assert_eq!(dasherize("JournalArticle"), "journal-article");
+        assert_eq!(words("StudyRegistration"), "Study Registration");
+        assert_eq!(words("Dataset"), "Dataset");
         assert_eq!(order(Some("-created")), Order::CreatedDesc);
-        assert_eq!(order(Some("relevance")), Order::UpdatedDesc);
+        assert_eq!(order(Some("relevance")), Order::Relevance);
+        assert_eq!(order(Some("-title")), Order::TitleDesc);
     }
 }

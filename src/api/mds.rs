@@ -7,7 +7,7 @@ use crate::error::{Error, Problem};
 use crate::formats;
 use crate::http::request::{parse_form, percent_decode};
 use crate::http::router::Params;
-use crate::http::{Reply, Request};
+use crate::http::{Body, Reply, Request};
 use crate::metadata::{self, Format, MetadataError};
 
 const UNKNOWN_TO_MDS: &str = "DOI is unknown to MDS";
@@ -274,15 +274,22 @@ pub fn get_doi(ctx: &Ctx, _: &Request, params: &Params) -> Result<Reply, Error> 
     })
 }
 
-/// `GET /doi`: the caller's minted DOIs, one a line, upper case; 204 when none.
+const TEXT: &str = "text/plain;charset=UTF-8";
+
+/// `GET /doi`: the caller's minted DOIs, one a line, upper case; 204 when none. A list
+/// longer than a page is streamed as it is read (chunked), never held whole.
 pub fn list_dois(ctx: &Ctx, _: &Request, _: &Params) -> Result<Reply, Error> {
     ctx.client()?;
-    let names = dois::minted_names_of_client(ctx.db, &ctx.principal)?;
+    let mut names = dois::MintedNames::first_page(ctx.db, &ctx.principal)?;
     if names.is_empty() {
         return Ok(Reply::empty(204));
     }
-    let lines: Vec<String> = names.iter().map(|n| doi::upper(n)).collect();
-    Ok(Reply::text(200, lines.join("\n")))
+    if names.is_complete() {
+        return Ok(Reply::new(200, TEXT, names.take_buffered()));
+    }
+    let mut reply = Reply::new(200, TEXT, Vec::new());
+    reply.body = Body::Stream(Box::new(names));
+    Ok(reply)
 }
 
 /// `DELETE /doi/{doi}`: deletes a draft; 405 for registered and findable DOIs.

@@ -177,8 +177,8 @@ fn naming(mut changes: dois::Changes, name: &str) -> Result<dois::Changes, Error
 }
 
 /// lupo reads the `xml` attribute in any format bolognese reads (`find_from_format`,
-/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX and RIS
-/// become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
+/// `parse_xml`): DataCite JSON, Crosscite, Citeproc, schema.org JSON, codemeta, BibTeX, RIS
+/// and Crossref XML become a kernel-4 record naming `name`; anything else is kept as sent (DataCite XML, or
 /// refused as not XML).
 pub fn converted(xml: Vec<u8>, name: &str) -> Result<Vec<u8>, Error> {
     Ok(read_xml(xml, name)?.0)
@@ -202,6 +202,8 @@ fn read_xml(xml: Vec<u8>, name: &str) -> Result<(Vec<u8>, Option<Value>), Error>
         _ if crate::metadata::detect(&xml) == Some(crate::metadata::Format::Codemeta) => {
             crate::formats::codemeta_to_attributes(text)
         }
+        // lupo's Crossref test is bolognese's (`crossref_result/…/doi_record/crossref`), not poodle's.
+        _ if crate::formats::is_crossref(text) => crate::formats::crossref_to_attributes(text),
         _ => return Ok((xml, None)),
     };
     let (_, attributes) =
@@ -360,7 +362,9 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     let facets = if request.query("disable-facets") == Some("true") {
         None
     } else {
-        Some(dois_list::facets(ctx, &filter)?)
+        let (facets, total) = dois_list::facets(ctx, &filter)?;
+        filter.total = Some(total);
+        Some(facets)
     };
     if cursor_mode {
         // An undecodable cursor starts from the beginning, as lupo's `page_from_params`.
@@ -375,7 +379,13 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         filter.offset = (number - 1).saturating_mul(size as u64);
     }
     let (mut found, total) = dois::list(ctx.db, &ctx.principal, filter)?;
-    let total_pages = if size == 0 { 0 } else { total.div_ceil(size as u64) };
+    // lupo counts pages of numbered paging within the 10,000 results it can reach.
+    let reachable = if cursor_mode {
+        total
+    } else {
+        total.min(dois_list::MAX_RESULTS)
+    };
+    let total_pages = if size == 0 { 0 } else { reachable.div_ceil(size as u64) };
     let next = if cursor_mode {
         if found.len() > size as usize {
             found.truncate(size as usize);
@@ -389,7 +399,7 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         } else {
             None
         }
-    } else if size > 0 && number.saturating_mul(size as u64) < total {
+    } else if size > 0 && number.saturating_mul(size as u64) < total && number < total_pages {
         let paging = [
             ("page[number]", (number + 1).to_string()),
             ("page[size]", size.to_string()),

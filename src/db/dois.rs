@@ -317,17 +317,27 @@ pub enum Order {
     /// `name`: by DOI.
     DoiAsc,
     DoiDesc,
+    /// `title`: by the first title as stored (lupo's `primary_title.title.raw`).
+    TitleAsc,
+    TitleDesc,
+    /// `relevance`: best full-text match first (`bm25`); without a search, `-updated`.
+    Relevance,
 }
 
+/// The first title, as the `dois_title` index has it.
+const TITLE: &str = "json_extract(attributes, '$.titles[0].title')";
+
 impl Order {
-    fn sql(self) -> &'static str {
+    fn sql(self) -> String {
         match self {
-            Order::UpdatedDesc => "updated DESC, doi DESC",
-            Order::UpdatedAsc => "updated ASC, doi ASC",
-            Order::CreatedDesc => "created DESC, doi DESC",
-            Order::CreatedAsc => "created ASC, doi ASC",
-            Order::DoiAsc => "doi ASC",
-            Order::DoiDesc => "doi DESC",
+            Order::UpdatedDesc | Order::Relevance => "updated DESC, doi DESC".into(),
+            Order::UpdatedAsc => "updated ASC, doi ASC".into(),
+            Order::CreatedDesc => "created DESC, doi DESC".into(),
+            Order::CreatedAsc => "created ASC, doi ASC".into(),
+            Order::DoiAsc => "doi ASC".into(),
+            Order::DoiDesc => "doi DESC".into(),
+            Order::TitleAsc => format!("{TITLE} ASC, doi ASC"),
+            Order::TitleDesc => format!("{TITLE} DESC, doi DESC"),
         }
     }
 }
@@ -351,18 +361,38 @@ pub struct Filter {
     pub created: Vec<String>,
     pub registered: Vec<String>,
     pub published: Vec<String>,
-    /// Substrings the metadata must all contain (`query`, `user-id`, `affiliation-id`),
-    /// case-insensitive.
+    /// Substrings the metadata must all contain, case-insensitive (the console's search;
+    /// a scan, for small lists).
     pub contains: Vec<String>,
-    /// lupo's field queries (`titles.title:ocean`): a JSON path of identifiers under the
-    /// attributes and a substring its value must contain, case-insensitive.
+    /// lupo's field queries on fields the search index lacks (`version:testtag`): a JSON
+    /// path of identifiers under the attributes and a substring its value must contain,
+    /// case-insensitive.
     pub fields: Vec<(String, String)>,
+    /// Full-text search over `dois_search` (`query=`).
+    pub search: Search,
     /// The filter can match nothing (e.g. `has-citations`: tinydoi has no event data).
     pub nothing: bool,
+    /// How many DOIs it matches when that was counted already (with the facets), so a
+    /// list does not count them again.
+    pub total: Option<u64>,
     pub order: Order,
     pub limit: u32,
     pub offset: u64,
     pub cursor: Option<Cursor>,
+}
+
+/// A full-text search as FTS5 `MATCH` expressions (see `api::dois_list::search`): DOIs
+/// must match `all` and must not match `none`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Search {
+    pub all: Option<String>,
+    pub none: Option<String>,
+}
+
+impl Search {
+    pub fn is_empty(&self) -> bool {
+        self.all.is_none() && self.none.is_none()
+    }
 }
 
 impl Filter {
@@ -380,12 +410,27 @@ impl Filter {
             published: Vec::new(),
             contains: Vec::new(),
             fields: Vec::new(),
+            search: Search::default(),
             nothing: false,
+            total: None,
             order: Order::default(),
             limit: 25,
             offset: 0,
             cursor: None,
         }
+    }
+
+    /// Whether `doi_counts` answers totals and facets of this filter: it only narrows by
+    /// visibility, client, provider, prefix and state, the keys of that table.
+    fn counted(&self) -> bool {
+        self.ids.is_empty()
+            && self.resource_types.is_empty()
+            && self.created.is_empty()
+            && self.registered.is_empty()
+            && self.published.is_empty()
+            && self.contains.is_empty()
+            && self.fields.is_empty()
+            && self.search.is_empty()
     }
 }
 
@@ -394,7 +439,28 @@ fn year_of(column: &str) -> String {
     format!("strftime('%Y', {column}, 'unixepoch')")
 }
 
-/// The publication year shown (`derived.published`, else the attributes' year).
+/// The Unix seconds of 1 January of `year` (proleptic Gregorian, UTC).
+fn year_start(year: i64) -> i64 {
+    // Days from 1970-01-01 to 1 January of `year` (Howard Hinnant's days_from_civil, m = 1, d = 1).
+    let y = year - 1;
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = 306; // 1 March … 1 January of the next year
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400
+}
+
+/// `[start, end)` Unix seconds of a `YYYY` year; `None` for anything else.
+fn year_range(year: &str) -> Option<(i64, i64)> {
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let y: i64 = year.parse().ok()?;
+    Some((year_start(y), year_start(y + 1)))
+}
+
+/// The publication year shown (`derived.published`, else the attributes' year), as the
+/// `dois_published` index has it.
 const PUBLISHED_YEAR: &str =
     "substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4)";
 const RESOURCE_TYPE: &str = "json_extract(attributes, '$.types.resourceTypeGeneral')";
@@ -419,14 +485,28 @@ impl Clauses {
         let ps: Vec<String> = values.iter().map(|v| self.arg(v.clone())).collect();
         self.sql.push(format!("{expr} IN ({})", ps.join(", ")));
     }
+
+    /// `column` within any of the `years` (ranges, so the column's index serves it).
+    fn in_years(&mut self, column: &str, years: &[String]) {
+        if years.is_empty() {
+            return;
+        }
+        let mut ranges = Vec::new();
+        for (start, end) in years.iter().filter_map(|y| year_range(y)) {
+            let (s, e) = (self.arg(start), self.arg(end));
+            ranges.push(format!("({column} >= {s} AND {column} < {e})"));
+        }
+        if ranges.is_empty() {
+            self.sql.push("0 = 1".into());
+        } else {
+            self.sql.push(format!("({})", ranges.join(" OR ")));
+        }
+    }
 }
 
-/// The WHERE clause of `filter` (without paging) and its parameters.
-fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
-    let mut c = Clauses {
-        sql: vec!["1 = 1".into()],
-        args: Vec::new(),
-    };
+/// The WHERE clause of who may see what and the client, provider, prefix and state
+/// filters: columns `dois` and `doi_counts` share.
+fn counted_conditions(filter: &Filter, c: &mut Clauses) {
     match &filter.visible {
         Visible::All => {}
         Visible::Findable => c.sql.push("state = 'findable'".into()),
@@ -463,12 +543,40 @@ fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
     c.any_of("prefix", &filter.prefixes);
     let states: Vec<String> = filter.states.iter().map(|s| s.as_str().to_string()).collect();
     c.any_of("state", &states);
+}
+
+/// The WHERE clause of `filter` over `dois` (without paging) and its parameters.
+fn conditions(filter: &Filter) -> (String, Vec<Box<dyn ToSql>>) {
+    conditions_walking(filter, false)
+}
+
+/// The WHERE clause of `filter`. Its search is in the `FROM` (`from_of`), or with `walk`
+/// here, its rowids only checked (`+rowid` keeps SQLite from looking them up one by one),
+/// so a page is read walking an index in the list's order: cheaper when many DOIs match.
+fn conditions_walking(filter: &Filter, walk: bool) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut c = Clauses {
+        sql: vec!["1 = 1".into()],
+        args: Vec::new(),
+    };
+    counted_conditions(filter, &mut c);
     c.any_of("doi", &filter.ids);
     let types: Vec<String> = filter.resource_types.iter().map(|t| t.to_ascii_lowercase()).collect();
     c.any_of(&format!("lower({RESOURCE_TYPE})"), &types);
-    c.any_of(&year_of("created"), &filter.created);
-    c.any_of(&year_of("registered"), &filter.registered);
+    c.in_years("created", &filter.created);
+    c.in_years("registered", &filter.registered);
     c.any_of(PUBLISHED_YEAR, &filter.published);
+    if let (Some(all), true) = (&filter.search.all, walk) {
+        let p = c.arg(all.clone());
+        c.sql.push(format!(
+            "+dois.rowid IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+        ));
+    }
+    if let Some(none) = &filter.search.none {
+        let p = c.arg(none.clone());
+        c.sql.push(format!(
+            "dois.rowid NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+        ));
+    }
     for q in filter.contains.iter().filter(|q| !q.is_empty()) {
         let p = c.arg(like(q));
         c.sql
@@ -501,36 +609,164 @@ fn like(s: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// One page of DOIs in `filter.order` (newest first by creation when walking by cursor),
-/// and how many match in all.
-pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u64)> {
-    let (mut where_sql, mut args) = conditions(filter);
-    let total: u64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM dois WHERE {where_sql}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    if filter.limit == 0 {
-        return Ok((Vec::new(), total));
+/// The WHERE clause over `doi_facet_keys` of a filter that is a search narrowed only by
+/// what that table holds (visibility, client, provider, prefix, state); `None` for others.
+fn keyed_search(filter: &Filter) -> Option<(String, Vec<Box<dyn ToSql>>)> {
+    let mut rest = filter.clone();
+    rest.search = Search::default();
+    if filter.search.is_empty() || !rest.counted() {
+        return None;
     }
+    let mut c = Clauses {
+        sql: vec!["1 = 1".into()],
+        args: Vec::new(),
+    };
+    counted_conditions(filter, &mut c);
+    if let Some(none) = &filter.search.none {
+        let p = c.arg(none.clone());
+        c.sql.push(format!(
+            "doi_facet_keys.id NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH {p})"
+        ));
+    }
+    Some((c.sql.join(" AND "), c.args))
+}
+
+/// The `FROM` of `filter` over `table` (`dois`, or `doi_facet_keys` by `id`): with a search,
+/// its matches joined to the table by rowid (`CROSS JOIN` keeps SQLite from walking the
+/// table or an index of the other filters instead, which costs the table's size), ranked
+/// for `sort=relevance`; else the table. Its parameter is appended to `args`.
+fn from_of(filter: &Filter, table: &str, args: &mut Vec<Box<dyn ToSql>>, ranked: bool) -> String {
+    let Some(all) = &filter.search.all else {
+        return table.to_string();
+    };
+    args.push(Box::new(all.clone()));
+    let key = if table == "dois" { "rowid" } else { "id" };
+    let rank = if ranked { ", rank" } else { "" };
+    format!(
+        "(SELECT rowid AS id{rank} FROM dois_search WHERE dois_search MATCH ?{}) AS m CROSS JOIN {table} \
+         ON {table}.{key} = m.id",
+        args.len()
+    )
+}
+
+/// How many DOIs `filter` matches: from `doi_counts` when it can answer, else counted.
+pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
+    if let Some((where_sql, mut args)) = keyed_search(filter) {
+        let from = from_of(filter, "doi_facet_keys", &mut args, false);
+        return conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0));
+    }
+    if filter.counted() {
+        let mut c = Clauses {
+            sql: vec!["facet = 's'".into()],
+            args: Vec::new(),
+        };
+        counted_conditions(filter, &mut c);
+        let sql = format!(
+            "SELECT coalesce(SUM(n), 0) FROM doi_counts WHERE {}",
+            c.sql.join(" AND ")
+        );
+        return conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(c.args.iter()), |r| r.get(0));
+    }
+    let (where_sql, mut args) = conditions(filter);
+    let from = from_of(filter, "dois", &mut args, false);
+    conn.prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))
+}
+
+/// The page query of `filter` (paging, cursor and order included) and its parameters.
+fn page_query(filter: &Filter, columns: &str, walk: bool) -> (String, Vec<Box<dyn ToSql>>) {
+    let (mut where_sql, mut args) = conditions_walking(filter, walk);
     let mut order = filter.order.sql();
     if let Some(c) = &filter.cursor {
         args.push(Box::new(c.created));
         let created = args.len();
         args.push(Box::new(c.doi.clone()));
         let doi = args.len();
-        where_sql.push_str(&format!(
-            " AND (created < ?{created} OR (created = ?{created} AND doi < ?{doi}))"
-        ));
+        // A row value, so the (…, created, doi) indexes start the page by a seek.
+        where_sql.push_str(&format!(" AND (created, doi) < (?{created}, ?{doi})"));
         order = Order::CreatedDesc.sql();
     }
+    let from = if walk {
+        "dois".to_string()
+    } else {
+        let ranked = filter.order == Order::Relevance && filter.search.all.is_some() && filter.cursor.is_none();
+        if ranked {
+            order = "m.rank, doi".into();
+        }
+        from_of(filter, "dois", &mut args, ranked)
+    };
     args.push(Box::new(filter.limit));
     let limit = args.len();
     args.push(Box::new(filter.offset as i64));
     let offset = args.len();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM dois WHERE {where_sql} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"
-    ))?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), from_row)?;
-    Ok((rows.collect::<rusqlite::Result<Vec<_>>>()?, total))
+    (
+        format!("SELECT {columns} FROM {from} WHERE {where_sql} ORDER BY {order} LIMIT ?{limit} OFFSET ?{offset}"),
+        args,
+    )
+}
+
+/// One page of DOIs in `filter.order` (newest first by creation when walking by cursor),
+/// and how many match in all.
+pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u64)> {
+    let total = match filter.total {
+        Some(total) => total,
+        None => count(conn, filter)?,
+    };
+    if filter.limit == 0 || total == 0 {
+        return Ok((Vec::new(), total));
+    }
+    // A search matching 1 % or more of the DOIs the rest of the filter allows: walking
+    // the list's index finds a page's matches within about 100 × its size entries, where
+    // looking every match up and sorting them would cost their number.
+    let mut rest = filter.clone();
+    rest.search = Search::default();
+    let walk = filter.search.all.is_some()
+        && filter.order != Order::Relevance
+        && rest.counted()
+        && total.saturating_mul(100) >= count(conn, &rest)?;
+    // The page's rowids first, from the indexes alone; then only those rows are read
+    // whole (`xml` and `attributes` make a row span pages).
+    let (sql, args) = page_query(filter, "dois.rowid", walk);
+    let ids: Vec<i64> = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE rowid = ?1"))?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(d) = stmt.query_row([id], from_row).optional()? {
+            rows.push(d);
+        }
+    }
+    Ok((rows, total))
+}
+
+/// The query plans of `filter`'s count and page queries, one line per step (`EXPLAIN
+/// QUERY PLAN`), for tests that keep every filter on an index.
+pub fn list_plan(conn: &Connection, filter: &Filter) -> rusqlite::Result<Vec<String>> {
+    let (sql, args) = page_query(filter, "dois.rowid", false);
+    let mut out = Vec::new();
+    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+    for row in rows {
+        out.push(row?);
+    }
+    if !filter.counted() {
+        let (where_sql, mut args) = conditions(filter);
+        let from = from_of(filter, "dois", &mut args, false);
+        let mut stmt = conn.prepare(&format!(
+            "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM {from} WHERE {where_sql}"
+        ))?;
+        let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, String>(3))?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
 }
 
 /// One facet bucket: the grouped value (`None` when the DOIs lack it), a title where
@@ -556,7 +792,7 @@ pub enum Facet {
 }
 
 impl Facet {
-    /// The grouped expression and the title expression.
+    /// The grouped expression and the title expression over `dois`.
     fn sql(self) -> (String, &'static str) {
         match self {
             Facet::States => ("state".into(), "NULL"),
@@ -572,18 +808,63 @@ impl Facet {
             Facet::Prefixes => ("prefix".into(), "NULL"),
         }
     }
+
+    /// The `doi_counts` facet code, grouped expression and title expression.
+    fn counted_sql(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Facet::States => ("s", "key", "NULL"),
+            Facet::ResourceTypes => ("t", "key", "NULL"),
+            Facet::Created => ("c", "key", "NULL"),
+            Facet::Registered => ("r", "key", "NULL"),
+            Facet::Published => ("p", "key", "NULL"),
+            Facet::Providers => (
+                "s",
+                "(SELECT provider FROM clients WHERE symbol = doi_counts.client)",
+                "(SELECT name FROM providers WHERE symbol = (SELECT provider FROM clients WHERE symbol = doi_counts.client))",
+            ),
+            Facet::Clients => ("s", "client", "(SELECT name FROM clients WHERE symbol = doi_counts.client)"),
+            Facet::Prefixes => ("s", "prefix", "NULL"),
+        }
+    }
+
+    /// lupo's date histograms list the latest years first; its terms, the largest first.
+    fn order(self) -> &'static str {
+        match self {
+            Facet::Created | Facet::Registered | Facet::Published => "k DESC",
+            _ => "total DESC, k",
+        }
+    }
 }
 
-/// The `limit` largest buckets of `facet` over the DOIs `filter` matches (paging aside).
+/// The `limit` largest buckets of `facet` over the DOIs `filter` matches (paging aside),
+/// from `doi_counts` when it can answer.
 pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> rusqlite::Result<Vec<Bucket>> {
-    let (where_sql, mut args) = conditions(filter);
-    let (key, title) = facet.sql();
+    let order = facet.order();
+    let (sql, mut args) = if filter.counted() {
+        let (code, key, title) = facet.counted_sql();
+        let mut c = Clauses {
+            sql: vec![format!("facet = '{code}'")],
+            args: Vec::new(),
+        };
+        counted_conditions(filter, &mut c);
+        let sql = format!(
+            "SELECT {key} AS k, {title}, SUM(n) AS total FROM doi_counts WHERE {} AND k IS NOT NULL AND k != '' \
+             GROUP BY k HAVING total > 0 ORDER BY {order}",
+            c.sql.join(" AND ")
+        );
+        (sql, c.args)
+    } else {
+        let (where_sql, mut args) = conditions(filter);
+        let from = from_of(filter, "dois", &mut args, false);
+        let (key, title) = facet.sql();
+        let sql = format!(
+            "SELECT {key} AS k, {title}, COUNT(*) AS total FROM {from} WHERE {where_sql} AND k IS NOT NULL AND k != '' \
+             GROUP BY k ORDER BY {order}"
+        );
+        (sql, args)
+    };
     args.push(Box::new(limit));
-    let limit = args.len();
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {key} AS k, {title}, COUNT(*) AS n FROM dois WHERE {where_sql} AND k IS NOT NULL AND k != '' \
-         GROUP BY k ORDER BY n DESC, k LIMIT ?{limit}"
-    ))?;
+    let mut stmt = conn.prepare_cached(&format!("{sql} LIMIT ?{}", args.len()))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
         Ok(Bucket {
             key: r.get::<_, Option<String>>(0).ok().flatten(),
@@ -594,12 +875,196 @@ pub fn facet(conn: &Connection, filter: &Filter, facet: Facet, limit: u32) -> ru
     rows.collect()
 }
 
-/// A client's registered and findable DOI names, oldest first (MDS `GET /doi`).
-pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT doi FROM dois WHERE client = ?1 AND state != 'draft' ORDER BY created, doi")?;
-    let rows = stmt.query_map([client], |r| r.get(0))?;
+/// The `limit` first buckets of each of `facets` over the DOIs `filter` matches: from
+/// `doi_counts` when it can answer, else counted in one pass over the matching rows (one
+/// search, one read of each row, whatever the number of facets).
+pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) -> rusqlite::Result<Vec<Vec<Bucket>>> {
+    if filter.counted() {
+        return facets.iter().map(|f| facet(conn, filter, *f, limit)).collect();
+    }
+    use std::collections::HashMap;
+    let (sql, args) = match keyed_search(filter) {
+        Some((where_sql, mut args)) => (
+            format!(
+                "SELECT state, client, prefix, created, registered, resource_type, published \
+                 FROM {} WHERE {where_sql}",
+                from_of(filter, "doi_facet_keys", &mut args, false)
+            ),
+            args,
+        ),
+        None => {
+            let (where_sql, mut args) = conditions(filter);
+            let from = from_of(filter, "dois", &mut args, false);
+            let sql = format!(
+                "SELECT state, client, prefix, {}, {}, {RESOURCE_TYPE}, {PUBLISHED_YEAR} FROM {from} WHERE {where_sql}",
+                year_of("created"),
+                year_of("registered")
+            );
+            (sql, args)
+        }
+    };
+    // Per facet: key → count. Client keys are resolved to providers and names after.
+    let mut counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); 7];
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(r) = rows.next()? {
+        for (i, slot) in counts.iter_mut().enumerate() {
+            let key = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                _ => continue,
+            };
+            if !key.is_empty() {
+                *slot.entry(key).or_default() += 1;
+            }
+        }
+    }
+    drop(rows);
+    let mut client_of = conn.prepare_cached(
+        "SELECT c.name, c.provider, p.name FROM clients c LEFT JOIN providers p ON p.symbol = c.provider
+         WHERE c.symbol = ?1",
+    )?;
+    // Client → (its name, its provider, the provider's name).
+    type Names = (Option<String>, Option<String>, Option<String>);
+    let mut names: HashMap<String, Names> = HashMap::new();
+    for client in counts[1].keys() {
+        let found = client_of
+            .query_row([client], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?
+            .unwrap_or((None, None, None));
+        names.insert(client.clone(), found);
+    }
+    let mut out = Vec::with_capacity(facets.len());
+    for facet in facets {
+        let mut buckets: Vec<Bucket> = match facet {
+            Facet::Providers => {
+                let mut by: HashMap<String, (Option<String>, u64)> = HashMap::new();
+                for (client, n) in &counts[1] {
+                    if let Some((_, Some(provider), title)) = names.get(client) {
+                        let e = by.entry(provider.clone()).or_insert((title.clone(), 0));
+                        e.1 += n;
+                    }
+                }
+                by.into_iter()
+                    .map(|(k, (title, count))| Bucket {
+                        key: Some(k),
+                        title,
+                        count,
+                    })
+                    .collect()
+            }
+            _ => {
+                let column = match facet {
+                    Facet::States => 0,
+                    Facet::Clients => 1,
+                    Facet::Prefixes => 2,
+                    Facet::Created => 3,
+                    Facet::Registered => 4,
+                    Facet::ResourceTypes => 5,
+                    _ => 6,
+                };
+                counts[column]
+                    .iter()
+                    .map(|(k, n)| Bucket {
+                        key: Some(k.clone()),
+                        title: match facet {
+                            Facet::Clients => names.get(k).and_then(|n| n.0.clone()),
+                            _ => None,
+                        },
+                        count: *n,
+                    })
+                    .collect()
+            }
+        };
+        match facet {
+            Facet::Created | Facet::Registered | Facet::Published => buckets.sort_by(|a, b| b.key.cmp(&a.key)),
+            _ => buckets.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key))),
+        }
+        buckets.truncate(limit as usize);
+        out.push(buckets);
+    }
+    Ok(out)
+}
+
+/// Fills the search index and the counts of migration 8 for the DOIs already stored, in
+/// the caller's transaction, with progress in the log every 100,000 DOIs.
+pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
+    const CHUNK: i64 = 100_000;
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
+    if rows == 0 {
+        return Ok(());
+    }
+    log::info!("migration 8: counting {rows} DOIs by facet");
+    conn.execute("INSERT INTO doi_facet_keys SELECT * FROM doi_facet_rows WHERE 1", [])?;
+    conn.execute(
+        "INSERT INTO doi_counts (facet, state, client, prefix, key, n)
+         SELECT facet, state, client, prefix, key, COUNT(*) FROM doi_count_keys WHERE 1
+         GROUP BY facet, state, client, prefix, key",
+        [],
+    )?;
+    let mut after = i64::MIN;
+    let mut done = 0;
+    loop {
+        let last: Option<i64> = conn
+            .query_row(
+                "SELECT MAX(rowid) FROM (SELECT rowid FROM dois WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)",
+                params![after, CHUNK],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(last) = last else { break };
+        done += conn.execute(
+            "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+             SELECT * FROM dois_search_rows WHERE id > ?1 AND id <= ?2",
+            params![after, last],
+        )?;
+        after = last;
+        log::info!("migration 8: search index {done} of {rows} DOIs");
+    }
+    Ok(())
+}
+
+/// Where a page of a client's minted DOIs starts: after this `created` and `doi`.
+pub type NamesAfter = Option<(i64, String)>;
+
+/// Up to `limit` of a client's registered and findable DOIs, oldest first, after `after`
+/// (MDS `GET /doi`, read a page at a time so a long list is never held whole): their
+/// `created` and name.
+pub fn minted_names_page(
+    conn: &Connection,
+    client: &str,
+    after: &NamesAfter,
+    limit: u32,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    let (created, doi) = after.clone().unwrap_or((i64::MIN, String::new()));
+    let mut stmt = conn.prepare_cached(
+        "SELECT created, doi FROM dois WHERE client = ?1 AND state != 'draft' AND (created, doi) > (?2, ?3)
+         ORDER BY created, doi LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![client, created, doi, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
+}
+
+/// A read-only connection of its own to the database `conn` is on, for a reply that reads
+/// on after its handler returned (a streamed body).
+pub fn reader_of(conn: &Connection) -> rusqlite::Result<Connection> {
+    let path = conn.path().unwrap_or(":memory:").to_string();
+    let reader = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    reader.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(reader)
+}
+
+/// A client's registered and findable DOI names, oldest first.
+#[cfg(test)]
+pub fn minted_names_of_client(conn: &Connection, client: &str) -> rusqlite::Result<Vec<String>> {
+    Ok(minted_names_page(conn, client, &None, u32::MAX)?
+        .into_iter()
+        .map(|(_, doi)| doi)
+        .collect())
 }
 
 /// One media entry of a DOI; `id` is its row id, stable while it exists (MDS shows it in

@@ -171,6 +171,11 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
         }
         tx.execute_batch(&sql)
             .with_context(|| format!("migration {n} failed"))?;
+        // Filling what a migration adds for the rows already there, when that is long
+        // enough to want progress on the console; in the same transaction.
+        if n == 8 {
+            dois::backfill_search_and_counts(&tx).with_context(|| format!("migration {n} failed"))?;
+        }
         tx.pragma_update(None, "user_version", n)?;
         tx.commit()?;
         log::info!("database migrated to schema version {n}");

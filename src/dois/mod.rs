@@ -3,7 +3,7 @@
 //!
 //! How the APIs use it:
 //! - parse the DOI from the request with [`doi::parse`] (or mint one with [`doi::mint`]);
-//! - read with [`get`] (404 unless findable or the caller's own), [`list`], [`minted_names_of_client`],
+//! - read with [`get`] (404 unless findable or the caller's own), [`list`], [`MintedNames`],
 //!   [`media_get`];
 //! - write with [`save`]: one call per request carrying every change (XML or JSON metadata,
 //!   URL, event), in mode `Create` (REST POST: 409 when taken), `Upsert` (MDS uploads,
@@ -736,16 +736,17 @@ pub fn provider_of(conn: &Connection, client: &str) -> Result<Option<String>, Er
     Ok(dba::client(conn, client)?.map(|c| c.provider))
 }
 
-/// The `limit` largest buckets of `facet` over the DOIs `filter` matches that the caller may see.
-pub fn facet(
+/// The `limit` first buckets of each of `facets` over the DOIs `filter` matches that the
+/// caller may see.
+pub fn facets(
     conn: &Connection,
     principal: &Principal,
     mut filter: Filter,
-    facet: dbd::Facet,
+    facets: &[dbd::Facet],
     limit: u32,
-) -> Result<Vec<dbd::Bucket>, Error> {
+) -> Result<Vec<Vec<dbd::Bucket>>, Error> {
     filter.visible = visibility(principal);
-    Ok(dbd::facet(conn, &filter, facet, limit)?)
+    db::read(conn, |tx| Ok(dbd::facets(tx, &filter, facets, limit)?))
 }
 
 /// Which DOIs `principal` may list besides findable ones.
@@ -768,13 +769,109 @@ pub fn list(conn: &Connection, principal: &Principal, mut filter: Filter) -> Res
     db::read(conn, |tx| Ok(dbd::list(tx, &filter)?))
 }
 
+/// DOIs per page of [`MintedNames`].
+pub const NAMES_PAGE: u32 = 5_000;
+
 /// The calling client's registered and findable DOI names under the prefixes its key may
-/// use, oldest first (MDS `GET /doi` lists minted DOIs, not drafts).
-pub fn minted_names_of_client(conn: &Connection, principal: &Principal) -> Result<Vec<String>, Error> {
-    let client = principal.client().ok_or(Error::Unauthenticated)?;
-    let mut names = dbd::minted_names_of_client(conn, client)?;
-    names.retain(|name| principal.may_use_prefix(doi::prefix_of(name)));
-    Ok(names)
+/// use, oldest first, upper case, one a line (MDS `GET /doi` lists minted DOIs, not
+/// drafts), read a page at a time: [`MintedNames::first_page`] on the request's
+/// connection, the rest (if any) as `io::Read` on a connection of its own, so a client's
+/// million DOIs are never held in memory whole.
+pub struct MintedNames {
+    principal: Principal,
+    client: String,
+    after: dbd::NamesAfter,
+    /// The reader's own connection, for the pages after the first.
+    reader: Option<Connection>,
+    done: bool,
+    buffered: Vec<u8>,
+    offset: usize,
+    lines: u64,
+}
+
+impl MintedNames {
+    /// The first page's lines; `more` when the list goes on.
+    pub fn first_page(conn: &Connection, principal: &Principal) -> Result<MintedNames, Error> {
+        let client = principal.client().ok_or(Error::Unauthenticated)?.to_string();
+        let mut names = MintedNames {
+            principal: principal.clone(),
+            client,
+            after: None,
+            reader: None,
+            done: false,
+            buffered: Vec::new(),
+            offset: 0,
+            lines: 0,
+        };
+        names.fill(conn)?;
+        if !names.done {
+            // Read on later from a connection of its own to the same database.
+            names.reader = Some(dbd::reader_of(conn)?);
+        }
+        Ok(names)
+    }
+
+    /// Whether the list ended within the first page.
+    pub fn is_complete(&self) -> bool {
+        self.done
+    }
+
+    /// Whether there are no names at all.
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0 && self.done
+    }
+
+    /// The lines read so far and not yet taken.
+    pub fn take_buffered(&mut self) -> Vec<u8> {
+        self.offset = 0;
+        std::mem::take(&mut self.buffered)
+    }
+
+    /// Reads the next page into the buffer; `done` when there is none.
+    fn fill(&mut self, conn: &Connection) -> Result<(), Error> {
+        self.buffered.clear();
+        self.offset = 0;
+        while self.buffered.is_empty() && !self.done {
+            let page = db::read(conn, |tx| {
+                Ok(dbd::minted_names_page(tx, &self.client, &self.after, NAMES_PAGE)?)
+            })?;
+            self.done = page.len() < NAMES_PAGE as usize;
+            if let Some((created, name)) = page.last() {
+                self.after = Some((*created, name.clone()));
+            }
+            for (_, name) in page {
+                if !self.principal.may_use_prefix(doi::prefix_of(&name)) {
+                    continue;
+                }
+                if self.lines > 0 {
+                    self.buffered.push(b'\n');
+                }
+                self.buffered.extend_from_slice(doi::upper(&name).as_bytes());
+                self.lines += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::io::Read for MintedNames {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.offset >= self.buffered.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let Some(reader) = self.reader.take() else {
+                return Ok(0);
+            };
+            let filled = self.fill(&reader);
+            self.reader = Some(reader);
+            filled.map_err(std::io::Error::other)?;
+        }
+        let n = out.len().min(self.buffered.len() - self.offset);
+        out[..n].copy_from_slice(&self.buffered[self.offset..self.offset + n]);
+        self.offset += n;
+        Ok(n)
+    }
 }
 
 /// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).

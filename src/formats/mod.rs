@@ -7,12 +7,14 @@
 
 mod citation;
 pub mod cli;
+mod crossref;
 mod json_out;
 mod model;
 mod readers;
 mod text_out;
 
 pub use citation::{style_names, DEFAULT_LOCALE, DEFAULT_STYLE};
+pub use crossref::{crossref_to_attributes, is_crossref};
 pub use readers::{codemeta_to_attributes, detect, to_attributes, to_kernel4};
 
 use crate::metadata::{self, MetadataError};

@@ -27,7 +27,8 @@ fn parse_json(text: &str) -> Option<Map<String, Value>> {
 
 /// Which format `text` is in: the one detector, [`metadata::detect`] (poodle's
 /// `find_from_format_by_string`), mapped onto the formats tinydoi reads and writes.
-/// Crossref and codemeta, which tinydoi neither reads nor writes, are not recognised.
+/// Crossref and codemeta, which no `Format` names, are not recognised here (their readers
+/// are `crossref_to_attributes` and `codemeta_to_attributes`).
 pub fn detect(text: &str) -> Option<Format> {
     let Some(found) = metadata::detect(text.as_bytes()) else {
         return crosscite_with_empty_types(text).then_some(Format::CrossciteJson);
@@ -104,7 +105,7 @@ pub fn to_kernel4(format: Format, text: &str, doi: Option<&str>) -> Result<Strin
 }
 
 /// The DOI in an identifier such as `https://doi.org/10.5072/x`, `doi:10.5072/x` or a bare DOI.
-fn doi_from(id: &str) -> Option<String> {
+pub(super) fn doi_from(id: &str) -> Option<String> {
     let id = id.trim();
     let bare = [
         "https://doi.org/",

@@ -500,3 +500,189 @@ fn codemeta_is_read_with_its_own_names() {
         "{xml}"
     );
 }
+
+#[test]
+fn crossref_xml_is_read_as_bolognese_reads_it() {
+    let xml = include_str!("../../fixtures/lupo/crossref.xml");
+    assert!(is_crossref(xml));
+    let (doi, a) = crossref_to_attributes(xml).unwrap();
+    // bolognese's own expectations for this record (spec/readers/crossref_reader_spec.rb).
+    assert_eq!(doi.as_deref(), Some("10.7554/elife.01567"));
+    assert_eq!(
+        a["identifiers"],
+        json!([{"identifier": "e01567", "identifierType": "article_number"}])
+    );
+    assert_eq!(
+        a["types"],
+        json!({"bibtex": "article", "citeproc": "article-journal", "resourceType": "JournalArticle",
+               "resourceTypeGeneral": "JournalArticle", "ris": "JOUR", "schemaOrg": "ScholarlyArticle"})
+    );
+    assert_eq!(a["creators"].as_array().map(Vec::len), Some(5));
+    assert_eq!(
+        a["creators"][0],
+        json!({"nameType": "Personal", "name": "Sankar, Martial", "givenName": "Martial", "familyName": "Sankar",
+               "affiliation": [{"name": "Department of Plant Molecular Biology, University of Lausanne, Lausanne, Switzerland"}]})
+    );
+    assert_eq!(
+        a["rightsList"],
+        json!([{"rights": "Creative Commons Attribution 3.0 Unported", "rightsIdentifier": "cc-by-3.0",
+                "rightsIdentifierScheme": "SPDX", "rightsUri": "https://creativecommons.org/licenses/by/3.0/legalcode",
+                "schemeUri": "https://spdx.org/licenses/"}])
+    );
+    assert_eq!(
+        a["titles"],
+        json!([{"title": "Automated quantitative histology reveals vascular morphodynamics during Arabidopsis hypocotyl secondary growth"}])
+    );
+    // lupo's expectation (its spec); bolognese's shows the update in its test machine's zone.
+    assert_eq!(
+        a["dates"],
+        json!([{"date": "2014-02-11", "dateType": "Issued"}, {"date": "2018-08-23T13:41:49Z", "dateType": "Updated"}])
+    );
+    assert_eq!(a["publicationYear"], "2014");
+    assert_eq!(a["publisher"], json!({"name": "eLife Sciences Publications, Ltd"}));
+    let related = a["relatedIdentifiers"].as_array().unwrap();
+    assert_eq!(related.len(), 27);
+    assert_eq!(
+        related[0],
+        json!({"relatedIdentifier": "2050-084X", "relatedIdentifierType": "ISSN", "relationType": "IsPartOf", "resourceTypeGeneral": "Collection"})
+    );
+    assert_eq!(
+        related[26],
+        json!({"relatedIdentifier": "10.1038/ncb2764", "relatedIdentifierType": "DOI", "relationType": "References"})
+    );
+    assert_eq!(
+        a["fundingReferences"],
+        json!([{"funderName": "SystemsX"},
+               {"funderIdentifier": "https://doi.org/10.13039/501100003043", "funderIdentifierType": "Crossref Funder ID", "funderName": "EMBO"},
+               {"funderIdentifier": "https://doi.org/10.13039/501100001711", "funderIdentifierType": "Crossref Funder ID", "funderName": "Swiss National Science Foundation"},
+               {"funderIdentifier": "https://doi.org/10.13039/501100006390", "funderIdentifierType": "Crossref Funder ID", "funderName": "University of Lausanne"}])
+    );
+    // bolognese's container (its own expectation: eLife, volume 3, first page e01567), as its
+    // DataCite writer puts it: a SeriesInformation description. Then the two abstracts.
+    assert_eq!(
+        a["descriptions"][0],
+        json!({"description": "eLife, 3, e01567", "descriptionType": "SeriesInformation"})
+    );
+    assert_eq!(a["descriptions"][1]["descriptionType"], "Abstract");
+    assert!(a["descriptions"][1]["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("Among various advantages"));
+    assert_eq!(a["descriptions"].as_array().map(Vec::len), Some(3));
+    // It makes a valid kernel-4 record.
+    let record = metadata::json_to_xml("10.5072/X", &a);
+    assert!(
+        metadata::read_record(record.as_bytes()).unwrap().problems.is_empty(),
+        "{record}"
+    );
+}
+
+#[test]
+fn crossref_books_people_and_funding() {
+    let book = include_str!("../../fixtures/lupo/datacite-crossref.xml");
+    let (doi, a) = crossref_to_attributes(book).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.2973/odp.proc.ir.180.2000"));
+    assert_eq!(a["types"]["resourceTypeGeneral"], "Book");
+    assert_eq!(a["types"]["resourceType"], "Book");
+    // No author: bolognese's placeholder creator; the editors are contributors.
+    assert_eq!(
+        a["creators"],
+        json!([{"nameType": "Organizational", "name": ":(unav)"}])
+    );
+    assert_eq!(a["contributors"].as_array().map(Vec::len), Some(4));
+    assert_eq!(
+        a["contributors"][3],
+        json!({"nameType": "Organizational", "name": "et al.", "contributorType": "Editor"})
+    );
+    assert_eq!(
+        a["dates"],
+        json!([{"date": "2000-02-04", "dateType": "Issued"}, {"date": "2009-02-02T21:19:43Z", "dateType": "Updated"}])
+    );
+    assert_eq!(
+        a["publisher"],
+        json!({"name": "International Ocean Discovery Program (IODP)"})
+    );
+    assert_eq!(
+        a["descriptions"],
+        json!([{"description": "Proceedings of the Ocean Drilling Program, 180 Initial Reports", "descriptionType": "SeriesInformation"}])
+    );
+
+    let article = r#"<crossref_result xmlns="http://www.crossref.org/qrschema/3.0"><query_result><body><query>
+      <crm-item name="publisher-name" type="string">P</crm-item>
+      <crm-item name="created" type="date">2019-05-06T07:08:09Z</crm-item>
+      <doi_record><crossref xmlns="http://www.crossref.org/xschema/1.1"><journal>
+        <journal_metadata><full_title>J</full_title><issn media_type="print">12345678</issn></journal_metadata>
+        <journal_article>
+          <titles><original_language_title language="de">Titel</original_language_title></titles>
+          <contributors>
+            <person_name contributor_role="author"><surname>Doe</surname><ORCID>http://orcid.org/0000-0002-1825-0097</ORCID></person_name>
+            <person_name contributor_role="translator"><given_name>Ann</given_name><surname>Lee</surname></person_name>
+          </contributors>
+          <fr:program xmlns:fr="http://www.crossref.org/fundref.xsd" name="fundref">
+            <fr:assertion name="fundgroup">
+              <fr:assertion name="funder_name">Agency<fr:assertion name="funder_identifier">https://doi.org/10.13039/100000001</fr:assertion></fr:assertion>
+              <fr:assertion name="award_number" awardURI="https://example.org/a1">A-1</fr:assertion>
+            </fr:assertion>
+            <fr:assertion name="fundgroup"><fr:assertion name="award_number">no funder</fr:assertion></fr:assertion>
+          </fr:program>
+          <doi_data><doi>10.5555/ABC</doi></doi_data>
+        </journal_article>
+      </journal></crossref></doi_record></query></body></query_result></crossref_result>"#;
+    assert!(is_crossref(article));
+    let (doi, a) = crossref_to_attributes(article).unwrap();
+    assert_eq!(doi.as_deref(), Some("10.5555/abc"));
+    assert_eq!(a["titles"], json!([{"title": "Titel", "lang": "de"}]));
+    assert_eq!(
+        a["creators"],
+        json!([{"nameType": "Personal", "name": "Doe", "familyName": "Doe",
+                "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097", "nameIdentifierScheme": "ORCID", "schemeUri": "https://orcid.org"}]}])
+    );
+    assert_eq!(a["contributors"][0]["contributorType"], "Translator");
+    // No publication date: the day Crossref registered it.
+    assert_eq!(a["dates"], json!([{"date": "2019-05-06", "dateType": "Issued"}]));
+    assert_eq!(a["relatedIdentifiers"][0]["relatedIdentifier"], "1234-5678");
+    assert_eq!(
+        a["descriptions"],
+        json!([{"description": "J", "descriptionType": "SeriesInformation"}])
+    );
+    // A fundgroup without a funder name is left out, as DataCite requires one.
+    assert_eq!(
+        a["fundingReferences"],
+        json!([{"funderIdentifier": "https://doi.org/10.13039/100000001", "funderIdentifierType": "Crossref Funder ID",
+                "funderName": "Agency", "awardNumber": "A-1", "awardUri": "https://example.org/a1"}])
+    );
+}
+
+#[test]
+fn crossref_reader_refuses_hostile_xml() {
+    let bomb = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]><crossref_result><query_result><body><query><doi_record><crossref><journal>&b;</journal></crossref></doi_record></query></body></query_result></crossref_result>"#;
+    assert!(!is_crossref(bomb));
+    assert!(matches!(
+        crossref_to_attributes(bomb),
+        Err(FormatError::Metadata(metadata::MetadataError::NotXml(m))) if m.contains("DOCTYPE")
+    ));
+    let depth = metadata::MAX_DEPTH + 10;
+    let deep = format!(
+        "<crossref_result><query_result><body><query><doi_record><crossref><journal>{}{}</journal></crossref></doi_record></query></body></query_result></crossref_result>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    );
+    assert!(!is_crossref(&deep));
+    assert!(matches!(
+        crossref_to_attributes(&deep),
+        Err(FormatError::Metadata(metadata::MetadataError::NotXml(m))) if m.contains("nested too deeply")
+    ));
+    let huge = format!(
+        "<crossref_result>{}</crossref_result>",
+        " ".repeat(metadata::MAX_XML_BYTES)
+    );
+    assert!(!is_crossref(&huge));
+    assert_eq!(crossref_to_attributes(&huge), Err(FormatError::TooLarge));
+    // Other XML is not Crossref (poodle's `doi_records` form is not lupo's either) and
+    // reads as bolognese's empty record.
+    let poodle = "<doi_records><doi_record><crossref><journal/></crossref></doi_record></doi_records>";
+    assert!(!is_crossref(poodle));
+    let (doi, a) = crossref_to_attributes(poodle).unwrap();
+    assert_eq!(doi, None);
+    assert_eq!(a["titles"], json!([{"title": ":(unav)"}]));
+}

@@ -329,6 +329,8 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
                 .with_chunked_threshold(usize::MAX),
             &bytes,
         ),
+        // Chunked: tiny_http frames what the reader yields.
+        Body::Stream(reader) => incoming.respond(tiny_http::Response::new(status, headers, reader, None, None)),
         Body::File(path) => match std::fs::File::open(&path) {
             Ok(file) => {
                 let len = file.metadata().ok().map(|m| m.len() as usize);

@@ -4,12 +4,25 @@ use std::path::PathBuf;
 
 pub const JSON_API: &str = "application/vnd.api+json";
 
-#[derive(Debug)]
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
     /// Streamed from disk (large files such as the monthly data file).
     File(PathBuf),
+    /// Produced while it is sent, of a length not known before (chunked): a long list
+    /// read a page at a time. An error while reading cuts the response short.
+    Stream(Box<dyn std::io::Read + Send>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Body::File(p) => f.debug_tuple("File").field(p).finish(),
+            Body::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -23,6 +23,9 @@ pub use detect::{detect, Format};
 pub use identifier::{identifier_of, with_identifier};
 pub use normalise::{language, normalise, orcid, ror};
 pub use parse::{MAX_DEPTH, MAX_XML_BYTES};
+// The guarded parser (size, depth, node count, no DOCTYPE) for the other XML readers
+// (`formats`' Crossref reader), so that no XML is parsed without its limits.
+pub(crate) use parse::{deep_text_of as deep_text_of_node, parse as parse_guarded, text_of as text_of_node};
 
 /// The namespace every accepted record must use.
 pub const KERNEL4_NS: &str = "http://datacite.org/schema/kernel-4";

@@ -276,3 +276,28 @@ fn convert_writes_the_content_negotiation_formats() {
     let (ok, _) = run_plain(&["convert", "--to", "ris", "Cargo.toml"]);
     assert!(!ok);
 }
+
+#[test]
+fn convert_reads_crossref_xml() {
+    // A Crossref query result, as bolognese's command line reads it.
+    let record = "fixtures/lupo/crossref.xml";
+    let (ok, xml) = run_plain(&["convert", "--to", "xml", record]);
+    assert!(ok);
+    assert!(tinydoi::metadata::validate(xml.as_bytes()).is_ok(), "{xml}");
+    assert!(xml.contains(">10.7554/ELIFE.01567</identifier>"), "{xml}");
+    let (ok, json) = run_plain(&["convert", "--to", "datacite-json", record]);
+    assert!(ok);
+    let attributes: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(attributes["publisher"]["name"], "eLife Sciences Publications, Ltd");
+    assert_eq!(attributes["fundingReferences"].as_array().map(Vec::len), Some(4));
+    // A DOCTYPE is refused, not expanded.
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("bomb.xml");
+    std::fs::write(
+        &hostile,
+        "<!DOCTYPE r [<!ENTITY a \"aaaa\">]><crossref_result><query_result><body><query><doi_record><crossref><journal>&a;</journal></crossref></doi_record></query></body></query_result></crossref_result>",
+    )
+    .unwrap();
+    let (ok, _) = run_plain(&["convert", "--to", "xml", hostile.to_str().unwrap()]);
+    assert!(!ok);
+}

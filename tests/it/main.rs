@@ -26,6 +26,7 @@ mod openapi_regressions;
 mod ratelimit;
 mod reports;
 mod rest;
+mod scale;
 mod scoped_keys;
 mod security;
 mod startup;

@@ -798,6 +798,44 @@ fn dois_written_by_rest_are_read_by_mds_and_back() {
     assert_eq!(r.json()["errors"][0]["source"], "xml");
 }
 
+#[test]
+fn crossref_xml_is_converted_and_hostile_crossref_refused() {
+    let s = TestServer::start();
+    let crossref = std::fs::read("fixtures/lupo/crossref.xml").unwrap();
+    let r = s
+        .post("/dois")
+        .client_auth()
+        .json(&body(json!({"doi": "10.5072/crossref", "xml": B64.encode(&crossref)})))
+        .send()
+        .expect(201);
+    let a = &r.json()["data"]["attributes"];
+    assert_eq!(a["creators"][0]["name"], "Sankar, Martial");
+    assert_eq!(a["publisher"], "eLife Sciences Publications, Ltd");
+    assert_eq!(a["rightsList"][0]["rightsIdentifier"], "cc-by-3.0");
+    let stored = String::from_utf8(row(&s, "10.5072/crossref").unwrap().xml.unwrap()).unwrap();
+    assert!(stored.contains(">10.5072/CROSSREF</identifier>"), "{stored}");
+    tinydoi::metadata::validate(stored.as_bytes()).expect("a kernel-4 record is stored");
+
+    // Entities are never expanded and deep nesting is cut off: 422 on `xml`, nothing stored.
+    let bomb = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]><crossref_result><query_result><body><query><doi_record><crossref><journal>&b;</journal></crossref></doi_record></query></body></query_result></crossref_result>"#;
+    let depth = tinydoi::metadata::MAX_DEPTH + 5;
+    let deep = format!(
+        "<crossref_result><query_result><body><query><doi_record><crossref><journal>{}{}</journal></crossref></doi_record></query></body></query_result></crossref_result>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    );
+    for (doi, xml) in [("10.5072/bomb", bomb.to_string()), ("10.5072/deep", deep)] {
+        let r = s
+            .post("/dois")
+            .client_auth()
+            .json(&body(json!({"doi": doi, "xml": B64.encode(xml)})))
+            .send()
+            .expect(422);
+        assert_eq!(r.json()["errors"][0]["source"], "xml", "{doi}");
+        assert!(row(&s, doi).is_none(), "{doi}");
+    }
+}
+
 /// A new API key of `client` and its id.
 fn key_for(s: &TestServer, client: &str) -> (String, String) {
     let db = s.db();

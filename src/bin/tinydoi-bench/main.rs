@@ -7,6 +7,7 @@ mod keys;
 mod load;
 mod raw_insert;
 mod report;
+mod scale;
 mod seed;
 
 use clap::Parser;
@@ -20,7 +21,8 @@ use report::Figures;
 #[command(about = "Benchmarks tinydoi against a bare tiny_http server and a raw rusqlite loop")]
 struct Args {
     /// Which to run: ceiling, get-key, get-password, put-metadata, mixed, keys (verification
-    /// and start-up), or all. Targets are checked for whatever ran.
+    /// and start-up), or all. Targets are checked for whatever ran. `scale` (lists at 10k,
+    /// 100k and 1M DOIs, many minutes) runs only when named, never as part of `all`.
     #[arg(default_value = "all")]
     scenarios: Vec<String>,
     /// Measured seconds per HTTP scenario (after a 0.5 s warm-up).
@@ -32,13 +34,17 @@ struct Args {
     /// Server worker threads (tinydoi's default: 4 per core).
     #[arg(long, default_value_t = tinydoi::config::default_workers())]
     workers: usize,
+    /// DOIs of the largest database of the `scale` scenario (it also measures 10k and 100k).
+    #[arg(long, default_value_t = 1_000_000)]
+    max_dois: u64,
     /// Keys in the largest table of the verification scenario.
     #[arg(long, default_value_t = 1_000_000)]
     max_keys: u64,
 }
 
-const NAMES: [&str; 7] = [
+const NAMES: [&str; 8] = [
     "all",
+    "scale",
     "ceiling",
     "get-key",
     "get-password",
@@ -87,6 +93,17 @@ fn run(args: &Args) -> anyhow::Result<()> {
     };
     let c = args.connections;
     let scratch = seed::Scratch::new()?;
+    if args.scenarios.iter().any(|s| s == "scale") {
+        let mut sizes: Vec<u64> = [10_000, 100_000, args.max_dois]
+            .into_iter()
+            .filter(|n| *n <= args.max_dois)
+            .collect();
+        sizes.dedup();
+        scale::run(&scratch.dir, &sizes, args.workers)?;
+        if args.scenarios.iter().all(|s| s == "scale") {
+            return Ok(());
+        }
+    }
     let db = scratch.path("tinydoi.db");
     let key = {
         let conn = seed::database(&db)?;

@@ -1,0 +1,388 @@
+//! Lists, search and facets at scale (issue 21): every list filter is served by an index
+//! (`EXPLAIN QUERY PLAN`), the maintained counts agree with counting, `query=` is a
+//! full-text search with lupo's syntax, `sort=title`, lupo's 10,000-result paging limit,
+//! and migration 8 on a database that already holds DOIs.
+
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+use tinydoi::db::dois::{self as dbd, Facet, Filter, Order, State, Visible};
+
+use crate::support::*;
+
+fn create(s: &TestServer, attributes: Value) {
+    s.post("/dois")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": attributes}}))
+        .send()
+        .expect(201);
+}
+
+/// A findable DOI with these titles, creators and resource type.
+fn publish(s: &TestServer, doi: &str, title: &str, creator: &str, kind: &str) {
+    create(
+        s,
+        json!({
+            "doi": doi, "url": format!("https://example.org/{doi}"), "event": "publish",
+            "titles": [{"title": title}],
+            "creators": [{"name": creator, "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0002-1825-0097", "nameIdentifierScheme": "ORCID"}]}],
+            "publisher": "Example Repository", "publicationYear": 2021,
+            "types": {"resourceTypeGeneral": kind},
+            "descriptions": [{"description": "Measured from the research vessel Polarstern", "descriptionType": "Abstract"}],
+        }),
+    );
+}
+
+fn dois_of(doc: &Value) -> Vec<String> {
+    doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn search_server() -> TestServer {
+    let s = TestServer::start();
+    publish(
+        &s,
+        "10.5072/a",
+        "Ocean temperatures of the North Sea",
+        "Fenner, Martin",
+        "Dataset",
+    );
+    publish(&s, "10.5072/b", "Glacier retreat in Patagonia", "García, Sofía", "Text");
+    publish(&s, "10.5072/c", "Ocean glacier interaction", "Nakamura, Ken", "Dataset");
+    create(
+        &s,
+        json!({"doi": "10.5072/d", "titles": [{"title": "Draft about the ocean"}]}),
+    );
+    s
+}
+
+#[test]
+fn query_is_a_full_text_search_with_lupos_syntax() {
+    let s = search_server();
+    let found = |q: &str| {
+        let mut v = dois_of(
+            &s.get(&format!("/dois?query={q}&sort=name"))
+                .client_auth()
+                .send()
+                .expect(200)
+                .json(),
+        );
+        v.sort();
+        v
+    };
+    // Every word must match, in any order and case; accents do not matter either way.
+    assert_eq!(found("ocean"), ["10.5072/a", "10.5072/c", "10.5072/d"]);
+    assert_eq!(found("GLACIER%20ocean"), ["10.5072/c"]);
+    assert_eq!(found("garcia"), ["10.5072/b"]);
+    assert_eq!(found("Sof%C3%ADa%20GARC%C3%8DA"), ["10.5072/b"]);
+    assert_eq!(found("patag*"), ["10.5072/b"]);
+    // Phrases, OR, negation.
+    assert_eq!(found("%22north%20sea%22"), ["10.5072/a"]);
+    assert_eq!(found("%22sea%20north%22"), Vec::<String>::new());
+    assert_eq!(found("patagonia%20OR%20north"), ["10.5072/a", "10.5072/b"]);
+    assert_eq!(found("ocean%20-glacier"), ["10.5072/a", "10.5072/d"]);
+    assert_eq!(found("ocean%20NOT%20draft"), ["10.5072/a", "10.5072/c"]);
+    // lupo's field syntax on indexed fields: the field alone.
+    assert_eq!(found("titles.title:glacier"), ["10.5072/b", "10.5072/c"]);
+    assert_eq!(found("creators.name:Fenner"), ["10.5072/a"]);
+    assert_eq!(found("creators.name:Patagonia"), Vec::<String>::new());
+    assert_eq!(
+        found("descriptions.description:polarstern"),
+        ["10.5072/a", "10.5072/b", "10.5072/c"]
+    );
+    assert_eq!(found("doi:10.5072%2Fb"), ["10.5072/b"]);
+    // The DOI itself and identifiers; user-id finds creators by ORCID.
+    assert_eq!(found("10.5072%2Fc"), ["10.5072/c"]);
+    let users = dois_of(
+        &s.get("/dois?user-id=https://orcid.org/0000-0002-1825-0097")
+            .send()
+            .expect(200)
+            .json(),
+    );
+    assert_eq!(users.len(), 3);
+    // Only punctuation: no search at all.
+    assert_eq!(found("%2A").len(), 4);
+    // Anonymous callers still see only findable DOIs.
+    let doc = s.get("/dois?query=ocean").send().expect(200).json();
+    assert_eq!(doc["meta"]["total"], 2);
+}
+
+#[test]
+fn sort_by_title_and_relevance() {
+    let s = search_server();
+    let order = |q: &str| dois_of(&s.get(&format!("/dois?{q}")).client_auth().send().expect(200).json());
+    assert_eq!(
+        order("sort=title"),
+        ["10.5072/d", "10.5072/b", "10.5072/c", "10.5072/a"]
+    );
+    assert_eq!(
+        order("sort=-title"),
+        ["10.5072/a", "10.5072/c", "10.5072/b", "10.5072/d"]
+    );
+    // The title that says "glacier" and nothing else much ranks first.
+    let best = order("query=glacier%20OR%20retreat%20OR%20patagonia&sort=relevance");
+    assert_eq!(best[0], "10.5072/b");
+}
+
+#[test]
+fn numbered_pages_stop_at_ten_thousand_results_as_lupo() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/template", "Ocean", "Fenner, Martin", "Dataset");
+    copies(&s, "10.5072/template", 11_999);
+    let doc = s.get("/dois?page[number]=1").send().expect(200).json();
+    assert_eq!(doc["meta"]["total"], 12_000);
+    assert_eq!(doc["meta"]["totalPages"], 400, "numbered pages reach 10,000 results");
+    assert_eq!(doc["meta"]["states"][0]["count"], 12_000);
+    // Past the last reachable page: that page, and no next link.
+    let doc = s.get("/dois?page[number]=450").send().expect(200).json();
+    assert_eq!(doc["meta"]["page"], 400);
+    assert_eq!(doc["data"].as_array().unwrap().len(), 25);
+    assert!(doc["links"].get("next").is_none());
+    let doc = s.get("/dois?page[number]=399").send().expect(200).json();
+    assert!(doc["links"]["next"].as_str().unwrap().contains("page%5Bnumber%5D=400"));
+    // Cursor paging counts every page.
+    let doc = s.get("/dois?page[cursor]=1&page[size]=1000").send().expect(200).json();
+    assert_eq!(doc["meta"]["totalPages"], 12);
+    // The copies are searchable: the trigger indexed them.
+    let doc = s.get("/dois?query=ocean&page[size]=0").send().expect(200).json();
+    assert_eq!(doc["meta"]["total"], 12_000);
+}
+
+/// `n` copies of DOI `template` (`10.5072/copy-1` …, each a second newer), straight into
+/// the table: the API would take minutes.
+fn copies(s: &TestServer, template: &str, n: u32) {
+    let db = s.db();
+    let tx = db.unchecked_transaction().unwrap();
+    tx.execute(
+        "WITH RECURSIVE n(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM n WHERE value < ?2)
+         INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, derived)
+         SELECT '10.5072/copy-' || value, client, prefix, state, url, xml, attributes, created + value,
+                updated + value, registered, derived
+         FROM dois, n WHERE doi = ?1",
+        rusqlite::params![template, n],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+}
+
+#[test]
+fn mds_doi_list_streams_long_lists() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/template", "Ocean", "Fenner, Martin", "Dataset");
+    create(&s, json!({"doi": "10.5072/draft", "titles": [{"title": "Draft"}]}));
+    // Short: one body with its length, as before.
+    let short = s.get("/doi").client_auth().send().expect(200);
+    assert_eq!(short.text(), "10.5072/TEMPLATE");
+    assert!(short.header("Content-Length").is_some());
+    // Longer than a page (5,000): streamed in chunks, every DOI once, oldest first.
+    copies(&s, "10.5072/template", 12_345);
+    let long = s.get("/doi").client_auth().send().expect(200);
+    assert_eq!(long.header("Transfer-Encoding"), Some("chunked"));
+    assert_eq!(long.header("Content-Type"), Some("text/plain;charset=UTF-8"));
+    let text = long.text();
+    let lines: Vec<&str> = text.split('\n').collect();
+    assert_eq!(lines.len(), 12_346);
+    assert_eq!(lines[0], "10.5072/TEMPLATE");
+    assert_eq!(lines[1], "10.5072/COPY-1");
+    assert_eq!(lines[12_345], "10.5072/COPY-12345");
+    assert!(!text.ends_with('\n'));
+}
+
+fn filter(visible: Visible) -> Filter {
+    Filter::new(visible)
+}
+
+#[test]
+fn every_list_filter_is_served_by_an_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = tinydoi::db::open(&dir.path().join("t.db")).unwrap();
+    type Tweak = fn(&mut Filter);
+    let cases: Vec<(&str, Tweak)> = vec![
+        ("client-id", |f| f.clients = vec!["DEMO.REPO".into()]),
+        ("provider-id", |f| f.providers = vec!["DEMO".into()]),
+        ("prefix", |f| f.prefixes = vec!["10.5072".into()]),
+        ("state", |f| f.states = vec![State::Draft]),
+        ("resource-type-id", |f| f.resource_types = vec!["dataset".into()]),
+        ("created", |f| f.created = vec!["2020".into(), "2021".into()]),
+        ("registered", |f| f.registered = vec!["2020".into()]),
+        ("published", |f| f.published = vec!["2020".into()]),
+        ("ids", |f| f.ids = vec!["10.5072/a".into()]),
+        ("query", |f| f.search.all = Some("\"ocean\"".into())),
+        ("client-id + state", |f| {
+            f.clients = vec!["DEMO.REPO".into()];
+            f.states = vec![State::Findable];
+        }),
+        ("client-id + created", |f| {
+            f.clients = vec!["DEMO.REPO".into()];
+            f.created = vec!["2020".into()];
+        }),
+        ("prefix + resource-type-id", |f| {
+            f.prefixes = vec!["10.5072".into()];
+            f.resource_types = vec!["dataset".into()];
+        }),
+        ("client-id + query", |f| {
+            f.clients = vec!["DEMO.REPO".into()];
+            f.search.all = Some("\"ocean\"".into());
+        }),
+    ];
+    let visibilities = [
+        Visible::All,
+        Visible::Findable,
+        Visible::FindableOrClient("DEMO.REPO".into()),
+        Visible::FindableOrProvider("DEMO".into()),
+    ];
+    let orders = [Order::UpdatedDesc, Order::CreatedDesc, Order::DoiAsc, Order::TitleAsc];
+    let mut scans = Vec::new();
+    for (name, tweak) in &cases {
+        for visible in &visibilities {
+            for order in orders {
+                let mut f = filter(visible.clone());
+                tweak(&mut f);
+                f.order = order;
+                for cursor in [false, true] {
+                    if cursor {
+                        f.cursor = Some(dbd::Cursor {
+                            created: 1,
+                            doi: "10.5072/x".into(),
+                        });
+                    }
+                    let plan = dbd::list_plan(&conn, &f).unwrap();
+                    if plan
+                        .iter()
+                        .any(|step| step == "SCAN dois" || step.starts_with("SCAN dois USING"))
+                    {
+                        scans.push(format!("{name} / {visible:?} / {order:?} / cursor {cursor}: {plan:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(scans.is_empty(), "plans scanning dois:\n{}", scans.join("\n"));
+}
+
+#[test]
+fn counts_agree_with_counting_after_every_kind_of_write() {
+    let s = search_server();
+    let db = s.db();
+    // Updates of every kind: metadata (resource type, year), state, deletion.
+    s.put("/dois/10.5072/c")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"types": {"resourceTypeGeneral": "Software"}, "publicationYear": 2019}}}))
+        .send()
+        .expect(200);
+    s.put("/dois/10.5072/a")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"event": "hide"}}}))
+        .send()
+        .expect(200);
+    s.delete("/dois/10.5072/d").client_auth().send().expect(204);
+    create(&s, json!({"doi": "10.5072/e", "titles": [{"title": "Another draft"}]}));
+    check_counts(&db);
+}
+
+/// Every facet and total from `doi_counts` equals the same counted over `dois` (the
+/// `ids` filter, listing every DOI, makes the count path run).
+fn check_counts(db: &Connection) {
+    let all: Vec<String> = db
+        .prepare("SELECT doi FROM dois")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for visible in [
+        Visible::All,
+        Visible::Findable,
+        Visible::FindableOrClient("DEMO.REPO".into()),
+        Visible::FindableOrClient("OTHER.REPO".into()),
+        Visible::FindableOrProvider("DEMO".into()),
+    ] {
+        let counted = filter(visible.clone());
+        let mut scanned = filter(visible.clone());
+        scanned.ids = all.clone();
+        // A search every DOI matches (its DOI starts with 10): counted over `doi_facet_keys`.
+        let mut searched = filter(visible.clone());
+        searched.search.all = Some("doi : \"10\"".into());
+        assert_eq!(
+            dbd::count(db, &counted).unwrap(),
+            dbd::count(db, &searched).unwrap(),
+            "{visible:?} searched"
+        );
+        assert_eq!(
+            dbd::count(db, &counted).unwrap(),
+            dbd::count(db, &scanned).unwrap(),
+            "{visible:?}"
+        );
+        for facet in [
+            Facet::States,
+            Facet::ResourceTypes,
+            Facet::Created,
+            Facet::Registered,
+            Facet::Published,
+            Facet::Providers,
+            Facet::Clients,
+            Facet::Prefixes,
+        ] {
+            let expected = dbd::facet(db, &counted, facet, 10).unwrap();
+            assert_eq!(
+                expected,
+                dbd::facet(db, &scanned, facet, 10).unwrap(),
+                "{visible:?} {facet:?}"
+            );
+            // The one-pass count of the filters `doi_counts` cannot answer.
+            assert_eq!(
+                vec![expected],
+                dbd::facets(db, &scanned, &[facet], 10).unwrap(),
+                "{visible:?} {facet:?} in one pass"
+            );
+            assert_eq!(
+                vec![dbd::facet(db, &counted, facet, 10).unwrap()],
+                dbd::facets(db, &searched, &[facet], 10).unwrap(),
+                "{visible:?} {facet:?} searched"
+            );
+        }
+    }
+}
+
+#[test]
+fn migration_8_indexes_and_counts_existing_dois() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        // A database of schema 7 (the one before) with DOIs in it.
+        let schema = include_str!("../../schema.sql");
+        let upto7 = &schema[..schema.find("-- migration 8").unwrap()];
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(upto7).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 7;
+             INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
+             INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);
+             INSERT INTO dois (doi, client, prefix, state, attributes, created, updated, registered) VALUES
+               ('10.5072/old-1', 'DEMO.REPO', '10.5072', 'findable',
+                '{\"titles\":[{\"title\":\"Océan Atlantique\"}],\"types\":{\"resourceTypeGeneral\":\"Dataset\"},\"publicationYear\":2019}',
+                1600000000, 1600000000, 1600000000),
+               ('10.5072/old-2', 'DEMO.REPO', '10.5072', 'draft', '{\"titles\":[{\"title\":\"Forest\"}]}',
+                1700000000, 1700000000, NULL);",
+        )
+        .unwrap();
+    }
+    capture_logs();
+    let conn = tinydoi::db::open(&path).unwrap();
+    assert!(
+        captured_logs().contains("migration 8: search index 2 of 2 DOIs"),
+        "{}",
+        captured_logs()
+    );
+    let mut f = filter(Visible::All);
+    f.search.all = Some("\"ocean\"".into());
+    let (found, total) = dbd::list(&conn, &f).unwrap();
+    assert_eq!((found[0].doi.as_str(), total), ("10.5072/old-1", 1));
+    check_counts(&conn);
+    let states = dbd::facet(&conn, &filter(Visible::All), Facet::States, 10).unwrap();
+    assert_eq!(states.iter().map(|b| b.count).sum::<u64>(), 2);
+}
