@@ -716,7 +716,7 @@ pub fn media_ids_in_row(row: &dbd::InRow) -> Result<Vec<String>, Error> {
         .collect::<Option<Vec<_>>>()
         .ok_or_else(bad)?;
     // Latest position first, as `media_ids`.
-    media.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    media.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
     Ok(media
         .iter()
         .map(|(_, id)| doi::base32_url(id.unsigned_abs(), 4, 16, false))
