@@ -319,7 +319,7 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
-        let media = dois::media_ids(ctx.db, &row.doi.doi)?;
+        let media = dois::media_ids_in_row(&row)?;
         // The Base64 stored at write time; rows from before it are encoded now.
         let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
         let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;

@@ -95,6 +95,11 @@ pub struct InRow<'a> {
     /// `dois::members::index` of `attributes` and of `derived`; `None` for older rows.
     pub attributes_index: Option<&'a [u8]>,
     pub derived_index: Option<&'a [u8]>,
+    /// Its media as `position:rowid`, comma-separated, in no particular order (an ordered
+    /// aggregate costs a sorter on every read, media or not; `None`: no media):
+    /// read by the row's own statement, so row and media come from one snapshot and one
+    /// statement (a read used to take another for them).
+    pub media: Option<&'a [u8]>,
 }
 
 /// The JSON texts a write stores beside a DOI's columns.
@@ -167,7 +172,9 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
                        updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client), \
-                       xml_base64, attributes_index, derived_index FROM dois WHERE doi = ?1";
+                       xml_base64, attributes_index, derived_index, \
+                       (SELECT group_concat(position || ':' || rowid) FROM media WHERE media.doi = dois.doi) \
+                       FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -180,6 +187,7 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 xml_base64: r.get_ref(13)?.as_bytes_or_null()?,
                 attributes_index: r.get_ref(14)?.as_bytes_or_null()?,
                 derived_index: r.get_ref(15)?.as_bytes_or_null()?,
+                media: r.get_ref(16)?.as_bytes_or_null()?,
             }))
         })
         .optional()
