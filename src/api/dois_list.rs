@@ -1,13 +1,14 @@
 //! `GET /dois` as lupo answers it: its filters (`client-id`, `provider-id`, `prefix`,
 //! `resource-type-id`, `state`, `created`, `registered`, `published`, `query` with field
 //! syntax as full-text search, `ids`, `user-id`, `affiliation-id`, `has-…`), `sort`, paging
-//! clamps (`paginatable.rb`) and facets in `meta`. Unknown parameters are ignored, as lupo does.
+//! clamps (`paginatable.rb`), facets in `meta` and sparse fieldsets (`fields[dois]`).
+//! Unknown parameters are ignored, as lupo does.
 
 use serde_json::{json, Map, Value};
 
 use crate::app::Ctx;
 use crate::db::dois::{Bucket, Facet, Search};
-use crate::dois::{self, Filter, Order, State};
+use crate::dois::{self, members, Filter, Order, State};
 use crate::error::Error;
 use crate::http::Request;
 
@@ -301,6 +302,55 @@ pub fn filter(ctx: &Ctx, request: &Request) -> Filter {
     f
 }
 
+/// The sparse fieldset of `fields[dois]` (JSON:API), as lupo's `fields_from_params` reads
+/// it: the names split at commas as they are (not trimmed), an empty list for an empty
+/// value; `None` without the parameter (every field).
+pub fn fieldset(request: &Request) -> Option<Vec<String>> {
+    let value = request.query("fields[dois]")?;
+    Some(value.split(',').filter(|n| !n.is_empty()).map(str::to_string).collect())
+}
+
+/// A `dois` resource narrowed to a fieldset as jsonapi-serializer narrows it: its
+/// `attributes` and `relationships` keep only the members named (camelCase, as written),
+/// both stay (empty when none is named); `id` and `type` always stay. The order of what
+/// is kept is the resource's.
+pub fn sparse(resource: &[u8], names: &[String]) -> Result<Vec<u8>, Error> {
+    let not_object = || Error::Internal("a dois resource is not a JSON object".into());
+    let named = |key: &[u8]| names.iter().any(|n| n.as_bytes() == key);
+    let mut out = Vec::with_capacity(resource.len().min(256));
+    out.push(b'{');
+    for (i, (key, value)) in members::members(resource)
+        .ok_or_else(not_object)?
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key);
+        out.extend_from_slice(b"\":");
+        if key == b"attributes" || key == b"relationships" {
+            out.push(b'{');
+            let kept = members::members(value).ok_or_else(not_object)?;
+            for (j, (k, v)) in kept.into_iter().filter(|(k, _)| named(k)).enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                out.push(b'"');
+                out.extend_from_slice(k);
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(v);
+            }
+            out.push(b'}');
+        } else {
+            out.extend_from_slice(value);
+        }
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
 /// Ruby's `humanize` of a state (`findable` → `Findable`).
 fn humanize(s: &str) -> String {
     let mut c = s.chars();
@@ -399,6 +449,31 @@ mod tests {
         assert_eq!(p("page[number]=401"), Paging { size: 25, number: 400 });
         assert_eq!(p("page[size]=3&page[number]=99999"), Paging { size: 3, number: 3333 });
         assert_eq!(p("page[size]=0&page[number]=7"), Paging { size: 0, number: 1 });
+    }
+
+    #[test]
+    fn sparse_fieldsets_as_jsonapi_serializer() {
+        let r = |q: &str| fieldset(&Request::new(Method::Get, &format!("/dois?{q}")));
+        assert_eq!(r(""), None);
+        assert_eq!(r("fields[clients]=name"), None);
+        assert_eq!(r("fields%5Bdois%5D="), Some(vec![]));
+        assert_eq!(
+            r("fields[dois]=id,subjects"),
+            Some(vec!["id".into(), "subjects".into()])
+        );
+        let resource = br#"{"id":"10.1/a","type":"dois","attributes":{"doi":"10.1/a","subjects":[{"subject":"x,\"y\""}],"url":null},"relationships":{"client":{"data":{"id":"c","type":"clients"}}}}"#;
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let kept = sparse(resource, &names(&["id", "subjects", "client"])).unwrap();
+        assert_eq!(
+            String::from_utf8(kept).unwrap(),
+            r#"{"id":"10.1/a","type":"dois","attributes":{"subjects":[{"subject":"x,\"y\""}]},"relationships":{"client":{"data":{"id":"c","type":"clients"}}}}"#
+        );
+        let none = sparse(resource, &names(&["id"])).unwrap();
+        assert_eq!(
+            String::from_utf8(none).unwrap(),
+            r#"{"id":"10.1/a","type":"dois","attributes":{},"relationships":{}}"#
+        );
+        assert!(sparse(b"[1]", &[]).is_err());
     }
 
     #[test]

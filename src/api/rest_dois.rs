@@ -319,7 +319,7 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             derived_index: row.derived_index,
         };
         let view = view(ctx, request, &row.doi, true);
-        let media = dois::media_ids(ctx.db, &row.doi.doi)?;
+        let media = dois::media_ids_in_row(&row)?;
         // The Base64 stored at write time; rows from before it are encoded now.
         let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
         let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
@@ -408,7 +408,9 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     } else {
         None
     };
+    let fieldset = dois_list::fieldset(request);
     let mut body = b"{\"data\":[".to_vec();
+    let mut one = Vec::new();
     for (i, d) in found.iter().enumerate() {
         if i > 0 {
             body.push(b',');
@@ -420,15 +422,16 @@ pub fn list(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
             None
         };
         let metadata = Metadata::Parsed(d.attributes.as_ref());
-        resource::write_resource(
-            &mut body,
-            d,
-            d.xml.as_deref().map(Xml::Plain),
-            metadata,
-            view,
-            provider.as_deref(),
-            None,
-        )?;
+        let xml = d.xml.as_deref().map(Xml::Plain);
+        match &fieldset {
+            None => resource::write_resource(&mut body, d, xml, metadata, view, provider.as_deref(), None)?,
+            // lupo's sparse fieldsets: the resource as written, then narrowed.
+            Some(names) => {
+                one.clear();
+                resource::write_resource(&mut one, d, xml, metadata, view, provider.as_deref(), None)?;
+                body.extend_from_slice(&dois_list::sparse(&one, names)?);
+            }
+        }
     }
     let mut meta = json!({"total": total, "totalPages": total_pages});
     if !cursor_mode {

@@ -95,6 +95,11 @@ pub struct InRow<'a> {
     /// `dois::members::index` of `attributes` and of `derived`; `None` for older rows.
     pub attributes_index: Option<&'a [u8]>,
     pub derived_index: Option<&'a [u8]>,
+    /// Its media as `position:rowid`, comma-separated, in no particular order (an ordered
+    /// aggregate costs a sorter on every read, media or not; `None`: no media):
+    /// read by the row's own statement, so row and media come from one snapshot and one
+    /// statement (a read used to take another for them).
+    pub media: Option<&'a [u8]>,
 }
 
 /// The JSON texts a write stores beside a DOI's columns.
@@ -167,7 +172,9 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
                        updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client), \
-                       xml_base64, attributes_index, derived_index FROM dois WHERE doi = ?1";
+                       xml_base64, attributes_index, derived_index, \
+                       (SELECT group_concat(position || ':' || rowid) FROM media WHERE media.doi = dois.doi) \
+                       FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -180,6 +187,7 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 xml_base64: r.get_ref(13)?.as_bytes_or_null()?,
                 attributes_index: r.get_ref(14)?.as_bytes_or_null()?,
                 derived_index: r.get_ref(15)?.as_bytes_or_null()?,
+                media: r.get_ref(16)?.as_bytes_or_null()?,
             }))
         })
         .optional()
@@ -222,7 +230,7 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
         texts.attributes_index,
         texts.derived_index
     ])?;
-    Ok(())
+    index_search(conn, conn.last_insert_rowid(), &d.doi, d.attributes.as_ref())
 }
 
 /// Records a change of `d`'s state, URL or owner: its metadata (and `derived`) stay.
@@ -246,26 +254,165 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 
 /// Rewrites everything but the key and `created`, with the texts stored beside it.
 pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
+    let rowid = conn
+        .prepare_cached(
+            "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
          updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = ?12,
-         attributes_index = ?13, derived_index = ?14 WHERE doi = ?1",
+         attributes_index = ?13, derived_index = ?14 WHERE doi = ?1 RETURNING rowid",
+        )?
+        .query_row(
+            params![
+                d.doi,
+                d.client,
+                d.prefix,
+                d.state.as_str(),
+                d.url,
+                d.xml,
+                texts.attributes,
+                d.updated,
+                d.registered,
+                d.updated_by,
+                texts.derived,
+                texts.xml_base64,
+                texts.attributes_index,
+                texts.derived_index
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?;
+    match rowid {
+        Some(rowid) => index_search(conn, rowid, &d.doi, d.attributes.as_ref()),
+        None => Ok(()),
+    }
+}
+
+/// The text `query=` searches for one DOI, in the columns of `dois_search`: what the
+/// view `dois_search_rows` (which the migration's backfill reads) selects with `json_tree`,
+/// computed here from the attributes a write already holds, in one walk per column and
+/// no JSON parse (the triggers this replaced walked the stored text once per column).
+pub struct SearchText {
+    pub titles: Option<String>,
+    pub creators: Option<String>,
+    pub publisher: Option<String>,
+    pub descriptions: Option<String>,
+    pub subjects: Option<String>,
+    pub related: Option<String>,
+}
+
+/// A value as `json_tree`'s `value` column gives it (true 1, false 0, containers as JSON).
+fn tree_text(v: &Value, out: &mut Option<String>) {
+    let text = match v {
+        Value::Null => return,
+        Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+        Value::Bool(b) => std::borrow::Cow::Borrowed(if *b { "1" } else { "0" }),
+        Value::Number(n) => std::borrow::Cow::Owned(n.to_string()),
+        other => std::borrow::Cow::Owned(other.to_string()),
+    };
+    match out {
+        Some(o) => {
+            o.push(' ');
+            o.push_str(&text);
+        }
+        None => *out = Some(text.into_owned()),
+    }
+}
+
+/// Walks `v` in document order as `json_tree` does, adding the value of every object member
+/// that `keep(key, nested)` accepts; `nested`: the member's parent path has a `].` (the
+/// view's `path NOT LIKE '%].%'`), given `nested`/`after_index` of `v`'s own path.
+fn walk(v: &Value, nested: bool, after_index: bool, keep: &dyn Fn(&str, bool) -> bool, out: &mut Option<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                if keep(k, nested) {
+                    tree_text(child, out);
+                }
+                walk(child, nested || after_index, false, keep, out);
+            }
+        }
+        Value::Array(a) => {
+            for child in a {
+                if !child.is_object() && !child.is_array() {
+                    continue;
+                }
+                walk(child, nested, true, keep, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl SearchText {
+    pub fn of(attributes: &Map<String, Value>) -> SearchText {
+        let column = |name: &str, keep: &dyn Fn(&str, bool) -> bool| {
+            let mut out = None;
+            if let Some(v) = attributes.get(name) {
+                walk(v, false, false, keep, &mut out);
+            }
+            out
+        };
+        let publisher = match attributes.get("publisher") {
+            Some(Value::Object(m)) if m.get("name").is_some_and(|n| !n.is_null()) => {
+                let mut out = None;
+                tree_text(&m["name"], &mut out);
+                out
+            }
+            Some(v) => {
+                let mut out = None;
+                tree_text(v, &mut out);
+                out
+            }
+            None => None,
+        };
+        SearchText {
+            titles: column("titles", &|k, _| k == "title"),
+            creators: column("creators", &|k, nested| {
+                (!nested && matches!(k, "name" | "givenName" | "familyName"))
+                    || matches!(k, "nameIdentifier" | "affiliationIdentifier")
+            }),
+            publisher,
+            descriptions: column("descriptions", &|k, _| k == "description"),
+            subjects: column("subjects", &|k, _| k == "subject"),
+            related: column("relatedIdentifiers", &|k, _| k == "relatedIdentifier"),
+        }
+    }
+}
+
+/// Replaces DOI `rowid`'s entry in the search index (`dois_search`, contentless: its rowid
+/// is the DOI's), in the caller's transaction. Every write of a DOI's attributes calls it
+/// (`insert_as`, `update_as`); a delete's entry goes by trigger.
+pub fn index_search(
+    conn: &Connection,
+    rowid: i64,
+    doi: &str,
+    attributes: Option<&Map<String, Value>>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM dois_search WHERE rowid = ?1")?
+        .execute([rowid])?;
+    let t = match attributes {
+        Some(a) => SearchText::of(a),
+        None => SearchText {
+            titles: None,
+            creators: None,
+            publisher: None,
+            descriptions: None,
+            subjects: None,
+            related: None,
+        },
+    };
+    conn.prepare_cached(
+        "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
-        d.doi,
-        d.client,
-        d.prefix,
-        d.state.as_str(),
-        d.url,
-        d.xml,
-        texts.attributes,
-        d.updated,
-        d.registered,
-        d.updated_by,
-        texts.derived,
-        texts.xml_base64,
-        texts.attributes_index,
-        texts.derived_index
+        rowid,
+        doi,
+        t.titles,
+        t.creators,
+        t.publisher,
+        t.descriptions,
+        t.subjects,
+        t.related
     ])?;
     Ok(())
 }
@@ -1138,6 +1285,84 @@ mod tests {
 
     fn names(v: &[Doi]) -> Vec<&str> {
         v.iter().map(|d| d.doi.as_str()).collect()
+    }
+
+    /// The search text written from the attributes in Rust is what the migration's backfill
+    /// (`dois_search_rows`, `json_tree`) indexes for the same stored text, column by column,
+    /// for nested names, identifiers, a publisher object and non-string values; and an update
+    /// replaces the entry rather than adding a second.
+    #[test]
+    fn search_text_is_the_backfill_views() {
+        let (_dir, conn) = setup();
+        let records = [
+            serde_json::json!({
+                "titles": [{"title": "Océan Atlantique", "lang": "fr"}, {"title": "Sub", "titleType": "Subtitle"}, "loose"],
+                "creators": [
+                    {"name": "Fenner, Martin", "givenName": "Martin", "familyName": "Fenner",
+                     "nameIdentifiers": [{"nameIdentifier": "https://orcid.org/0000-0003-1419-2405", "nameIdentifierScheme": "ORCID"}],
+                     "affiliation": [{"name": "DataCite", "affiliationIdentifier": "https://ror.org/04wxnsj81"}]},
+                    {"name": "Org", "nameType": "Organizational", "flag": true}
+                ],
+                "publisher": {"name": "Zenodo", "publisherIdentifier": "x"},
+                "descriptions": [{"description": "Abstract text", "descriptionType": "Abstract"}, {"description": 42}],
+                "subjects": [{"subject": "ocean"}, {"subject": true}, {"subject": null}],
+                "relatedIdentifiers": [{"relatedIdentifier": "10.1234/x", "relationType": "IsPartOf"}]
+            }),
+            serde_json::json!({"publisher": "Plain publisher", "creators": {"name": "one object"}}),
+            serde_json::json!({"publisher": {"lang": "en"}, "titles": [{"title": [["nested"]]}]}),
+            serde_json::json!({}),
+        ];
+        for (i, record) in records.iter().enumerate() {
+            let name = format!("10.5072/s{i}");
+            let mut d = doi(&name, "DEMO.REPO", State::Findable, 1, "x");
+            d.attributes = record.as_object().cloned();
+            insert(&conn, &d).unwrap();
+            let t = SearchText::of(d.attributes.as_ref().unwrap());
+            let view: [Option<String>; 6] = conn
+                .query_row(
+                    "SELECT titles, creators, publisher, descriptions, subjects, related FROM dois_search_rows
+                     WHERE doi = ?1",
+                    [&name],
+                    |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?]),
+                )
+                .unwrap();
+            assert_eq!(
+                view,
+                [t.titles, t.creators, t.publisher, t.descriptions, t.subjects, t.related],
+                "{record}"
+            );
+            // Updated twice: one entry, of the latest title.
+            for title in ["Glacier", "Permafrost"] {
+                d.attributes
+                    .get_or_insert_default()
+                    .insert("titles".into(), serde_json::json!([{"title": title}]));
+                update_as(
+                    &conn,
+                    &d,
+                    Texts {
+                        attributes: attributes_text(&d).as_deref(),
+                        derived: None,
+                        xml_base64: None,
+                        attributes_index: None,
+                        derived_index: None,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        let matches = |q: &str| -> i64 {
+            conn.query_row(
+                "SELECT COUNT(*) FROM dois_search WHERE dois_search MATCH ?1",
+                [q],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(matches("titles:permafrost"), 4);
+        assert_eq!(matches("titles:glacier"), 0);
+        assert_eq!(matches("creators:fenner"), 1);
+        delete(&conn, "10.5072/s0").unwrap();
+        assert_eq!(matches("titles:permafrost"), 3);
     }
 
     #[test]

@@ -700,6 +700,29 @@ pub fn media_ids(conn: &Connection, doi: &str) -> Result<Vec<String>, Error> {
         .collect())
 }
 
+/// [`media_ids`] from what the row's statement read (`dbd::InRow::media`).
+pub fn media_ids_in_row(row: &dbd::InRow) -> Result<Vec<String>, Error> {
+    let Some(text) = row.media else {
+        return Ok(Vec::new());
+    };
+    let bad = || Error::Internal("stored media ids".into());
+    let mut media = text
+        .split(|&b| b == b',')
+        .map(|item| {
+            let item = std::str::from_utf8(item).ok()?;
+            let (position, id) = item.split_once(':')?;
+            Some((position.parse::<i64>().ok()?, id.parse::<i64>().ok()?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(bad)?;
+    // Latest position first, as `media_ids`.
+    media.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
+    Ok(media
+        .iter()
+        .map(|(_, id)| doi::base32_url(id.unsigned_abs(), 4, 16, false))
+        .collect())
+}
+
 /// The media of a DOI the caller may see (404 otherwise); empty when it has none.
 pub fn media_get(conn: &Connection, principal: &Principal, doi: &str) -> Result<Vec<dbd::Media>, Error> {
     db::read(conn, |tx| {

@@ -346,10 +346,36 @@ fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), Error> {
 
 /// Writes `{"k":v,…}` with the keys in byte order, as a `serde_json::Map` (a BTreeMap)
 /// would, so the text is the one `Value` serialisation gave.
-fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<(), Error> {
-    members.sort_unstable_by(|a, b| a.0.cmp(b.0));
+///
+/// The keys are `'static`, so the same keys at the same addresses are the same texts:
+/// each thread remembers the order it sorted its last few key sequences into and reuses
+/// it when an object has exactly the same keys (a read's resource always does), which
+/// saves sorting ~80 names per read.
+fn write_object(out: &mut Vec<u8>, members: Vec<(&'static str, Piece)>) -> Result<(), Error> {
+    type Keys = Vec<(usize, usize)>;
+    thread_local! {
+        static SORTED: std::cell::RefCell<Vec<(Keys, Vec<usize>)>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let keys: Keys = members
+        .iter()
+        .map(|(key, _)| (key.as_ptr() as usize, key.len()))
+        .collect();
+    let order = SORTED.with(|sorted| {
+        let mut sorted = sorted.borrow_mut();
+        if let Some((_, order)) = sorted.iter().find(|(k, _)| *k == keys) {
+            return order.clone();
+        }
+        let mut order: Vec<usize> = (0..members.len()).collect();
+        order.sort_unstable_by(|&a, &b| members[a].0.cmp(members[b].0));
+        // A few shapes (a resource's attributes, its relationships, each view): keep 8.
+        if sorted.len() == 8 {
+            sorted.remove(0);
+        }
+        sorted.push((keys, order.clone()));
+        order
+    });
     out.push(b'{');
-    for (i, (key, piece)) in members.into_iter().enumerate() {
+    for (i, (key, piece)) in order.into_iter().map(|at| &members[at]).enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -357,7 +383,7 @@ fn write_object(out: &mut Vec<u8>, mut members: Vec<(&str, Piece)>) -> Result<()
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
         match piece {
-            Piece::Text(text) => out.extend_from_slice(&text),
+            Piece::Text(text) => out.extend_from_slice(text),
             Piece::Base64(bytes) => {
                 out.push(b'"');
                 push_base64(out, bytes)?;
@@ -573,6 +599,28 @@ pub fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn object(keys: &[&'static str]) -> String {
+        let mut out = Vec::new();
+        let members = keys.iter().map(|k| (*k, constant(b"0"))).collect();
+        write_object(&mut out, members).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The remembered order is only reused for the very same keys in the same places.
+    #[test]
+    fn objects_are_sorted_whatever_came_before() {
+        assert_eq!(object(&["b", "a", "c"]), r#"{"a":0,"b":0,"c":0}"#);
+        assert_eq!(object(&["b", "a", "c"]), r#"{"a":0,"b":0,"c":0}"#);
+        assert_eq!(object(&["c", "a", "b"]), r#"{"a":0,"b":0,"c":0}"#);
+        assert_eq!(object(&["x", "a", "b"]), r#"{"a":0,"b":0,"x":0}"#);
+        assert_eq!(object(&["a", "b"]), r#"{"a":0,"b":0}"#);
+        // Shapes taking turns, as a resource's attributes and relationships do.
+        for _ in 0..3 {
+            assert_eq!(object(&["b", "a"]), r#"{"a":0,"b":0}"#);
+            assert_eq!(object(&["c", "b", "a"]), r#"{"a":0,"b":0,"c":0}"#);
+        }
+    }
     use serde_json::json;
 
     fn doi() -> Doi {

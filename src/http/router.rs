@@ -52,11 +52,18 @@ pub enum Match<'r, H> {
 
 pub struct Router<H> {
     routes: Vec<Route<H>>,
+    /// Each route's pattern split into segments once, not at every request (the split
+    /// of every pattern was a seventh of a read's instructions).
+    segments: Vec<Vec<&'static str>>,
 }
 
 impl<H> Router<H> {
     pub fn new(routes: Vec<Route<H>>) -> Router<H> {
-        Router { routes }
+        let segments = routes
+            .iter()
+            .map(|r| r.pattern.trim_start_matches('/').split('/').collect())
+            .collect();
+        Router { routes, segments }
     }
 
     pub fn routes(&self) -> &[Route<H>] {
@@ -67,8 +74,8 @@ impl<H> Router<H> {
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut allowed: Vec<&'static str> = Vec::new();
         let mut family = None;
-        for route in &self.routes {
-            if let Some(params) = match_pattern(route.pattern, &segments) {
+        for (route, pattern) in self.routes.iter().zip(&self.segments) {
+            if let Some(params) = match_pattern(pattern, &segments) {
                 let wanted = if method == Method::Head { Method::Get } else { method };
                 if route.method == wanted {
                     return Match::Found(route, params);
@@ -102,8 +109,9 @@ impl<H> Router<H> {
         let first = segments.first().copied().unwrap_or("");
         self.routes
             .iter()
-            .find(|r| r.pattern.trim_start_matches('/').split('/').next() == Some(first))
-            .map(|r| r.family)
+            .zip(&self.segments)
+            .find(|(_, pattern)| pattern.first() == Some(&first))
+            .map(|(r, _)| r.family)
             .unwrap_or_default()
     }
 
@@ -116,9 +124,8 @@ impl<H> Router<H> {
     }
 }
 
-fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
+fn match_pattern(pattern_segments: &[&'static str], segments: &[&str]) -> Option<Params> {
     let mut params = Vec::new();
-    let pattern_segments: Vec<&'static str> = pattern.trim_start_matches('/').split('/').collect();
     for (i, pat) in pattern_segments.iter().enumerate() {
         if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
             // The segments after the star's match the rest of the pattern, from the end.

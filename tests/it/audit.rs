@@ -117,6 +117,9 @@ fn events_no_account_caused_name_no_actor() {
     let (_, key) = create_key(&s, "leaks");
     // Failed authentication: the account is the event's subject, not its actor.
     s.get("/clients/DEMO.REPO").auth(CLIENT, "wrong").send().expect(401);
+    // The recorder writes failed authentications off the request path: wait for it, so
+    // the next event is written after this one.
+    s.app().recorder.flush();
     // An anonymous leaked-key report.
     s.post("/credentials/api-keys/revoke-leaked")
         .json(&json!({"keys": [key]}))

@@ -979,6 +979,29 @@ fn python_datacite_client_payloads() {
     assert_eq!(r.json()["data"]["attributes"]["url"], Value::Null);
 }
 
+/// lupo's sparse fieldsets on lists, nested ones too: only the attributes and relationships
+/// named, `id` and `type` always; an empty list keeps none.
+#[test]
+fn list_sparse_fieldsets() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/sparse");
+    let data = |path: &str| s.get(path).client_auth().send().expect(200).json()["data"][0].clone();
+    let d = data("/clients/demo.repo/dois?detail=true&fields[dois]=xml,doi,client");
+    assert_eq!(d["id"], "10.5072/sparse");
+    assert_eq!(d["type"], "dois");
+    let attributes: Vec<&String> = d["attributes"].as_object().unwrap().keys().collect();
+    assert_eq!(attributes, ["doi", "xml"]);
+    assert!(d["attributes"]["xml"].as_str().is_some_and(|x| !x.is_empty()));
+    let relationships: Vec<&String> = d["relationships"].as_object().unwrap().keys().collect();
+    assert_eq!(relationships, ["client"]);
+    // Named but not written without `detail`: still absent.
+    assert_eq!(data("/dois?fields[dois]=xml")["attributes"], json!({}));
+    let d = data("/providers/demo/dois?fields%5Bdois%5D=");
+    assert_eq!((&d["attributes"], &d["relationships"]), (&json!({}), &json!({})));
+    // Other resource types' fieldsets leave DOIs whole.
+    assert!(data("/dois?fields[clients]=name")["attributes"]["titles"].is_array());
+}
+
 #[test]
 fn lupo_helper_routes() {
     let s = TestServer::start();

@@ -261,8 +261,10 @@ pub fn capture_logs() {
     });
 }
 
-/// Everything captured so far, one line per record.
+/// Everything captured so far, one line per record; waits for the access log's thread to
+/// have written every line recorded before (its acknowledgement, not a sleep).
 pub fn captured_logs() -> String {
+    tinydoi::http::access_log::flush();
     LOGS.lock().unwrap_or_else(|e| e.into_inner()).join("\n")
 }
 

@@ -185,15 +185,16 @@ fn ceiling(workers: usize, body: Vec<u8>) -> anyhow::Result<Box<dyn FnOnce()>> {
             let (server, body) = (server.clone(), body.clone());
             std::thread::spawn(move || {
                 while let Ok(request) = server.recv() {
+                    // The same way of writing the body as tinydoi's (one `write_all`).
                     let response = tiny_http::Response::new(
                         tiny_http::StatusCode(200),
                         Vec::new(),
-                        body.as_slice(),
+                        std::io::empty(),
                         Some(body.len()),
                         None,
                     )
                     .with_chunked_threshold(usize::MAX);
-                    let _ = request.respond(response);
+                    let _ = request.respond_with_body(response, &body);
                 }
             })
         })

@@ -75,7 +75,10 @@ fn collected(dir: &Path, db: &Path, list: &Path, calls: usize) -> anyhow::Result
         .output()
         .context("running valgrind")?;
     if !run.status.success() {
-        bail!("keys-cost-child under callgrind failed: {}", String::from_utf8_lossy(&run.stderr));
+        bail!(
+            "keys-cost-child under callgrind failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
     }
     let text = std::fs::read_to_string(&out).context("reading callgrind's output")?;
     let _ = std::fs::remove_file(&out);

@@ -73,6 +73,16 @@ fn main() {
         }
         return;
     }
+    if argv.get(1).map(String::as_str) == Some("seed-read") {
+        // For counting instructions per request (BENCHMARKS.md, callgrind): a database with
+        // the demo accounts, a key and the read DOI, the read's body saved; prints the
+        // `Authorization` value to send.
+        if let Err(e) = seed_read(&argv[2..]) {
+            eprintln!("tinydoi-bench seed-read: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = Args::parse();
     if let Some(bad) = args.scenarios.iter().find(|s| !NAMES.contains(&s.as_str())) {
         eprintln!("tinydoi-bench: unknown scenario {bad}; one of {}", NAMES.join(", "));
@@ -339,4 +349,20 @@ fn raw_attributes(metadata: &seed::Metadata) -> anyhow::Result<String> {
     let xml = metadata.for_doi("10.5072/raw");
     let attributes = tinydoi::metadata::validated_json(xml.as_bytes()).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(serde_json::Value::Object(attributes).to_string())
+}
+
+/// `seed-read DB BODY`: see `main`.
+fn seed_read(args: &[String]) -> anyhow::Result<()> {
+    let [db, body] = args else {
+        return Err(anyhow::anyhow!("usage: seed-read DB BODY"));
+    };
+    let db = std::path::Path::new(db);
+    let key = {
+        let conn = seed::database(db)?;
+        seed::insert_key(&conn, seed::CLIENT)?
+    };
+    let authorization = http::key_auth(&key);
+    http::save_read_body(db, 2, &authorization, std::path::Path::new(body))?;
+    println!("{authorization}");
+    Ok(())
 }

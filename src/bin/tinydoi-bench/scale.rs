@@ -114,8 +114,9 @@ fn accounts(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds DOIs `from..to` in transactions of 10,000.
-fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<()> {
+/// Adds DOIs `from..to` in transactions of 10,000; `search`: the schema has the search index
+/// (migration 8), which each DOI is entered into as `db::dois` does.
+fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64, search: bool) -> anyhow::Result<()> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ from);
     let mut n = from;
     while n < to {
@@ -162,7 +163,7 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
                 );
                 let registered = (state != "draft").then_some(created);
                 stmt.execute(rusqlite::params![
-                    doi,
+                    &doi,
                     client_symbol(c),
                     prefix(c),
                     state,
@@ -173,6 +174,10 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64) -> anyhow::Result<
                     created,
                     registered
                 ])?;
+                // As every write through `db::dois` does (the search index is kept there).
+                if search {
+                    tinydoi::db::dois::index_search(&tx, tx.last_insert_rowid(), &doi, attributes.as_object())?;
+                }
                 n += 1;
             }
         }
@@ -189,7 +194,10 @@ fn write_cost(dir: &Path, count: u64) -> anyhow::Result<((f64, f64), (f64, f64))
     let before = schema.find("-- migration 8").unwrap_or(schema.len());
     let mut rates = Vec::new();
     let mut sizes = Vec::new();
-    for (name, sql) in [("schema-before.db", &schema[..before]), ("schema-now.db", schema)] {
+    for (name, sql, search) in [
+        ("schema-before.db", &schema[..before], false),
+        ("schema-now.db", schema, true),
+    ] {
         let path = dir.join(name);
         let conn = rusqlite::Connection::open(&path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -198,7 +206,7 @@ fn write_cost(dir: &Path, count: u64) -> anyhow::Result<((f64, f64), (f64, f64))
         accounts(&conn)?;
         conn.pragma_update(None, "cache_size", -256 * 1024)?;
         let start = Instant::now();
-        load_dois(&conn, 0, count)?;
+        load_dois(&conn, 0, count, search)?;
         rates.push(count as f64 / start.elapsed().as_secs_f64());
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
         sizes.push(std::fs::metadata(&path)?.len() as f64 / count as f64);
@@ -262,7 +270,7 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
     let mut have = 0;
     for &size in sizes {
         let start = Instant::now();
-        load_dois(&conn, have, size)?;
+        load_dois(&conn, have, size, true)?;
         let secs = start.elapsed().as_secs_f64();
         eprintln!("  scale: {size} DOIs, {} loaded in {secs:.1} s", size - have);
         row(

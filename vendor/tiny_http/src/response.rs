@@ -332,13 +332,31 @@ where
     ///
     /// Note: does not flush the writer.
     pub fn raw_print<W: Write>(
+        self,
+        writer: W,
+        http_version: HTTPVersion,
+        request_headers: &[Header],
+        do_not_send_body: bool,
+        upgrade: Option<&str>,
+    ) -> IoResult<()> {
+        self.raw_print_body(writer, http_version, request_headers, do_not_send_body, upgrade, None)
+    }
+
+    /// tinydoi patch: `raw_print`, but when `body` is given it is the body (its length the
+    /// `Content-Length`) and is written to `writer` in one `write_all` instead of being
+    /// copied through an 8 KiB buffer (one copy and one `write` per 8 KiB less).
+    pub(crate) fn raw_print_body<W: Write>(
         mut self,
         mut writer: W,
         http_version: HTTPVersion,
         request_headers: &[Header],
         do_not_send_body: bool,
         upgrade: Option<&str>,
+        body: Option<&[u8]>,
     ) -> IoResult<()> {
+        if let Some(body) = body {
+            self.data_length = Some(body.len());
+        }
         let mut transfer_encoding = Some(choose_transfer_encoding(
             self.status_code,
             request_headers,
@@ -434,14 +452,20 @@ where
                     use chunked_transfer::Encoder;
 
                     let mut writer = Encoder::new(writer);
-                    io::copy(&mut reader, &mut writer)?;
+                    if let Some(body) = body {
+                        writer.write_all(body)?;
+                    } else {
+                        io::copy(&mut reader, &mut writer)?;
+                    }
                 }
 
                 Some(TransferEncoding::Identity) => {
                     assert!(data_length.is_some());
                     let data_length = data_length.unwrap();
 
-                    if data_length >= 1 {
+                    if let Some(body) = body {
+                        writer.write_all(body)?;
+                    } else if data_length >= 1 {
                         io::copy(&mut reader, &mut writer)?;
                     }
                 }
