@@ -74,7 +74,7 @@ pub fn verification(dir: &Path, sizes: &[u64]) -> anyhow::Result<(Vec<Verificati
 }
 
 /// `Basic base64(key:)` for each key: the form most clients send.
-fn basic_headers(keys: &[String]) -> Vec<String> {
+pub(crate) fn basic_headers(keys: &[String]) -> Vec<String> {
     keys.iter()
         .map(|key| {
             format!(

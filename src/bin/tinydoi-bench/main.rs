@@ -4,6 +4,7 @@
 mod child;
 mod http;
 mod keys;
+mod keys_cost;
 mod load;
 mod raw_insert;
 mod report;
@@ -22,7 +23,8 @@ use report::Figures;
 struct Args {
     /// Which to run: ceiling, get-key, get-password, put-metadata, mixed, keys (verification
     /// and start-up), or all. Targets are checked for whatever ran. `scale` (lists at 10k,
-    /// 100k and 1M DOIs, many minutes) runs only when named, never as part of `all`.
+    /// 100k and 1M DOIs, many minutes) and `keys-cost` (instructions per key verification,
+    /// plain vs scoped, under valgrind's callgrind) run only when named, never as part of `all`.
     #[arg(default_value = "all")]
     scenarios: Vec<String>,
     /// Measured seconds per HTTP scenario (after a 0.5 s warm-up).
@@ -42,9 +44,10 @@ struct Args {
     max_keys: u64,
 }
 
-const NAMES: [&str; 8] = [
+const NAMES: [&str; 9] = [
     "all",
     "scale",
+    "keys-cost",
     "ceiling",
     "get-key",
     "get-password",
@@ -59,6 +62,13 @@ fn main() {
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
         if let Err(e) = child::serve(&argv[2..]) {
             eprintln!("tinydoi-bench serve-child: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if argv.get(1).map(String::as_str) == Some("keys-cost-child") {
+        if let Err(e) = keys_cost::child(&argv[2..]) {
+            eprintln!("tinydoi-bench keys-cost-child: {e}");
             std::process::exit(1);
         }
         return;
@@ -101,6 +111,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
         sizes.dedup();
         scale::run(&scratch.dir, &sizes, args.workers)?;
         if args.scenarios.iter().all(|s| s == "scale") {
+            return Ok(());
+        }
+    }
+    if args.scenarios.iter().any(|s| s == "keys-cost") {
+        let costs = keys_cost::run(&scratch.dir)?;
+        report::keys_cost(&costs);
+        if args.scenarios.iter().all(|s| s == "keys-cost" || s == "scale") {
             return Ok(());
         }
     }

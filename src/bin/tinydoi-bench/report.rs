@@ -61,6 +61,23 @@ pub fn print_verification(rows: &[Verification]) {
     }
 }
 
+/// Instructions per verification, plain and scoped keys (callgrind, steady state), and
+/// issue 19's target: a scoped key costs at most 5 % more.
+pub fn keys_cost(costs: &[crate::keys_cost::Cost]) {
+    println!("## Key verification in instructions (callgrind)\n");
+    println!("| key | instructions / verification |");
+    println!("|---|---:|");
+    for c in costs {
+        println!("| {} | {:.0} |", c.kind, c.instructions);
+    }
+    let of = |kind: &str| costs.iter().find(|c| c.kind == kind).map(|c| c.instructions);
+    if let (Some(plain), Some(scoped)) = (of("plain"), of("scoped")) {
+        let ratio = scoped / plain;
+        let verdict = if ratio <= 1.05 { "pass" } else { "MISS" };
+        println!("\nscoped vs plain: {ratio:.3}× (target ≤ 1.05×): {verdict}\n");
+    }
+}
+
 /// One target of the issue, with what was measured.
 pub struct Target {
     pub what: &'static str,
