@@ -174,6 +174,7 @@ fn copies(s: &TestServer, template: &str, n: u32) {
         [],
     )
     .unwrap();
+    dbd::recount(&tx).unwrap();
     tx.commit().unwrap();
 }
 
@@ -312,7 +313,7 @@ fn check_counts(db: &Connection) {
         let counted = filter(visible.clone());
         let mut scanned = filter(visible.clone());
         scanned.ids = all.clone();
-        // A search every DOI matches (its DOI starts with 10): counted over `doi_facet_keys`.
+        // A search every DOI matches (its DOI starts with 10): counted over `doi_facets`.
         let mut searched = filter(visible.clone());
         searched.search.all = Some("doi : \"10\"".into());
         assert_eq!(
