@@ -383,9 +383,56 @@ CREATE TRIGGER doi_facet_keys_delete AFTER DELETE ON dois BEGIN
     DELETE FROM doi_facet_keys WHERE id = OLD.rowid;
 END;
 
+-- migration 9
+-- A DOI's revision (issue 20): a number that changes with every write of the DOI or its
+-- media, and that no other state of that DOI ever had, so that a rendered read cached
+-- under (DOI, revision) can never be served once the DOI has changed. Revisions come from
+-- `doi_generation`, which every write of a DOI raises (the triggers below, in the write's
+-- transaction): a write sets `revision = generation + 1` (`db::dois`), the trigger then
+-- makes that the generation. Rows written before keep 0 until their next write.
+CREATE TABLE doi_generation (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    generation INTEGER NOT NULL
+);
+INSERT INTO doi_generation (id, generation) VALUES (1, 0);
+ALTER TABLE dois ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+-- What a cached read checks at every request, read from the index alone (the row itself
+-- is tens of KB, its end in overflow pages).
+CREATE INDEX dois_revision ON dois (doi, revision, state, client, prefix);
+CREATE TRIGGER doi_generation_insert AFTER INSERT ON dois BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER doi_generation_update AFTER UPDATE ON dois BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER doi_generation_delete AFTER DELETE ON dois BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+END;
+-- A write that did not advance the revision (an operator's UPDATE in the sqlite3 shell, an
+-- INSERT without it) gets one here, so no cached read outlives it; tinydoi's own writes
+-- set it (`db::dois`) and never pay for this second write of the row.
+CREATE TRIGGER dois_revision_update AFTER UPDATE ON dois WHEN NEW.revision <= OLD.revision BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+    UPDATE dois SET revision = (SELECT generation FROM doi_generation WHERE id = 1) WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER dois_revision_insert AFTER INSERT ON dois WHEN NEW.revision = 0 BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+    UPDATE dois SET revision = (SELECT generation FROM doi_generation WHERE id = 1) WHERE rowid = NEW.rowid;
+END;
+-- Media are part of what a read of their DOI shows.
+CREATE TRIGGER media_revision_insert AFTER INSERT ON media BEGIN
+    UPDATE dois SET revision = (SELECT generation + 1 FROM doi_generation WHERE id = 1) WHERE doi = NEW.doi;
+END;
+CREATE TRIGGER media_revision_update AFTER UPDATE ON media BEGIN
+    UPDATE dois SET revision = (SELECT generation + 1 FROM doi_generation WHERE id = 1) WHERE doi = NEW.doi;
+END;
+CREATE TRIGGER media_revision_delete AFTER DELETE ON media BEGIN
+    UPDATE dois SET revision = (SELECT generation + 1 FROM doi_generation WHERE id = 1) WHERE doi = OLD.doi;
+END;
+
 -- migration 10
--- The upkeep of `doi_counts` and of what each DOI counts under moves from the triggers of
--- migration 8 (which parsed the attributes with `json_extract`, twice on an update) into
+-- The upkeep of `doi_counts` and of what each DOI counts under moves from the triggers
+-- of the 8th migration (which parsed the attributes with `json_extract`, twice on an update) into
 -- the write functions of `db::dois` (`index_facets`, in the write's transaction, from the
 -- values the write holds). What each DOI counts under becomes `doi_facets`: small
 -- integers (names through `doi_facet_names`), so the facets of a search are summed into

@@ -79,6 +79,8 @@ pub struct App {
     pub throttle: Throttle,
     /// Leaked-key reports per address (`config.leak_reports` per 5 minutes).
     pub leak_limiter: RateLimiter,
+    /// Rendered single-DOI reads, checked against the DOI's revision at every use.
+    pub rendered: crate::dois::rendered::Rendered,
 }
 
 impl App {
@@ -92,7 +94,9 @@ impl App {
             anonymous: config.leak_reports,
             ..ratelimit::RateLimitConfig::default()
         });
+        let rendered = crate::dois::rendered::Rendered::new(config.read_cache_bytes);
         App {
+            rendered,
             config,
             auth,
             router: Router::new(routes),

@@ -14,6 +14,8 @@ pub const DEFAULT_LEAK_REPORTS: u32 = 30;
 pub const DEFAULT_HEAD_LIMIT: usize = 32 * 1024;
 /// Connections served at once (a thread and two descriptors each): keep `ulimit -n` above
 /// twice this plus a margin.
+/// Default of `--read-cache-mb`.
+pub const DEFAULT_READ_CACHE_MB: usize = 64;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub struct Config {
     pub pbkdf2_iterations: u32,
     pub body_limit: usize,
     pub auth_cache_ttl: Duration,
+    /// Bytes of rendered `GET /dois/{doi}` documents kept in memory (`dois::rendered`); 0: none.
+    pub read_cache_bytes: usize,
     /// Back-off after failed authentications (per username and address, and per address).
     pub auth_throttle: ThrottlePolicy,
     /// A connection that sends nothing (or takes no reply) for this long is closed,
@@ -84,6 +88,7 @@ impl Default for Config {
             pbkdf2_iterations: DEFAULT_PBKDF2_ITERATIONS,
             body_limit: DEFAULT_BODY_LIMIT,
             auth_cache_ttl: Duration::from_secs(300),
+            read_cache_bytes: DEFAULT_READ_CACHE_MB << 20,
             auth_throttle: ThrottlePolicy::default(),
             idle_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(60),

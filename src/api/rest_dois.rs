@@ -11,7 +11,7 @@ use crate::app::Ctx;
 use crate::auth::Principal;
 use crate::dois::json as doc;
 use crate::dois::resource::{self, Metadata, View, Xml};
-use crate::dois::{self, doi, Actor, Doi, Mode};
+use crate::dois::{self, doi, rendered, Actor, Doi, Mode};
 use crate::error::{Error, Problem, Source};
 use crate::http::reply::JSON_API;
 use crate::http::router::Params;
@@ -28,13 +28,18 @@ fn location(request: &Request, doi: &str) -> String {
 
 /// lupo's serializer params from the query (`publisher`, `affiliation`, `detail`).
 fn view(ctx: &Ctx, request: &Request, d: &Doi, detail: bool) -> View {
+    view_of_client(ctx, request, &d.client, detail)
+}
+
+/// [`view`] of a DOI of `client`.
+fn view_of_client(ctx: &Ctx, request: &Request, client: &str, detail: bool) -> View {
     let flag = |name: &str| request.query(name) == Some("true");
     View {
         publisher: flag("publisher"),
         affiliation: flag("affiliation"),
         detail: detail || flag("detail"),
         // lupo's `read_landing_page_results`: the DOI's client, and staff.
-        for_owner: ctx.principal.client() == Some(d.client.as_str()) || ctx.principal == Principal::Staff,
+        for_owner: ctx.principal.client() == Some(client) || ctx.principal == Principal::Staff,
     }
 }
 
@@ -311,7 +316,18 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     if wanted != negotiation::Wanted::JsonApi {
         return negotiation::show(ctx, request, params.get("doi"), wanted);
     }
-    dois::with_in_row(ctx.db, &ctx.principal, params.get("doi"), |row| {
+    let doi = params.get("doi");
+    // `include=client` shows the client as it is now, which no DOI revision tracks.
+    let cached = ctx.app.rendered.enabled() && request.query("include").is_none();
+    if cached {
+        // A cached rendering is served only if built from the revision the DOI has now.
+        let stamp = dois::visible_stamp(ctx.db, &ctx.principal, doi)?;
+        let key = rendered::Key::new(doi, view_of_client(ctx, request, &stamp.client, true));
+        if let Some(body) = ctx.app.rendered.get(&key, stamp.revision, stamp.provider.as_deref()) {
+            return Ok(Reply::shared(200, JSON_API, body));
+        }
+    }
+    dois::with_in_row(ctx.db, &ctx.principal, doi, |row| {
         let metadata = Metadata::Stored {
             attributes: row.attributes,
             derived: row.derived,
@@ -323,6 +339,15 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         // The Base64 stored at write time; rows from before it are encoded now.
         let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
         let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
+        if cached {
+            // Kept under what it was built from: this row's revision, view and provider.
+            let body: std::sync::Arc<[u8]> = body.into();
+            let key = rendered::Key::new(&row.doi.doi, view);
+            ctx.app
+                .rendered
+                .put(key, row.revision, row.provider.clone(), body.clone());
+            return Ok(Reply::shared(200, JSON_API, body));
+        }
         Ok(Reply::new(
             200,
             JSON_API,

@@ -192,6 +192,10 @@ pub struct ServeArgs {
     /// Most connections served at once; more get 503 at once.
     #[arg(long, default_value_t = config::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// MiB of rendered single-DOI reads kept in memory (0: none); a cached read is checked
+    /// against the DOI's revision in the database at every request.
+    #[arg(long, default_value_t = config::DEFAULT_READ_CACHE_MB)]
+    pub read_cache_mb: usize,
 }
 
 impl ServeArgs {

@@ -36,6 +36,7 @@ pub fn run(db_path: &Path, iterations: u32, args: ServeArgs) -> anyhow::Result<(
         head_limit: args.head_limit,
         header_timeout: args.header_timeout.map_or(Config::default().header_timeout, Into::into),
         max_connections: args.max_connections,
+        read_cache_bytes: args.read_cache_mb.saturating_mul(1 << 20),
         ..Config::default()
     };
     let stop = Arc::new(AtomicBool::new(false));

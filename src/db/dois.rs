@@ -100,6 +100,8 @@ pub struct InRow<'a> {
     /// read by the row's own statement, so row and media come from one snapshot and one
     /// statement (a read used to take another for them).
     pub media: Option<&'a [u8]>,
+    /// The row's revision (migration 9): what a cached rendering of this read is kept under.
+    pub revision: i64,
 }
 
 /// The JSON texts a write stores beside a DOI's columns.
@@ -167,14 +169,63 @@ pub fn get(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Doi>> {
         .optional()
 }
 
+/// The revision a write gives the DOI it writes (migration 9): one past the generation of
+/// DOI writes, which the write's own trigger then raises to it, so no two states of a DOI
+/// share a revision.
+const NEXT_REVISION: &str = "(SELECT generation + 1 FROM doi_generation WHERE id = 1)";
+
+/// What a cached read of a DOI checks before serving: its revision, and what decides who
+/// may read it and what the read shows (the client's provider).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    pub revision: i64,
+    pub state: State,
+    pub client: String,
+    pub prefix: String,
+    pub provider: Option<String>,
+}
+
+/// The [`Stamp`] of DOI `doi` (`None` when there is none), read from the index
+/// `dois_revision` alone, never the row.
+pub fn stamp(conn: &Connection, doi: &str) -> rusqlite::Result<Option<Stamp>> {
+    conn.prepare_cached(
+        "SELECT revision, state, client, prefix, (SELECT provider FROM clients WHERE symbol = dois.client) \
+         FROM dois INDEXED BY dois_revision WHERE doi = ?1",
+    )?
+    .query_row([doi], |r| {
+        let state: String = r.get(1)?;
+        Ok(Stamp {
+            revision: r.get(0)?,
+            state: State::parse(&state).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    1,
+                    rusqlite::types::Type::Text,
+                    format!("state {state}").into(),
+                )
+            })?,
+            client: r.get(2)?,
+            prefix: r.get(3)?,
+            provider: r.get(4)?,
+        })
+    })
+    .optional()
+}
+
+/// The generation of DOI writes (migration 9): it changes with every write of any DOI
+/// or its media, in the write's transaction.
+pub fn generation(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT generation FROM doi_generation WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
 /// Runs `f` on DOI `doi` as it is in its row (`None` when there is none).
 pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) -> rusqlite::Result<Option<T>> {
     // Spelled out rather than formatted: this runs on every read.
     const SQL: &str = "SELECT doi, client, prefix, state, url, xml, attributes, created, updated, registered, \
                        updated_by, derived, (SELECT provider FROM clients WHERE symbol = dois.client), \
                        xml_base64, attributes_index, derived_index, \
-                       (SELECT group_concat(position || ':' || rowid) FROM media WHERE media.doi = dois.doi) \
-                       FROM dois WHERE doi = ?1";
+                       (SELECT group_concat(position || ':' || rowid) FROM media WHERE media.doi = dois.doi), \
+                       revision FROM dois WHERE doi = ?1";
     debug_assert!(SQL.contains(COLUMNS));
     conn.prepare_cached(SQL)?
         .query_row([doi], |r| {
@@ -188,6 +239,7 @@ pub fn with_in_row<T>(conn: &Connection, doi: &str, f: impl FnOnce(InRow) -> T) 
                 attributes_index: r.get_ref(14)?.as_bytes_or_null()?,
                 derived_index: r.get_ref(15)?.as_bytes_or_null()?,
                 media: r.get_ref(16)?.as_bytes_or_null()?,
+                revision: r.get(17)?,
             }))
         })
         .optional()
@@ -210,8 +262,8 @@ fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 /// Inserts `d` with the texts stored beside it.
 pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index, revision)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_REVISION})"
     ))?
     .execute(params![
         d.doi,
@@ -238,10 +290,10 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
 /// Records a change of `d`'s state, URL or owner: its metadata (and `derived`) stay.
 pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
     let rowid = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, updated = ?6, registered = ?7,
-         updated_by = ?8 WHERE doi = ?1 RETURNING rowid",
-        )?
+             updated_by = ?8, revision = {NEXT_REVISION} WHERE doi = ?1 RETURNING rowid"
+        ))?
         .query_row(
             params![
                 d.doi,
@@ -278,11 +330,11 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 /// Rewrites everything but the key and `created`, with the texts stored beside it.
 pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
     let rowid = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
          updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = ?12,
-         attributes_index = ?13, derived_index = ?14 WHERE doi = ?1 RETURNING rowid",
-        )?
+         attributes_index = ?13, derived_index = ?14, revision = {NEXT_REVISION} WHERE doi = ?1 RETURNING rowid",
+        ))?
         .query_row(
             params![
                 d.doi,

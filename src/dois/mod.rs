@@ -16,6 +16,7 @@
 pub mod doi;
 pub mod json;
 pub mod members;
+pub mod rendered;
 pub mod resource;
 pub mod state;
 pub mod url;
@@ -180,15 +181,43 @@ pub struct Saved {
 /// Whether `principal` may see `d`: findable ones anyone, others only their client, its
 /// provider and staff.
 pub fn readable(conn: &Connection, principal: &Principal, d: &Doi) -> Result<bool, Error> {
-    if d.state == State::Findable {
+    may_read(principal, d.state, &d.client, &d.prefix, || {
+        Ok(dba::client(conn, &d.client)?.map(|c| c.provider).unwrap_or_default())
+    })
+}
+
+/// Whether `principal` may read a DOI of `client` and `prefix` in `state`; `provider`
+/// (the client's, asked only when it matters) for providers' reads of their clients' DOIs.
+fn may_read(
+    principal: &Principal,
+    state: State,
+    client: &str,
+    prefix: &str,
+    provider: impl FnOnce() -> Result<String, Error>,
+) -> Result<bool, Error> {
+    if state == State::Findable {
         return Ok(true);
     }
-    if principal.client() == Some(d.client.as_str()) {
+    if principal.client() == Some(client) {
         // A key limited to other prefixes sees the client's other DOIs as another client would.
-        return Ok(principal.may_use_prefix(&d.prefix));
+        return Ok(principal.may_use_prefix(prefix));
     }
-    let provider = dba::client(conn, &d.client)?.map(|c| c.provider).unwrap_or_default();
-    Ok(principal.may_read_client(&d.client, &provider))
+    Ok(principal.may_read_client(client, &provider()?))
+}
+
+/// The [`Stamp`](dbd::Stamp) of DOI `doi` (any case) if the caller may see it, 404
+/// otherwise: what a cached read checks before serving (`rendered`).
+pub fn visible_stamp(conn: &Connection, principal: &Principal, doi: &str) -> Result<dbd::Stamp, Error> {
+    match dbd::stamp(conn, &doi.to_ascii_lowercase())? {
+        Some(s)
+            if may_read(principal, s.state, &s.client, &s.prefix, || {
+                Ok(s.provider.clone().unwrap_or_default())
+            })? =>
+        {
+            Ok(s)
+        }
+        _ => Err(Error::not_found()),
+    }
 }
 
 /// The DOI (a parsed, lower-case name) if the caller may see it; 404 (`NotFound(None)`) otherwise.

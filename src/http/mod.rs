@@ -304,6 +304,19 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+fn respond_with_bytes(
+    incoming: tiny_http::Request,
+    status: tiny_http::StatusCode,
+    headers: Vec<tiny_http::Header>,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    incoming.respond_with_body(
+        tiny_http::Response::new(status, headers, std::io::empty(), Some(bytes.len()), None)
+            .with_chunked_threshold(usize::MAX),
+        bytes,
+    )
+}
+
 /// Writes the reply. A body of known length is sent with `Content-Length`: tiny_http would
 /// chunk anything over 32 KiB, costing a chunk header per 8 KiB write and leaving clients
 /// without the size.
@@ -324,11 +337,8 @@ fn respond(incoming: tiny_http::Request, reply: Reply) {
         )),
         // Written to the socket as it is (vendored tiny_http's `respond_with_body`): no copy
         // through an 8 KiB buffer, one `write` instead of one per 8 KiB.
-        Body::Bytes(bytes) => incoming.respond_with_body(
-            tiny_http::Response::new(status, headers, std::io::empty(), Some(bytes.len()), None)
-                .with_chunked_threshold(usize::MAX),
-            &bytes,
-        ),
+        Body::Bytes(bytes) => respond_with_bytes(incoming, status, headers, &bytes),
+        Body::Shared(bytes) => respond_with_bytes(incoming, status, headers, &bytes),
         // Chunked: tiny_http frames what the reader yields.
         Body::Stream(reader) => incoming.respond(tiny_http::Response::new(status, headers, reader, None, None)),
         Body::File(path) => match std::fs::File::open(&path) {

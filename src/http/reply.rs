@@ -7,6 +7,8 @@ pub const JSON_API: &str = "application/vnd.api+json";
 pub enum Body {
     Empty,
     Bytes(Vec<u8>),
+    /// Bytes shared with a cache (`dois::rendered`): sent without a copy.
+    Shared(std::sync::Arc<[u8]>),
     /// Streamed from disk (large files such as the monthly data file).
     File(PathBuf),
     /// Produced while it is sent, of a length not known before (chunked): a long list
@@ -19,6 +21,7 @@ impl std::fmt::Debug for Body {
         match self {
             Body::Empty => f.write_str("Empty"),
             Body::Bytes(b) => f.debug_tuple("Bytes").field(b).finish(),
+            Body::Shared(b) => f.debug_tuple("Shared").field(b).finish(),
             Body::File(p) => f.debug_tuple("File").field(p).finish(),
             Body::Stream(_) => f.write_str("Stream(..)"),
         }
@@ -38,6 +41,15 @@ impl Reply {
             status,
             headers: vec![("Content-Type".to_string(), content_type.to_string())],
             body: Body::Bytes(body.into()),
+        }
+    }
+
+    /// A reply whose body is shared with a cache.
+    pub fn shared(status: u16, content_type: &str, body: std::sync::Arc<[u8]>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".to_string(), content_type.to_string())],
+            body: Body::Shared(body),
         }
     }
 

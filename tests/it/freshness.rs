@@ -205,3 +205,121 @@ fn the_base64_of_the_xml_is_stored_at_write_time() {
         .unwrap();
     assert_eq!(shown(&s), encoded.as_str());
 }
+
+/// Reads of one DOI are kept rendered (`dois::rendered`), and each kind of write is seen by
+/// the next read all the same: metadata, URL and state (MDS), media, a hand edit from
+/// another connection (another process, the sqlite3 shell), the client moving to another
+/// provider. The owner's view and a stranger's are never served for each other.
+#[test]
+fn a_cached_read_follows_every_kind_of_write() {
+    let s = TestServer::start();
+    let (_, key) = create_key(&s, "cached");
+    let doi = "10.5072/cached-read";
+    let read = |auth: Option<&str>| {
+        let mut call = s.get(&format!("/dois/{doi}"));
+        if let Some(k) = auth {
+            call = call.bearer(k);
+        }
+        call.send()
+    };
+    let put_xml = |title: &str| {
+        s.put(&format!("/metadata/{doi}"))
+            .bearer(&key)
+            .header("Content-Type", "application/xml")
+            .body(video_record(doi).replacen("<title ", &format!("<title>{title}</title><title "), 1))
+            .send()
+            .expect(201);
+    };
+    put_xml("First");
+    let titles = |r: &Resp| r.json()["data"]["attributes"]["titles"].to_string();
+    assert!(titles(&read(Some(&key)).expect(200)).contains("First"));
+    assert!(s.app().rendered.bytes() > 0, "the read was not kept");
+    assert!(titles(&read(Some(&key)).expect(200)).contains("First"));
+
+    // New metadata.
+    put_xml("Second");
+    assert!(titles(&read(Some(&key)).expect(200)).contains("Second"));
+
+    // Findable: anyone reads it, without the owner's members; the owner still sees them.
+    s.put(&format!("/doi/{doi}"))
+        .bearer(&key)
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body(format!("doi={doi}\nurl=https://example.org/one"))
+        .send()
+        .expect(201);
+    let owner = read(Some(&key)).expect(200).json();
+    assert_eq!(owner["data"]["attributes"]["url"], "https://example.org/one");
+    assert!(owner["data"]["attributes"].get("landingPage").is_some(), "{owner}");
+    let stranger = read(None).expect(200).json();
+    assert!(
+        stranger["data"]["attributes"].get("landingPage").is_none(),
+        "{stranger}"
+    );
+    assert!(read(Some(&key)).expect(200).json()["data"]["attributes"]
+        .get("landingPage")
+        .is_some());
+
+    // Media.
+    let media = |r: serde_json::Value| {
+        r["data"]["relationships"]["media"]["data"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(media(read(None).expect(200).json()), 0);
+    s.post(&format!("/media/{doi}"))
+        .bearer(&key)
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body("application/pdf=https://example.org/one.pdf")
+        .send()
+        .expect(200);
+    assert_eq!(media(read(None).expect(200).json()), 1);
+
+    // A hand edit on another connection, without touching the revision.
+    let db = s.db();
+    db.execute("UPDATE dois SET url = 'https://example.org/two' WHERE doi = ?1", [doi])
+        .unwrap();
+    assert_eq!(
+        read(None).expect(200).json()["data"]["attributes"]["url"],
+        "https://example.org/two"
+    );
+
+    // The client moves to another provider: the DOI's own row is unchanged.
+    let provider = |r: serde_json::Value| r["data"]["relationships"]["provider"]["data"]["id"].clone();
+    assert_eq!(provider(read(None).expect(200).json()), "demo");
+    db.execute("UPDATE clients SET provider = 'OTHER' WHERE symbol = 'DEMO.REPO'", [])
+        .unwrap();
+    assert_eq!(provider(read(None).expect(200).json()), "other");
+    db.execute("UPDATE clients SET provider = 'DEMO' WHERE symbol = 'DEMO.REPO'", [])
+        .unwrap();
+
+    // Hidden again (registered): strangers get 404 at once.
+    s.put(&format!("/doi/{doi}"))
+        .bearer(&key)
+        .header("Content-Type", "text/plain;charset=UTF-8")
+        .body(format!("doi={doi}\nurl=https://example.org/three"))
+        .send()
+        .expect(201);
+    s.delete(&format!("/metadata/{doi}")).bearer(&key).send().expect(200);
+    read(None).expect(404);
+    assert_eq!(
+        read(Some(&key)).expect(200).json()["data"]["attributes"]["state"],
+        "registered"
+    );
+}
+
+/// `--read-cache-mb 0` keeps nothing, and reads are the same.
+#[test]
+fn the_read_cache_can_be_turned_off() {
+    let s = TestServer::with(FIXTURES, |c| c.read_cache_bytes = 0);
+    let (_, key) = create_key(&s, "uncached");
+    let doi = "10.5072/uncached";
+    s.put(&format!("/metadata/{doi}"))
+        .bearer(&key)
+        .header("Content-Type", "application/xml")
+        .body(video_record(doi))
+        .send()
+        .expect(201);
+    let r = s.get(&format!("/dois/{doi}")).bearer(&key).send().expect(200);
+    assert_eq!(r.json()["data"]["id"], doi);
+    assert_eq!(s.app().rendered.bytes(), 0);
+}

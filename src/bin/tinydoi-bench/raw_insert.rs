@@ -63,8 +63,11 @@ fn commit(conn: &Connection, rows: &[(String, String)], attributes: &str) -> rus
 fn insert(tx: &Connection, doi: &str, xml: &str, attributes: &str) -> rusqlite::Result<()> {
     let now = tinydoi::time::now();
     tx.prepare_cached(
-        "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by)
-         VALUES (?1, ?2, ?3, 'draft', NULL, ?4, ?5, ?6, ?6, NULL, 'password')",
+        // With its revision, as tinydoi's own insert: without one, a trigger writes the row twice.
+        "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by,
+         revision)
+         VALUES (?1, ?2, ?3, 'draft', NULL, ?4, ?5, ?6, ?6, NULL, 'password',
+         (SELECT generation + 1 FROM doi_generation WHERE id = 1))",
     )?
     .execute(rusqlite::params![doi, CLIENT, PREFIX, xml.as_bytes(), attributes, now])?;
     Ok(())
