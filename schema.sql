@@ -450,9 +450,12 @@ CREATE TABLE doi_facet_names (
     id   INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE
 );
--- One row per DOI (id = the DOI's rowid). `state`: 0 draft, 1 registered, 2 findable;
--- `created`/`registered`: years; the others `doi_facet_names` ids, NULL when the DOI has
--- no value.
+-- One row per DOI (id = the DOI's rowid). `state`: 0 draft, 1 registered, 2 findable, -1
+-- deleted (the row stays, so a copy of this table in memory, `db::facet_values`, learns
+-- of it); `created`/`registered`: years; the others `doi_facet_names` ids, NULL when the
+-- DOI has no value. `gen`: raised past every other row's on each change (`max(gen) + 1`,
+-- in the write's transaction), so such a copy reads only the rows changed since it was
+-- last brought up to date.
 CREATE TABLE doi_facets (
     id            INTEGER PRIMARY KEY,
     state         INTEGER NOT NULL,
@@ -461,8 +464,10 @@ CREATE TABLE doi_facets (
     created       INTEGER,
     registered    INTEGER,
     resource_type INTEGER,
-    published     INTEGER
+    published     INTEGER,
+    gen           INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX doi_facets_gen ON doi_facets (gen);
 INSERT INTO doi_facet_names (name)
     SELECT client FROM doi_facet_keys UNION SELECT prefix FROM doi_facet_keys
     UNION SELECT resource_type FROM doi_facet_keys WHERE resource_type IS NOT NULL AND resource_type != ''

@@ -624,7 +624,7 @@ fn stored_facet_keys(conn: &Connection, rowid: i64) -> rusqlite::Result<Option<F
         "SELECT f.state, c.name, p.name, f.created, f.registered, t.name, y.name FROM doi_facets f
          JOIN doi_facet_names c ON c.id = f.client JOIN doi_facet_names p ON p.id = f.prefix
          LEFT JOIN doi_facet_names t ON t.id = f.resource_type LEFT JOIN doi_facet_names y ON y.id = f.published
-         WHERE f.id = ?1",
+         WHERE f.id = ?1 AND f.state >= 0",
     )?
     .query_row([rowid], |r| {
         Ok(FacetKeys {
@@ -664,8 +664,12 @@ pub fn index_facets(
          ON CONFLICT DO UPDATE SET n = n + excluded.n",
     )?;
     for i in 0..5 {
-        let o = old.zip(old_keys.as_ref()).map(|(k, keys)| (k.state, &k.client, &k.prefix, &keys[i]));
-        let n = new.zip(new_keys.as_ref()).map(|(k, keys)| (k.state, &k.client, &k.prefix, &keys[i]));
+        let o = old
+            .zip(old_keys.as_ref())
+            .map(|(k, keys)| (k.state, &k.client, &k.prefix, &keys[i]));
+        let n = new
+            .zip(new_keys.as_ref())
+            .map(|(k, keys)| (k.state, &k.client, &k.prefix, &keys[i]));
         if o == n {
             continue;
         }
@@ -677,15 +681,18 @@ pub fn index_facets(
     }
     match new {
         None => {
-            conn.prepare_cached("DELETE FROM doi_facets WHERE id = ?1")?
-                .execute([rowid])?;
+            // A tombstone, so in-memory copies (`facet_values`) drop it too.
+            conn.prepare_cached(&format!(
+                "UPDATE doi_facets SET state = -1, gen = {NEXT_GEN} WHERE id = ?1"
+            ))?
+            .execute([rowid])?;
         }
         Some(k) => {
             let name = |n: &Option<String>| n.as_deref().map(|n| facet_name_id(conn, n)).transpose();
-            conn.prepare_cached(
+            conn.prepare_cached(&format!(
                 "INSERT OR REPLACE INTO doi_facets (id, state, client, prefix, created, registered, resource_type,
-                 published) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
+                 published, gen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, {NEXT_GEN})"
+            ))?
             .execute(params![
                 rowid,
                 state_code(k.state),
@@ -701,12 +708,15 @@ pub fn index_facets(
     Ok(())
 }
 
+/// The `gen` of a changed `doi_facets` row: past every other (`doi_facets_gen` has the maximum).
+const NEXT_GEN: &str = "(SELECT coalesce(max(gen), 0) + 1 FROM doi_facets)";
+
 /// Counts every DOI again (`doi_counts`, `doi_facets`) from the stored rows, in the caller's
 /// transaction: for tests and tools that write `dois` with their own SQL.
 pub fn recount(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "DELETE FROM doi_counts;
-         DELETE FROM doi_facets;
+         UPDATE doi_facets SET state = -1, gen = (SELECT coalesce(max(gen), 0) + 1 FROM doi_facets);
          INSERT INTO doi_counts (facet, state, client, prefix, key, n)
          SELECT facet, state, client, prefix, key, COUNT(*) FROM doi_count_keys WHERE 1
          GROUP BY facet, state, client, prefix, key;
@@ -714,13 +724,15 @@ pub fn recount(conn: &Connection) -> rusqlite::Result<()> {
          SELECT client FROM doi_facet_rows UNION SELECT prefix FROM doi_facet_rows
          UNION SELECT resource_type FROM doi_facet_rows WHERE resource_type != ''
          UNION SELECT published FROM doi_facet_rows WHERE published != '';
-         INSERT INTO doi_facets (id, state, client, prefix, created, registered, resource_type, published)
+         INSERT OR REPLACE INTO doi_facets (id, state, client, prefix, created, registered, resource_type, published,
+                                            gen)
          SELECT k.id, CASE k.state WHEN 'draft' THEN 0 WHEN 'registered' THEN 1 ELSE 2 END,
                 (SELECT id FROM doi_facet_names WHERE name = k.client),
                 (SELECT id FROM doi_facet_names WHERE name = k.prefix),
                 CAST(k.created AS INTEGER), CAST(k.registered AS INTEGER),
                 (SELECT id FROM doi_facet_names WHERE name = k.resource_type),
-                (SELECT id FROM doi_facet_names WHERE name = k.published)
+                (SELECT id FROM doi_facet_names WHERE name = k.published),
+                (SELECT max(gen) FROM doi_facets)
          FROM doi_facet_rows k;",
     )
 }
@@ -1141,7 +1153,22 @@ impl KeyFilter {
         })
     }
 
+    /// One that keeps every DOI (the filter is in SQL).
+    fn everything() -> KeyFilter {
+        KeyFilter {
+            own: None,
+            own_prefixes: None,
+            clients: None,
+            prefixes: None,
+            states: None,
+            nothing: false,
+        }
+    }
+
     fn keeps(&self, state: i64, client: i64, prefix: i64) -> bool {
+        if state < 0 {
+            return false;
+        }
         let within = |set: &Ids, id: i64| set.as_ref().is_none_or(|s| s.contains(&id));
         let visible = match &self.own {
             None => true,
@@ -1155,8 +1182,8 @@ impl KeyFilter {
 }
 
 /// Counts per small integer key (a name id, a year, a state), in a vector it indexes.
-#[derive(Default)]
-struct Tally(Vec<u64>);
+#[derive(Default, Clone)]
+pub struct Tally(Vec<u64>);
 
 impl Tally {
     fn add(&mut self, key: i64) {
@@ -1172,8 +1199,136 @@ impl Tally {
     }
 
     fn counted(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
-        self.0.iter().enumerate().filter(|(_, n)| **n > 0).map(|(i, n)| (i as i64, *n))
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(i, n)| (i as i64, *n))
     }
+}
+
+/// Which DOIs match a search, by rowid (a bit each).
+#[derive(Debug, Default)]
+pub struct Matches(Vec<u64>);
+
+impl Matches {
+    fn insert(&mut self, rowid: i64) {
+        let Ok(i) = usize::try_from(rowid) else { return };
+        if i / 64 >= self.0.len() {
+            self.0.resize(i / 64 + 1, 0);
+        }
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    fn contains(&self, rowid: i64) -> bool {
+        usize::try_from(rowid).is_ok_and(|i| self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
+    }
+}
+
+/// A keyed search's result: its total, counts per facet and matches.
+pub struct Summed {
+    pub total: u64,
+    pub tallies: Vec<Tally>,
+    pub matches: Matches,
+}
+
+/// What a keyed search's result depends on besides the database: its search and the
+/// filters `KeyFilter` checks (paging and order aside).
+fn results_key(filter: &Filter) -> String {
+    let mut f = filter.clone();
+    f.total = None;
+    f.order = Order::default();
+    f.limit = 0;
+    f.offset = 0;
+    f.cursor = None;
+    format!("{f:?}")
+}
+
+/// The total, counts per facet and matches of `filter` (paging aside), summed by looking
+/// its matches' rowids (from the search index, or from the list indexes) up in the
+/// in-memory copy of `doi_facets`, and kept for the next request of the same filter until
+/// any DOI is written; `None` when no copy can answer (see `facet_values::with_current`)
+/// or `doi_counts` can.
+fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sync::Arc<Summed>>> {
+    if filter.counted() {
+        return Ok(None);
+    }
+    let generation = generation(conn)?;
+    let key = results_key(filter);
+    if let Some(hit) = super::facet_values::result(conn, &key, generation) {
+        return Ok(Some(hit));
+    }
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let (sql, keep) = match (&filter.search.all, keyed_search(filter)) {
+        // Visibility, client, provider, prefix and state are checked here, on the copy.
+        (Some(all), true) => {
+            args.push(Box::new(all.clone()));
+            let sql = match &filter.search.none {
+                None => "SELECT rowid FROM dois_search WHERE dois_search MATCH ?1".to_string(),
+                Some(none) => {
+                    args.push(Box::new(none.clone()));
+                    "SELECT rowid FROM dois_search WHERE dois_search MATCH ?1
+                     AND rowid NOT IN (SELECT rowid FROM dois_search WHERE dois_search MATCH ?2)"
+                        .to_string()
+                }
+            };
+            (sql, KeyFilter::of(conn, filter)?)
+        }
+        (None, true) => return Ok(None),
+        // Everything in SQL, from the indexes (no row read unless a condition needs it).
+        (_, false) => {
+            let (where_sql, mut a) = conditions(filter);
+            let from = from_of(filter, "dois", &mut a, false);
+            args = a;
+            (
+                format!("SELECT dois.rowid FROM {from} WHERE {where_sql}"),
+                KeyFilter::everything(),
+            )
+        }
+    };
+    if keep.nothing {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let summed = super::facet_values::with_current(conn, |values| -> rusqlite::Result<Summed> {
+        let mut tallies: Vec<Tally> = (0..7).map(|_| Tally::default()).collect();
+        let mut total = 0;
+        let mut matches = Matches::default();
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let rowid: i64 = r.get(0)?;
+            let Some(k) = values.get(rowid) else { continue };
+            let (state, client, prefix) = (i64::from(k.state), i64::from(k.client), i64::from(k.prefix));
+            if !keep.keeps(state, client, prefix) {
+                continue;
+            }
+            total += 1;
+            matches.insert(rowid);
+            tallies[0].add(state);
+            tallies[1].add(client);
+            tallies[2].add(prefix);
+            // 0: none (ids start at 1; year 0 is not a year DataCite has).
+            for (i, v) in [
+                (3, u32::from(k.created)),
+                (4, u32::from(k.registered)),
+                (5, k.resource_type),
+                (6, k.published),
+            ] {
+                if v != 0 {
+                    tallies[i].add(i64::from(v));
+                }
+            }
+        }
+        Ok(Summed {
+            total,
+            tallies,
+            matches,
+        })
+    })?;
+    let Some(summed) = summed else { return Ok(None) };
+    let summed = std::sync::Arc::new(summed?);
+    super::facet_values::keep_result(conn, key, generation, summed.clone());
+    Ok(Some(summed))
 }
 
 /// The total of a keyed search (`keyed_search`), and with `tally` its counts per facet
@@ -1184,6 +1339,9 @@ fn searched_tally(conn: &Connection, filter: &Filter, tally: bool) -> rusqlite::
     let mut tallies: Vec<Tally> = (0..7).map(|_| Tally::default()).collect();
     if keep.nothing {
         return Ok((0, tallies));
+    }
+    if let Some(summed) = summed(conn, filter)? {
+        return Ok((summed.total, summed.tallies.clone()));
     }
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let from = from_of(filter, "doi_facets", &mut args, false);
@@ -1268,6 +1426,9 @@ pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
             .prepare_cached(&sql)?
             .query_row(params_from_iter(c.args.iter()), |r| r.get(0));
     }
+    if let Some(summed) = summed(conn, filter)? {
+        return Ok(summed.total);
+    }
     let (where_sql, mut args) = conditions(filter);
     let from = from_of(filter, "dois", &mut args, false);
     conn.prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {where_sql}"))?
@@ -1327,11 +1488,47 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
         && total.saturating_mul(100) >= count(conn, &rest)?;
     // The page's rowids first, from the indexes alone; then only those rows are read
     // whole (`xml` and `attributes` make a row span pages).
-    let (sql, args) = page_query(filter, "dois.rowid", walk);
-    let ids: Vec<i64> = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let kept = if walk && keyed_search(filter) {
+        super::facet_values::result(conn, &results_key(filter), generation(conn)?)
+    } else {
+        None
+    };
+    let ids: Vec<i64> = match kept {
+        // The search's matches are known (its facets were just summed, in a snapshot with
+        // the same DOIs): the list's index is walked in order, each entry checked here.
+        Some(kept) => {
+            let mut rest = rest.clone();
+            rest.limit = u32::MAX;
+            rest.offset = 0;
+            rest.total = None;
+            let (sql, args) = page_query(&rest, "dois.rowid", false);
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
+            let mut ids = Vec::with_capacity(filter.limit as usize);
+            let mut skip = filter.offset;
+            for id in rows {
+                let id = id?;
+                if !kept.matches.contains(id) {
+                    continue;
+                }
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                ids.push(id);
+                if ids.len() >= filter.limit as usize {
+                    break;
+                }
+            }
+            ids
+        }
+        None => {
+            let (sql, args) = page_query(filter, "dois.rowid", walk);
+            conn.prepare_cached(&sql)?
+                .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        }
+    };
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE rowid = ?1"))?;
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {
@@ -1482,8 +1679,12 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
     use std::collections::HashMap;
     // Per facet: key → count. Client keys are resolved to providers and names after.
     let mut counts: Vec<HashMap<String, u64>> = vec![HashMap::new(); 7];
-    if keyed_search(filter) {
-        let (_, tallies) = searched_tally(conn, filter, true)?;
+    let tallies = if keyed_search(filter) {
+        Some(searched_tally(conn, filter, true)?.1)
+    } else {
+        summed(conn, filter)?.map(|s| s.tallies.clone())
+    };
+    if let Some(tallies) = tallies {
         let mut name_of = conn.prepare_cached("SELECT name FROM doi_facet_names WHERE id = ?1")?;
         for (i, tally) in tallies.iter().enumerate() {
             for (key, n) in tally.counted() {

@@ -293,6 +293,73 @@ fn counts_agree_with_counting_after_every_kind_of_write() {
     check_counts(&db);
 }
 
+/// The total and facets of a search come from an in-memory copy of `doi_facets`
+/// (`db::facet_values`): the next request after a write sees it, whoever wrote (the
+/// server, or another connection to the file with `db::dois`), and a copy brought up to
+/// date answers as SQLite counts.
+#[test]
+fn a_searchs_facets_follow_every_write() {
+    let s = search_server();
+    let types = |q: &str| -> Vec<(String, u64)> {
+        let doc = s.get(&format!("/dois?query={q}")).send().expect(200).json();
+        let mut out: Vec<(String, u64)> = doc["meta"]["resourceTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["id"].as_str().unwrap().to_string(), b["count"].as_u64().unwrap()))
+            .collect();
+        out.push(("total".into(), doc["meta"]["total"].as_u64().unwrap()));
+        out
+    };
+    let pairs = |v: &[(&str, u64)]| -> Vec<(String, u64)> { v.iter().map(|(k, n)| (k.to_string(), *n)).collect() };
+    // Anonymous: the findable DOIs with "ocean" (a and c; d is a draft).
+    assert_eq!(types("ocean"), pairs(&[("dataset", 2), ("total", 2)]));
+    s.put("/dois/10.5072/c")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"types": {"resourceTypeGeneral": "Software"}}}}))
+        .send()
+        .expect(200);
+    assert_eq!(types("ocean"), pairs(&[("dataset", 1), ("software", 1), ("total", 2)]));
+    s.put("/dois/10.5072/d")
+        .client_auth()
+        .json(
+            &json!({"data": {"type": "dois", "attributes": {"event": "publish", "url": "https://example.org/d",
+            "creators": [{"name": "Doe, Jane"}], "publisher": "P", "publicationYear": 2020,
+            "types": {"resourceTypeGeneral": "Image"}}}}),
+        )
+        .send()
+        .expect(200);
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("dataset", 1), ("image", 1), ("software", 1), ("total", 3)])
+    );
+    // A write that changes what matches but not what anything counts under.
+    s.put("/dois/10.5072/b")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"titles": [{"title": "Ocean retreat"}]}}}))
+        .send()
+        .expect(200);
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("dataset", 1), ("image", 1), ("software", 1), ("text", 1), ("total", 4)])
+    );
+    // The page too.
+    let page = s.get("/dois?query=ocean").send().expect(200).json();
+    let mut found = dois_of(&page);
+    found.sort();
+    assert_eq!(found, ["10.5072/a", "10.5072/b", "10.5072/c", "10.5072/d"]);
+    // Another connection writing the same file, as another process would.
+    let db = s.db();
+    let tx = db.unchecked_transaction().unwrap();
+    assert!(dbd::delete(&tx, "10.5072/a").unwrap());
+    tx.commit().unwrap();
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("image", 1), ("software", 1), ("text", 1), ("total", 3)])
+    );
+    check_counts(&db);
+}
+
 /// Every facet and total from `doi_counts` equals the same counted over `dois` (the
 /// `ids` filter, listing every DOI, makes the count path run).
 fn check_counts(db: &Connection) {

@@ -116,7 +116,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
             .filter(|n| *n <= args.max_dois)
             .collect();
         sizes.dedup();
-        scale::run(&scratch.dir, &sizes, args.workers, args.keep.as_deref(), args.only.as_deref())?;
+        scale::run(
+            &scratch.dir,
+            &sizes,
+            args.workers,
+            args.keep.as_deref(),
+            args.only.as_deref(),
+        )?;
         if args.scenarios.iter().all(|s| s == "scale") {
             return Ok(());
         }
