@@ -122,7 +122,7 @@ pub fn with_current<T>(conn: &Connection, f: impl FnOnce(&Values) -> T) -> rusql
         return Ok(None);
     };
     let now: i64 = conn
-        .prepare_cached("SELECT coalesce(max(gen), 0) FROM doi_facets")?
+        .prepare_cached("SELECT coalesce((SELECT max(gen) FROM doi_facets), 0)")?
         .query_row([], |r| r.get(0))?;
     let shared = copy_of(PathBuf::from(path));
     {

@@ -290,6 +290,18 @@ fn counts_agree_with_counting_after_every_kind_of_write() {
         .expect(200);
     s.delete("/dois/10.5072/d").client_auth().send().expect(204);
     create(&s, json!({"doi": "10.5072/e", "titles": [{"title": "Another draft"}]}));
+    // A transfer to another provider's client (staff may).
+    s.put("/dois/10.5072/b")
+        .auth("admin", ADMIN_PASSWORD)
+        .json(&json!({"data": {"type": "dois", "attributes": {"mode": "transfer"},
+            "relationships": {"client": {"data": {"type": "clients", "id": "other.repo"}}}}}))
+        .send()
+        .expect(200);
+    let moved = dbd::facet(&db, &filter(Visible::All), Facet::Clients, 10).unwrap();
+    assert!(
+        moved.iter().any(|b| b.key.as_deref() == Some("OTHER.REPO") && b.count == 1),
+        "{moved:?}"
+    );
     check_counts(&db);
 }
 

@@ -391,8 +391,8 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize, keep: Option<&Path>, only:
             let (p50, p99) = time(server.addr, path, None)?;
             eprintln!("  scale {size}: {label}: p50 {p50:.1} ms, p99 {p99:.1} ms");
             row(label, format!("{p50:.1} / {p99:.1}"));
-            // A search's total and facets are kept until the next DOI write: the same after one.
-            if path.contains("query=") {
+            // Totals and facets doi_counts cannot answer are kept until the next DOI write: the same after one.
+            if path.contains("query=") || path.contains("resource-type-id") {
                 let (p50, p99) = time(server.addr, path, Some(&conn))?;
                 let label = format!("{label}, after a write");
                 eprintln!("  scale {size}: {label}: p50 {p50:.1} ms, p99 {p99:.1} ms");
