@@ -67,6 +67,16 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
         )));
     }
     let body = &request.body;
+    let number = request.query("number").and_then(doi::number_param);
+    // The common upload (DataCite XML naming its DOI, or none) in one parse; the steps
+    // below, one parse each, for every other case, with their errors.
+    if !blank(body) {
+        let named =
+            metadata::read_named_datacite(body, |in_record| target_doi(ctx, params.get("doi"), in_record, number))?;
+        if let Some((d, record)) = named {
+            return save_record(ctx, request, d, body.to_vec(), record);
+        }
+    }
     let format = if blank(body) {
         Format::Datacite
     } else {
@@ -77,13 +87,23 @@ pub fn put_metadata(ctx: &Ctx, request: &Request, params: &Params) -> Result<Rep
     } else {
         None
     };
-    let number = request.query("number").and_then(doi::number_param);
     let d = target_doi(ctx, params.get("doi"), in_record.as_deref(), number)?;
     if blank(body) {
         return Err(Error::unprocessable(Problem::new("Can't be blank")));
     }
     let xml = kernel4(format, body, &d)?;
     let record = metadata::read_record(&xml).map_err(|e| upload_error(&d, e))?;
+    save_record(ctx, request, d, xml, record)
+}
+
+/// Stores an upload read as `record`: 422 when it is invalid.
+fn save_record(
+    ctx: &Ctx,
+    request: &Request,
+    d: String,
+    xml: Vec<u8>,
+    record: metadata::Record,
+) -> Result<Reply, Error> {
     if !record.problems.is_empty() {
         return Err(upload_error(&d, MetadataError::Invalid(record.problems)));
     }

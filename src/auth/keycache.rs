@@ -8,7 +8,7 @@
 //! after it. Entries are keyed by the key's SHA-256 (what the database stores), never the key.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use crate::db::keys::KeyAuth;
 use crate::limits::Limits;
@@ -31,13 +31,14 @@ type Entries = HashMap<[u8; 32], (i64, Arc<Verified>)>;
 
 #[derive(Default)]
 pub struct KeyCache {
-    entries: Mutex<Entries>,
+    // Read at every request by key, written when a key is verified: readers share the lock.
+    entries: RwLock<Entries>,
 }
 
 impl KeyCache {
     /// The entry for the key with SHA-256 `hash`, if it was read at `generation`.
     pub fn get(&self, hash: &[u8; 32], generation: i64) -> Option<Arc<Verified>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(hash) {
             Some((at, verified)) if *at == generation => Some(verified.clone()),
             _ => None,
@@ -46,7 +47,7 @@ impl KeyCache {
 
     /// Remembers `verified`, read at `generation` (read before the key itself was).
     pub fn insert(&self, hash: [u8; 32], generation: i64, verified: Arc<Verified>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }

@@ -170,6 +170,8 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
         if now >= n {
             continue;
         }
+        // Said before, not only after: building an index over a million DOIs takes a while.
+        log::info!("migrating the database to schema version {n}");
         tx.execute_batch(&sql)
             .with_context(|| format!("migration {n} failed"))?;
         // Filling what a migration adds for the rows already there, when that is long

@@ -11,12 +11,12 @@
 //! write committed before the request — by this process or any other — is always seen.
 //!
 //! Memory is bounded: the bodies held add up to at most the configured bytes (`--read-cache-mb`),
-//! split over shards so that workers rarely wait on each other; a full shard drops entries
+//! split over shards, each under a read-write lock, so that workers rarely wait on each other; a full shard drops entries
 //! in no particular order. A capacity of 0 turns the cache off.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// Shards: a worker holds one shard's lock for a look-up or an insert only.
 const SHARDS: usize = 16;
@@ -42,7 +42,7 @@ struct Shard {
 }
 
 pub struct Rendered {
-    shards: Vec<Mutex<Shard>>,
+    shards: Vec<RwLock<Shard>>,
     hasher: std::collections::hash_map::RandomState,
     shard_capacity: usize,
 }
@@ -69,13 +69,13 @@ impl Rendered {
     /// A cache holding at most `capacity` bytes of bodies (0: off).
     pub fn new(capacity: usize) -> Rendered {
         Rendered {
-            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
             hasher: Default::default(),
             shard_capacity: capacity / SHARDS,
         }
     }
 
-    fn shard(&self, key: &Key) -> &Mutex<Shard> {
+    fn shard(&self, key: &Key) -> &RwLock<Shard> {
         &self.shards[self.hasher.hash_one(&key.0) as usize % SHARDS]
     }
 
@@ -86,7 +86,8 @@ impl Rendered {
         }
         // A poisoned lock only means another worker panicked while holding it; the map
         // itself is always consistent between statements.
-        let shard = self.shard(key).lock().unwrap_or_else(PoisonError::into_inner);
+        // Shared: the workers reading one popular DOI do not queue behind each other.
+        let shard = self.shard(key).read().unwrap_or_else(PoisonError::into_inner);
         let e = shard.map.get(&key.0)?;
         (e.revision == revision && e.provider.as_deref() == provider).then(|| e.body.clone())
     }
@@ -96,7 +97,7 @@ impl Rendered {
         if self.shard_capacity == 0 || body.len() > self.shard_capacity {
             return;
         }
-        let mut shard = self.shard(&key).lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shard = self.shard(&key).write().unwrap_or_else(PoisonError::into_inner);
         if let Some(old) = shard.map.get(&key.0) {
             // Revisions only grow: a slower request that rendered an older one loses.
             if old.revision > revision {
@@ -130,7 +131,7 @@ impl Rendered {
     pub fn bytes(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner).bytes)
+            .map(|s| s.read().unwrap_or_else(PoisonError::into_inner).bytes)
             .sum()
     }
 }

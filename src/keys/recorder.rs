@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use crate::db::{self, audit::Event};
@@ -36,7 +36,7 @@ pub struct Recorder {
     sender: Mutex<Option<SyncSender<Msg>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Key id → when its use was last sent for writing.
-    last_sent: Mutex<HashMap<String, i64>>,
+    last_sent: RwLock<HashMap<String, i64>>,
 }
 
 impl Recorder {
@@ -45,7 +45,7 @@ impl Recorder {
         Recorder {
             sender: Mutex::new(None),
             thread: Mutex::new(None),
-            last_sent: Mutex::new(HashMap::new()),
+            last_sent: RwLock::new(HashMap::new()),
         }
     }
 
@@ -59,18 +59,24 @@ impl Recorder {
         Ok(Recorder {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
-            last_sent: Mutex::new(HashMap::new()),
+            last_sent: RwLock::new(HashMap::new()),
         })
     }
 
     /// Notes that key `id` authenticated at `now`; written unless sent within the last minute.
     pub fn key_used(&self, id: &str, now: i64) {
-        {
-            let mut last_sent = self.last_sent.lock().unwrap_or_else(|e| e.into_inner());
-            if last_sent
+        let recent = |last_sent: &HashMap<String, i64>| {
+            last_sent
                 .get(id)
                 .is_some_and(|at| now - at < LAST_USED_EVERY_SECS && now >= *at)
-            {
+        };
+        // Every authenticated request asks; a shared lock lets them ask at once.
+        if recent(&self.last_sent.read().unwrap_or_else(|e| e.into_inner())) {
+            return;
+        }
+        {
+            let mut last_sent = self.last_sent.write().unwrap_or_else(|e| e.into_inner());
+            if recent(&last_sent) {
                 return;
             }
             if last_sent.len() >= MAX_REMEMBERED {
@@ -192,7 +198,7 @@ mod tests {
     fn key_use_is_sent_once_a_minute() {
         let recorder = Recorder::disabled();
         recorder.key_used("k", 100);
-        let sent = |r: &Recorder| r.last_sent.lock().unwrap().get("k").copied();
+        let sent = |r: &Recorder| r.last_sent.read().unwrap().get("k").copied();
         assert_eq!(sent(&recorder), Some(100));
         recorder.key_used("k", 159);
         assert_eq!(sent(&recorder), Some(100));

@@ -71,6 +71,11 @@ fn xml_format(body: &[u8]) -> Option<Format> {
         // an unknown format.
         return declares_kernel(&text).then_some(Format::Datacite);
     };
+    xml_format_of(&doc)
+}
+
+/// The format of a well-formed XML document: Crossref or DataCite (any kernel), or none.
+pub(super) fn xml_format_of(doc: &roxmltree::Document<'_>) -> Option<Format> {
     let root = doc.root_element();
     let crossref = (root.tag_name().name() == "doi_records")
         .then(|| child(root, "doi_record"))

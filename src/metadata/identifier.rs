@@ -16,14 +16,10 @@ pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, Me
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;
     let wanted = doi.to_ascii_uppercase();
-    let Some(node) = doc
-        .root_element()
-        .children()
-        .find(|n| n.is_element() && n.tag_name().name() == "identifier")
-    else {
+    let Some(node) = identifier_child(&doc) else {
         return Ok(Cow::Borrowed(xml));
     };
-    if node.children().all(|c| c.is_text()) && parse::text_of(node).trim().eq_ignore_ascii_case(&wanted) {
+    if names(node, &wanted) {
         return Ok(Cow::Borrowed(xml));
     }
     let escaped = escape(&wanted);
@@ -53,10 +49,31 @@ pub fn with_identifier<'a>(xml: &'a [u8], doi: &str) -> Result<Cow<'a, [u8]>, Me
 pub fn identifier_of(xml: &[u8]) -> Result<Option<String>, MetadataError> {
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;
-    Ok(doc
-        .descendants()
+    Ok(identifier_in(&doc))
+}
+
+/// [`identifier_of`] a parsed document.
+pub(super) fn identifier_in(doc: &roxmltree::Document<'_>) -> Option<String> {
+    doc.descendants()
         .find(|n| n.is_element() && n.tag_name().name() == "identifier")
-        .map(|found| parse::deep_text_of(found).trim().to_string()))
+        .map(|found| parse::deep_text_of(found).trim().to_string())
+}
+
+/// Whether [`with_identifier`] would keep the document as it is for `doi`.
+pub(super) fn already_names(doc: &roxmltree::Document<'_>, doi: &str) -> bool {
+    identifier_child(doc).is_none_or(|node| names(node, &doi.to_ascii_uppercase()))
+}
+
+/// The root's `identifier` child, the one [`with_identifier`] rewrites.
+fn identifier_child<'a, 'i>(doc: &'a roxmltree::Document<'i>) -> Option<roxmltree::Node<'a, 'i>> {
+    doc.root_element()
+        .children()
+        .find(|n| n.is_element() && n.tag_name().name() == "identifier")
+}
+
+/// Whether identifier element `node` holds just the text `upper` (in any case).
+fn names(node: roxmltree::Node<'_, '_>, upper: &str) -> bool {
+    node.children().all(|c| c.is_text()) && parse::text_of(node).trim().eq_ignore_ascii_case(upper)
 }
 
 /// The length of the start tag at the beginning of `element` (through its `>`), skipping

@@ -171,11 +171,50 @@ pub fn read_record(xml: &[u8]) -> Result<Record, MetadataError> {
     let text = parse::decode(xml)?;
     let doc = parse::parse(&text)?;
     let root = parse::kernel4_root(&doc)?;
-    Ok(Record {
+    Ok(record_of(&doc, root))
+}
+
+fn record_of(doc: &roxmltree::Document<'_>, root: roxmltree::Node<'_, '_>) -> Record {
+    Record {
         doi: doi_in(root),
-        problems: validate::validate_root(&doc, root),
+        problems: validate::validate_root(doc, root),
         attributes: to_json::resource(root),
-    })
+    }
+}
+
+/// An MDS upload of UTF-8 DataCite XML that already names the DOI it is stored under (or
+/// names none), read with one parse: what [`detect`], [`identifier_of`],
+/// [`with_identifier`] and [`read_record`] find with one parse each (issue 20: a parse of
+/// the full kernel-4 example is a tenth of a PUT). `doi_for` gets the record's identifier
+/// and names the DOI, as between those steps. `Ok(None)`: any other case (another format
+/// or encoding, not well-formed, not kernel-4, an identifier to rewrite), which the caller
+/// reads step by step, with their errors.
+pub fn read_named_datacite<E>(
+    body: &[u8],
+    doi_for: impl FnOnce(Option<&str>) -> Result<String, E>,
+) -> Result<Option<(String, Record)>, E> {
+    // UTF-8 within the size limit, without a byte order mark: the body is the text (the
+    // record is then stored as uploaded, byte for byte).
+    let Ok(std::borrow::Cow::Borrowed(text)) = parse::decode(body) else {
+        return Ok(None);
+    };
+    if text.len() != body.len() {
+        return Ok(None);
+    }
+    let Ok(doc) = parse::parse(text) else {
+        return Ok(None);
+    };
+    if detect::xml_format_of(&doc) != Some(Format::Datacite) {
+        return Ok(None);
+    }
+    let doi = doi_for(identifier::identifier_in(&doc).as_deref())?;
+    if !identifier::already_names(&doc, &doi) {
+        return Ok(None);
+    }
+    let Ok(root) = parse::kernel4_root(&doc) else {
+        return Ok(None);
+    };
+    Ok(Some((doi, record_of(&doc, root))))
 }
 
 fn doi_in(root: roxmltree::Node<'_, '_>) -> Option<String> {
@@ -229,6 +268,35 @@ pub fn validate_json(doi: &str, attributes: &Map<String, Value>) -> Result<(), M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One parse gives what the four steps give, for the uploads it takes; the others are
+    /// left to the steps.
+    #[test]
+    fn named_datacite_uploads_are_read_in_one_parse() {
+        let xml = std::fs::read("fixtures/kernel-4/example/datacite-example-full-v4.xml").unwrap();
+        let named = |body: &[u8], doi: &str| {
+            read_named_datacite(body, |in_record| {
+                assert_eq!(in_record, identifier_of(body).unwrap().as_deref());
+                Ok::<_, ()>(doi.to_string())
+            })
+            .unwrap()
+        };
+        let (doi, record) = named(&xml, "10.82433/b09z-4k37").expect("the common case");
+        assert_eq!(doi, "10.82433/b09z-4k37");
+        let steps = read_record(&with_identifier(&xml, &doi).unwrap()).unwrap();
+        assert_eq!(record.attributes, steps.attributes);
+        assert_eq!(record.doi, steps.doi);
+        assert_eq!(record.problems.len(), steps.problems.len());
+        // An identifier to rewrite, another encoding, a byte order mark, not XML: the steps.
+        assert!(named(&xml, "10.5072/other").is_none());
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&xml);
+        assert!(named(&bom, "10.82433/b09z-4k37").is_none());
+        assert!(named(b"{\"doi\": \"10.5072/x\"}", "10.5072/x").is_none());
+        assert!(named(b"<resource", "10.5072/x").is_none());
+        // The DOI chooser's error is the caller's.
+        assert_eq!(read_named_datacite(&xml, |_| Err::<String, _>("no")).unwrap_err(), "no");
+    }
 
     #[test]
     fn read_record_agrees_with_the_single_purpose_functions() {

@@ -223,10 +223,14 @@ fn a_cached_read_follows_every_kind_of_write() {
         call.send()
     };
     let put_xml = |title: &str| {
-        s.put(&format!("/metadata/{doi}"))
+        let xml = video_record(doi).replacen("<title ", &format!("<title>{title}</title><title "), 1);
+        upload_with_key(&s, &key, doi, xml);
+    };
+    let register_url = |url: &str| {
+        s.put(&format!("/doi/{doi}"))
             .bearer(&key)
-            .header("Content-Type", "application/xml")
-            .body(video_record(doi).replacen("<title ", &format!("<title>{title}</title><title "), 1))
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(format!("doi={doi}\nurl={url}"))
             .send()
             .expect(201);
     };
@@ -241,12 +245,7 @@ fn a_cached_read_follows_every_kind_of_write() {
     assert!(titles(&read(Some(&key)).expect(200)).contains("Second"));
 
     // Findable: anyone reads it, without the owner's members; the owner still sees them.
-    s.put(&format!("/doi/{doi}"))
-        .bearer(&key)
-        .header("Content-Type", "text/plain;charset=UTF-8")
-        .body(format!("doi={doi}\nurl=https://example.org/one"))
-        .send()
-        .expect(201);
+    register_url("https://example.org/one");
     let owner = read(Some(&key)).expect(200).json();
     assert_eq!(owner["data"]["attributes"]["url"], "https://example.org/one");
     assert!(owner["data"]["attributes"].get("landingPage").is_some(), "{owner}");
@@ -293,12 +292,7 @@ fn a_cached_read_follows_every_kind_of_write() {
         .unwrap();
 
     // Hidden again (registered): strangers get 404 at once.
-    s.put(&format!("/doi/{doi}"))
-        .bearer(&key)
-        .header("Content-Type", "text/plain;charset=UTF-8")
-        .body(format!("doi={doi}\nurl=https://example.org/three"))
-        .send()
-        .expect(201);
+    register_url("https://example.org/three");
     s.delete(&format!("/metadata/{doi}")).bearer(&key).send().expect(200);
     read(None).expect(404);
     assert_eq!(
@@ -313,12 +307,7 @@ fn the_read_cache_can_be_turned_off() {
     let s = TestServer::with(FIXTURES, |c| c.read_cache_bytes = 0);
     let (_, key) = create_key(&s, "uncached");
     let doi = "10.5072/uncached";
-    s.put(&format!("/metadata/{doi}"))
-        .bearer(&key)
-        .header("Content-Type", "application/xml")
-        .body(video_record(doi))
-        .send()
-        .expect(201);
+    upload_with_key(&s, &key, doi, video_record(doi));
     let r = s.get(&format!("/dois/{doi}")).bearer(&key).send().expect(200);
     assert_eq!(r.json()["data"]["id"], doi);
     assert_eq!(s.app().rendered.bytes(), 0);

@@ -322,6 +322,16 @@ pub fn revoke_key(db: &Connection, key: &str) {
 }
 
 /// DataCite's official kernel-4 video example with its identifier replaced by `doi`.
+/// `PUT /metadata/{doi}` of `xml` with key `key`; expects 201.
+pub fn upload_with_key(s: &TestServer, key: &str, doi: &str, xml: impl Into<Vec<u8>>) {
+    s.put(&format!("/metadata/{doi}"))
+        .bearer(key)
+        .header("Content-Type", "application/xml")
+        .body(xml)
+        .send()
+        .expect(201);
+}
+
 pub fn video_record(doi: &str) -> String {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
