@@ -1381,9 +1381,9 @@ fn searched_tally(conn: &Connection, filter: &Filter, tally: bool) -> rusqlite::
             tallies[0].add(state);
             tallies[1].add(client);
             tallies[2].add(prefix);
-            for i in 3..7 {
+            for (i, slot) in tallies.iter_mut().enumerate().skip(3) {
                 if let Some(k) = int(r, i)? {
-                    tallies[i].add(k);
+                    slot.add(k);
                 }
             }
         }
@@ -2049,6 +2049,77 @@ mod tests {
         assert_eq!(matches("creators:fenner"), 1);
         delete(&conn, "10.5072/s0").unwrap();
         assert_eq!(matches("titles:permafrost"), 3);
+    }
+
+    /// Without an in-memory copy of the facet keys (an in-memory database has no file to
+    /// key it by), a search's total and facets are summed in SQLite, and agree with
+    /// `doi_counts`, after inserts, a state change, a metadata update and a delete.
+    #[test]
+    fn searched_facets_without_a_copy_agree_with_the_counts() {
+        let conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'D', 0, 0);
+             INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'D', 0, 0);",
+        )
+        .unwrap();
+        for (i, state) in [State::Draft, State::Findable, State::Registered, State::Findable]
+            .into_iter()
+            .enumerate()
+        {
+            let mut d = doi(
+                &format!("10.5072/{i}"),
+                "DEMO.REPO",
+                state,
+                1_600_000_000 + i as i64 * 40_000_000,
+                "t",
+            );
+            d.registered = (state != State::Draft).then_some(d.created);
+            let kinds = ["Dataset", "Text"];
+            let a = d.attributes.get_or_insert_default();
+            a.insert(
+                "types".into(),
+                serde_json::json!({ "resourceTypeGeneral": kinds[i % 2] }),
+            );
+            a.insert("publicationYear".into(), serde_json::json!(2019 + i));
+            insert(&conn, &d).unwrap();
+        }
+        let mut d = get(&conn, "10.5072/0").unwrap().unwrap();
+        d.state = State::Findable;
+        d.registered = Some(1_700_000_000);
+        update(&conn, &d).unwrap();
+        d.attributes
+            .get_or_insert_default()
+            .insert("publicationYear".into(), serde_json::json!(1999));
+        update_as(
+            &conn,
+            &d,
+            Texts {
+                attributes: attributes_text(&d).as_deref(),
+                ..Texts::default()
+            },
+        )
+        .unwrap();
+        assert!(delete(&conn, "10.5072/3").unwrap());
+        let all = [
+            Facet::States,
+            Facet::ResourceTypes,
+            Facet::Created,
+            Facet::Registered,
+            Facet::Published,
+            Facet::Providers,
+            Facet::Clients,
+            Facet::Prefixes,
+        ];
+        for visible in [Visible::All, Visible::Findable] {
+            let counted = Filter::new(visible.clone());
+            let mut searched = Filter::new(visible.clone());
+            searched.search.all = Some("doi : \"10\"".into());
+            assert_eq!(count(&conn, &counted).unwrap(), count(&conn, &searched).unwrap());
+            let expected: Vec<Vec<Bucket>> = all.iter().map(|f| facet(&conn, &counted, *f, 10).unwrap()).collect();
+            assert_eq!(facets(&conn, &searched, &all, 10).unwrap(), expected, "{visible:?}");
+        }
+        assert_eq!(count(&conn, &Filter::new(Visible::All)).unwrap(), 3);
     }
 
     #[test]

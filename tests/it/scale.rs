@@ -299,7 +299,9 @@ fn counts_agree_with_counting_after_every_kind_of_write() {
         .expect(200);
     let moved = dbd::facet(&db, &filter(Visible::All), Facet::Clients, 10).unwrap();
     assert!(
-        moved.iter().any(|b| b.key.as_deref() == Some("OTHER.REPO") && b.count == 1),
+        moved
+            .iter()
+            .any(|b| b.key.as_deref() == Some("OTHER.REPO") && b.count == 1),
         "{moved:?}"
     );
     check_counts(&db);
