@@ -1113,6 +1113,12 @@ struct KeyFilter {
     clients: Ids,
     prefixes: Ids,
     states: Option<Vec<i64>>,
+    /// `resource-type-id`, `published` (`doi_facet_names` ids), `created`, `registered`
+    /// (years): only when the whole filter is checked on the copy (`on_copy`).
+    resource_types: Option<Vec<u32>>,
+    published: Option<Vec<u32>>,
+    created: Option<Vec<u16>>,
+    registered: Option<Vec<u16>>,
     nothing: bool,
 }
 
@@ -1151,8 +1157,58 @@ impl KeyFilter {
             clients,
             prefixes,
             states,
+            resource_types: None,
+            published: None,
+            created: None,
+            registered: None,
             nothing: filter.nothing,
         })
+    }
+
+    /// The whole of `filter` (see `on_copy`), checked on the copy.
+    fn of_everything(conn: &Connection, filter: &Filter) -> rusqlite::Result<KeyFilter> {
+        let mut k = KeyFilter::of(conn, filter)?;
+        let ids = |v: Vec<i64>| {
+            v.into_iter()
+                .filter_map(|i| u32::try_from(i).ok())
+                .collect::<Vec<u32>>()
+        };
+        if !filter.resource_types.is_empty() {
+            // Compared case-insensitively, as the `dois_resource_type` index (`lower(…)`).
+            let mut stmt = conn.prepare_cached("SELECT id FROM doi_facet_names WHERE lower(name) = lower(?1)")?;
+            let mut found = Vec::new();
+            for t in &filter.resource_types {
+                for id in stmt.query_map([t], |r| r.get(0))? {
+                    found.push(id?);
+                }
+            }
+            k.resource_types = Some(ids(found));
+        }
+        if !filter.published.is_empty() {
+            k.published = Some(ids(name_ids(conn, &filter.published)?));
+        }
+        // Years as the `created`/`registered` filters read them (`year_range`): others match nothing.
+        let years = |v: &[String]| -> Option<Vec<u16>> {
+            (!v.is_empty()).then(|| {
+                v.iter()
+                    .filter(|y| year_range(y).is_some())
+                    .filter_map(|y| y.parse().ok())
+                    .collect()
+            })
+        };
+        k.created = years(&filter.created);
+        k.registered = years(&filter.registered);
+        Ok(k)
+    }
+
+    /// Also the filters only the copy holds (`of_everything`).
+    fn keeps_keys(&self, k: &super::facet_values::Keys) -> bool {
+        let within = |set: &Option<Vec<u32>>, v: u32| set.as_ref().is_none_or(|s| v != 0 && s.contains(&v));
+        let year = |set: &Option<Vec<u16>>, v: u16| set.as_ref().is_none_or(|s| v != 0 && s.contains(&v));
+        within(&self.resource_types, k.resource_type)
+            && within(&self.published, k.published)
+            && year(&self.created, k.created)
+            && year(&self.registered, k.registered)
     }
 
     /// One that keeps every DOI (the filter is in SQL).
@@ -1163,6 +1219,10 @@ impl KeyFilter {
             clients: None,
             prefixes: None,
             states: None,
+            resource_types: None,
+            published: None,
+            created: None,
+            registered: None,
             nothing: false,
         }
     }
@@ -1261,7 +1321,10 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
         return Ok(Some(hit));
     }
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let on_copy = on_copy(filter);
     let (sql, keep) = match (&filter.search.all, keyed_search(filter)) {
+        // Every condition is one the copy holds: it is scanned, not SQLite.
+        _ if on_copy => (String::new(), KeyFilter::of_everything(conn, filter)?),
         // Visibility, client, provider, prefix and state are checked here, on the copy.
         (Some(all), true) => {
             args.push(Box::new(all.clone()));
@@ -1291,15 +1354,36 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
     if keep.nothing {
         return Ok(None);
     }
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut stmt = if on_copy {
+        None
+    } else {
+        Some(conn.prepare_cached(&sql)?)
+    };
     let summed = super::facet_values::with_current(conn, |values| -> rusqlite::Result<Summed> {
         let mut tallies: Vec<Tally> = (0..7).map(|_| Tally::default()).collect();
         let mut total = 0;
         let mut matches = Matches::default();
-        let mut rows = stmt.query(params_from_iter(args.iter()))?;
-        while let Some(r) = rows.next()? {
-            let rowid: i64 = r.get(0)?;
-            let Some(k) = values.get(rowid) else { continue };
+        let mut rows = match stmt.as_mut() {
+            Some(stmt) => Some(stmt.query(params_from_iter(args.iter()))?),
+            None => None,
+        };
+        let mut scanned = values.rows();
+        loop {
+            let (rowid, k) = match rows.as_mut() {
+                Some(rows) => {
+                    let Some(r) = rows.next()? else { break };
+                    let rowid: i64 = r.get(0)?;
+                    let Some(k) = values.get(rowid) else { continue };
+                    (rowid, k)
+                }
+                None => {
+                    let Some((rowid, k)) = scanned.next() else { break };
+                    if !keep.keeps_keys(k) {
+                        continue;
+                    }
+                    (rowid, k)
+                }
+            };
             let (state, client, prefix) = (i64::from(k.state), i64::from(k.client), i64::from(k.prefix));
             if !keep.keeps(state, client, prefix) {
                 continue;
@@ -1331,6 +1415,16 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
     let summed = std::sync::Arc::new(summed?);
     super::facet_values::keep_result(conn, key, generation, summed.clone());
     Ok(Some(summed))
+}
+
+/// Whether every condition of `filter` is one the in-memory copy of `doi_facets` holds
+/// (no search, DOI list or text condition) and `doi_counts` cannot answer it.
+fn on_copy(filter: &Filter) -> bool {
+    !filter.counted()
+        && filter.search.is_empty()
+        && filter.ids.is_empty()
+        && filter.contains.is_empty()
+        && filter.fields.is_empty()
 }
 
 /// The total of a keyed search (`keyed_search`), and with `tally` its counts per facet

@@ -58,6 +58,15 @@ impl Values {
             .filter(|k| k.state >= 0)
     }
 
+    /// Every DOI: its rowid and what it counts under.
+    pub fn rows(&self) -> impl Iterator<Item = (i64, &Keys)> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| k.state >= 0)
+            .map(|(i, k)| (i as i64, k))
+    }
+
     fn apply(&mut self, r: &Row) -> rusqlite::Result<()> {
         let Ok(id) = usize::try_from(r.get::<_, i64>(0)?) else {
             return Ok(());

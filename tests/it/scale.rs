@@ -407,6 +407,42 @@ fn check_counts(db: &Connection) {
             dbd::count(db, &scanned).unwrap(),
             "{visible:?}"
         );
+        // Filters the in-memory copy answers alone (resource type, years) agree with the
+        // same checked in SQL (the `ids` filter keeps them there).
+        let year = tinydoi::db::dois::year_of_seconds(tinydoi::time::now()).to_string();
+        type Tweak = Box<dyn Fn(&mut Filter)>;
+        let tweaks: Vec<Tweak> = vec![
+            Box::new(|f| f.resource_types = vec!["dataset".into(), "SOFTWARE".into()]),
+            Box::new(|f| f.published = vec!["2021".into()]),
+            Box::new(move |f| f.created = vec![year.clone(), "x".into()]),
+            Box::new(|f| {
+                f.registered = vec!["2000".into()];
+                f.resource_types = vec!["text".into()];
+            }),
+        ];
+        for tweak in &tweaks {
+            let mut on_copy = filter(visible.clone());
+            tweak(&mut on_copy);
+            let mut in_sql = on_copy.clone();
+            in_sql.ids = all.clone();
+            assert_eq!(
+                dbd::count(db, &on_copy).unwrap(),
+                dbd::count(db, &in_sql).unwrap(),
+                "{on_copy:?}"
+            );
+            let every = [
+                Facet::States,
+                Facet::ResourceTypes,
+                Facet::Created,
+                Facet::Published,
+                Facet::Clients,
+            ];
+            assert_eq!(
+                dbd::facets(db, &on_copy, &every, 10).unwrap(),
+                dbd::facets(db, &in_sql, &every, 10).unwrap(),
+                "{on_copy:?}"
+            );
+        }
         for facet in [
             Facet::States,
             Facet::ResourceTypes,
