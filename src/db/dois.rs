@@ -1248,9 +1248,14 @@ impl KeyFilter {
 pub struct Tally(Vec<u64>);
 
 impl Tally {
+    #[inline]
     fn add(&mut self, key: i64) {
         // Keys are ids and years: small and dense. Anything else is not counted.
         let Ok(i) = usize::try_from(key) else { return };
+        if let Some(n) = self.0.get_mut(i) {
+            *n += 1;
+            return;
+        }
         if i >= self.0.len() {
             if i > 1 << 24 {
                 return;
@@ -1274,6 +1279,12 @@ impl Tally {
 pub struct Matches(Vec<u64>);
 
 impl Matches {
+    /// Room for rowids up to `rowids` without growing.
+    fn with_room(rowids: usize) -> Matches {
+        Matches(vec![0; rowids / 64 + 1])
+    }
+
+    #[inline]
     fn insert(&mut self, rowid: i64) {
         let Ok(i) = usize::try_from(rowid) else { return };
         if i / 64 >= self.0.len() {
@@ -1362,7 +1373,7 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
     let summed = super::facet_values::with_current(conn, |values| -> rusqlite::Result<Summed> {
         let mut tallies: Vec<Tally> = (0..7).map(|_| Tally::default()).collect();
         let mut total = 0;
-        let mut matches = Matches::default();
+        let mut matches = Matches::with_room(values.len());
         let mut rows = match stmt.as_mut() {
             Some(stmt) => Some(stmt.query(params_from_iter(args.iter()))?),
             None => None,

@@ -58,6 +58,15 @@ impl Values {
             .filter(|k| k.state >= 0)
     }
 
+    /// One past the largest rowid held.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     /// Every DOI: its rowid and what it counts under.
     pub fn rows(&self) -> impl Iterator<Item = (i64, &Keys)> {
         self.rows
