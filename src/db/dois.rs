@@ -1333,10 +1333,12 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
     }
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let on_copy = on_copy(filter);
-    let (sql, keep) = match (&filter.search.all, keyed_search(filter)) {
+    let searched_on_copy = filter.ids.is_empty() && filter.contains.is_empty() && filter.fields.is_empty();
+    let (sql, keep) = match (&filter.search.all, searched_on_copy) {
         // Every condition is one the copy holds: it is scanned, not SQLite.
         _ if on_copy => (String::new(), KeyFilter::of_everything(conn, filter)?),
-        // Visibility, client, provider, prefix and state are checked here, on the copy.
+        // A search whose other conditions the copy holds (visibility, client, provider,
+        // prefix, state, resource type, years): they are checked here, on the copy.
         (Some(all), true) => {
             args.push(Box::new(all.clone()));
             let sql = match &filter.search.none {
@@ -1348,11 +1350,12 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
                         .to_string()
                 }
             };
-            (sql, KeyFilter::of(conn, filter)?)
+            (sql, KeyFilter::of_everything(conn, filter)?)
         }
-        (None, true) => return Ok(None),
+        // Only a negated search: summed in SQLite (`searched_tally`).
+        (None, true) if keyed_search(filter) => return Ok(None),
         // Everything in SQL, from the indexes (no row read unless a condition needs it).
-        (_, false) => {
+        _ => {
             let (where_sql, mut a) = conditions(filter);
             let from = from_of(filter, "dois", &mut a, false);
             args = a;
@@ -1385,6 +1388,9 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
                     let Some(r) = rows.next()? else { break };
                     let rowid: i64 = r.get(0)?;
                     let Some(k) = values.get(rowid) else { continue };
+                    if !keep.keeps_keys(k) {
+                        continue;
+                    }
                     (rowid, k)
                 }
                 None => {

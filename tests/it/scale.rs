@@ -419,6 +419,12 @@ fn check_counts(db: &Connection) {
                 f.registered = vec!["2000".into()];
                 f.resource_types = vec!["text".into()];
             }),
+            // With a search too.
+            Box::new(|f| {
+                f.search.all = Some("doi : \"10\"".into());
+                f.resource_types = vec!["dataset".into()];
+                f.published = vec!["2021".into()];
+            }),
         ];
         for tweak in &tweaks {
             let mut on_copy = filter(visible.clone());
