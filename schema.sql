@@ -429,3 +429,55 @@ END;
 CREATE TRIGGER media_revision_delete AFTER DELETE ON media BEGIN
     UPDATE dois SET revision = (SELECT generation + 1 FROM doi_generation WHERE id = 1) WHERE doi = OLD.doi;
 END;
+
+-- migration 10
+-- The upkeep of `doi_counts` and of what each DOI counts under moves from the triggers
+-- of the 8th migration (which parsed the attributes with `json_extract`, twice on an update) into
+-- the write functions of `db::dois` (`index_facets`, in the write's transaction, from the
+-- values the write holds). What each DOI counts under becomes `doi_facets`: small
+-- integers (names through `doi_facet_names`), so the facets of a search are summed into
+-- arrays rather than hashed strings. Filled here from `doi_facet_keys`, which the triggers
+-- kept exact until now.
+DROP TRIGGER doi_counts_insert;
+DROP TRIGGER doi_counts_delete;
+DROP TRIGGER doi_counts_update_old;
+DROP TRIGGER doi_counts_update_new;
+DROP TRIGGER doi_facet_keys_insert;
+DROP TRIGGER doi_facet_keys_update;
+DROP TRIGGER doi_facet_keys_delete;
+-- Clients, prefixes, resource types and publication years (one list: a column says which).
+CREATE TABLE doi_facet_names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+-- One row per DOI (id = the DOI's rowid). `state`: 0 draft, 1 registered, 2 findable, -1
+-- deleted (the row stays, so a copy of this table in memory, `db::facet_values`, learns
+-- of it); `created`/`registered`: years; the others `doi_facet_names` ids, NULL when the
+-- DOI has no value. `gen`: raised past every other row's on each change (`max(gen) + 1`,
+-- in the write's transaction), so such a copy reads only the rows changed since it was
+-- last brought up to date.
+CREATE TABLE doi_facets (
+    id            INTEGER PRIMARY KEY,
+    state         INTEGER NOT NULL,
+    client        INTEGER NOT NULL,
+    prefix        INTEGER NOT NULL,
+    created       INTEGER,
+    registered    INTEGER,
+    resource_type INTEGER,
+    published     INTEGER,
+    gen           INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX doi_facets_gen ON doi_facets (gen);
+INSERT INTO doi_facet_names (name)
+    SELECT client FROM doi_facet_keys UNION SELECT prefix FROM doi_facet_keys
+    UNION SELECT resource_type FROM doi_facet_keys WHERE resource_type IS NOT NULL AND resource_type != ''
+    UNION SELECT published FROM doi_facet_keys WHERE published IS NOT NULL AND published != '';
+INSERT INTO doi_facets (id, state, client, prefix, created, registered, resource_type, published)
+    SELECT k.id, CASE k.state WHEN 'draft' THEN 0 WHEN 'registered' THEN 1 ELSE 2 END,
+           (SELECT id FROM doi_facet_names WHERE name = k.client),
+           (SELECT id FROM doi_facet_names WHERE name = k.prefix),
+           CAST(k.created AS INTEGER), CAST(k.registered AS INTEGER),
+           (SELECT id FROM doi_facet_names WHERE name = k.resource_type),
+           (SELECT id FROM doi_facet_names WHERE name = k.published)
+    FROM doi_facet_keys k;
+DROP TABLE doi_facet_keys;

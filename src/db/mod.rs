@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod datafiles;
 pub mod dois;
+pub mod facet_values;
 pub mod keys;
 pub mod reports;
 pub mod sessions;

@@ -174,6 +174,7 @@ fn copies(s: &TestServer, template: &str, n: u32) {
         [],
     )
     .unwrap();
+    dbd::recount(&tx).unwrap();
     tx.commit().unwrap();
 }
 
@@ -289,6 +290,87 @@ fn counts_agree_with_counting_after_every_kind_of_write() {
         .expect(200);
     s.delete("/dois/10.5072/d").client_auth().send().expect(204);
     create(&s, json!({"doi": "10.5072/e", "titles": [{"title": "Another draft"}]}));
+    // A transfer to another provider's client (staff may).
+    s.put("/dois/10.5072/b")
+        .auth("admin", ADMIN_PASSWORD)
+        .json(&json!({"data": {"type": "dois", "attributes": {"mode": "transfer"},
+            "relationships": {"client": {"data": {"type": "clients", "id": "other.repo"}}}}}))
+        .send()
+        .expect(200);
+    let moved = dbd::facet(&db, &filter(Visible::All), Facet::Clients, 10).unwrap();
+    assert!(
+        moved
+            .iter()
+            .any(|b| b.key.as_deref() == Some("OTHER.REPO") && b.count == 1),
+        "{moved:?}"
+    );
+    check_counts(&db);
+}
+
+/// The total and facets of a search come from an in-memory copy of `doi_facets`
+/// (`db::facet_values`): the next request after a write sees it, whoever wrote (the
+/// server, or another connection to the file with `db::dois`), and a copy brought up to
+/// date answers as SQLite counts.
+#[test]
+fn a_searchs_facets_follow_every_write() {
+    let s = search_server();
+    let types = |q: &str| -> Vec<(String, u64)> {
+        let doc = s.get(&format!("/dois?query={q}")).send().expect(200).json();
+        let mut out: Vec<(String, u64)> = doc["meta"]["resourceTypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["id"].as_str().unwrap().to_string(), b["count"].as_u64().unwrap()))
+            .collect();
+        out.push(("total".into(), doc["meta"]["total"].as_u64().unwrap()));
+        out
+    };
+    let pairs = |v: &[(&str, u64)]| -> Vec<(String, u64)> { v.iter().map(|(k, n)| (k.to_string(), *n)).collect() };
+    // Anonymous: the findable DOIs with "ocean" (a and c; d is a draft).
+    assert_eq!(types("ocean"), pairs(&[("dataset", 2), ("total", 2)]));
+    s.put("/dois/10.5072/c")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"types": {"resourceTypeGeneral": "Software"}}}}))
+        .send()
+        .expect(200);
+    assert_eq!(types("ocean"), pairs(&[("dataset", 1), ("software", 1), ("total", 2)]));
+    s.put("/dois/10.5072/d")
+        .client_auth()
+        .json(
+            &json!({"data": {"type": "dois", "attributes": {"event": "publish", "url": "https://example.org/d",
+            "creators": [{"name": "Doe, Jane"}], "publisher": "P", "publicationYear": 2020,
+            "types": {"resourceTypeGeneral": "Image"}}}}),
+        )
+        .send()
+        .expect(200);
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("dataset", 1), ("image", 1), ("software", 1), ("total", 3)])
+    );
+    // A write that changes what matches but not what anything counts under.
+    s.put("/dois/10.5072/b")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"titles": [{"title": "Ocean retreat"}]}}}))
+        .send()
+        .expect(200);
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("dataset", 1), ("image", 1), ("software", 1), ("text", 1), ("total", 4)])
+    );
+    // The page too.
+    let page = s.get("/dois?query=ocean").send().expect(200).json();
+    let mut found = dois_of(&page);
+    found.sort();
+    assert_eq!(found, ["10.5072/a", "10.5072/b", "10.5072/c", "10.5072/d"]);
+    // Another connection writing the same file, as another process would.
+    let db = s.db();
+    let tx = db.unchecked_transaction().unwrap();
+    assert!(dbd::delete(&tx, "10.5072/a").unwrap());
+    tx.commit().unwrap();
+    assert_eq!(
+        types("ocean"),
+        pairs(&[("image", 1), ("software", 1), ("text", 1), ("total", 3)])
+    );
     check_counts(&db);
 }
 
@@ -312,7 +394,7 @@ fn check_counts(db: &Connection) {
         let counted = filter(visible.clone());
         let mut scanned = filter(visible.clone());
         scanned.ids = all.clone();
-        // A search every DOI matches (its DOI starts with 10): counted over `doi_facet_keys`.
+        // A search every DOI matches (its DOI starts with 10): counted over `doi_facets`.
         let mut searched = filter(visible.clone());
         searched.search.all = Some("doi : \"10\"".into());
         assert_eq!(
@@ -325,6 +407,48 @@ fn check_counts(db: &Connection) {
             dbd::count(db, &scanned).unwrap(),
             "{visible:?}"
         );
+        // Filters the in-memory copy answers alone (resource type, years) agree with the
+        // same checked in SQL (the `ids` filter keeps them there).
+        let year = tinydoi::db::dois::year_of_seconds(tinydoi::time::now()).to_string();
+        type Tweak = Box<dyn Fn(&mut Filter)>;
+        let tweaks: Vec<Tweak> = vec![
+            Box::new(|f| f.resource_types = vec!["dataset".into(), "SOFTWARE".into()]),
+            Box::new(|f| f.published = vec!["2021".into()]),
+            Box::new(move |f| f.created = vec![year.clone(), "x".into()]),
+            Box::new(|f| {
+                f.registered = vec!["2000".into()];
+                f.resource_types = vec!["text".into()];
+            }),
+            // With a search too.
+            Box::new(|f| {
+                f.search.all = Some("doi : \"10\"".into());
+                f.resource_types = vec!["dataset".into()];
+                f.published = vec!["2021".into()];
+            }),
+        ];
+        for tweak in &tweaks {
+            let mut on_copy = filter(visible.clone());
+            tweak(&mut on_copy);
+            let mut in_sql = on_copy.clone();
+            in_sql.ids = all.clone();
+            assert_eq!(
+                dbd::count(db, &on_copy).unwrap(),
+                dbd::count(db, &in_sql).unwrap(),
+                "{on_copy:?}"
+            );
+            let every = [
+                Facet::States,
+                Facet::ResourceTypes,
+                Facet::Created,
+                Facet::Published,
+                Facet::Clients,
+            ];
+            assert_eq!(
+                dbd::facets(db, &on_copy, &every, 10).unwrap(),
+                dbd::facets(db, &in_sql, &every, 10).unwrap(),
+                "{on_copy:?}"
+            );
+        }
         for facet in [
             Facet::States,
             Facet::ResourceTypes,

@@ -39,6 +39,13 @@ struct Args {
     /// DOIs of the largest database of the `scale` scenario (it also measures 10k and 100k).
     #[arg(long, default_value_t = 1_000_000)]
     max_dois: u64,
+    /// `scale`: keep the seeded databases in this directory (`scale-{DOIs}.db`) and reuse
+    /// them on the next run instead of loading again (a 1M load takes about 10 minutes).
+    #[arg(long)]
+    keep: Option<std::path::PathBuf>,
+    /// `scale`: only the requests whose label contains this text.
+    #[arg(long)]
+    only: Option<String>,
     /// Keys in the largest table of the verification scenario.
     #[arg(long, default_value_t = 1_000_000)]
     max_keys: u64,
@@ -109,7 +116,13 @@ fn run(args: &Args) -> anyhow::Result<()> {
             .filter(|n| *n <= args.max_dois)
             .collect();
         sizes.dedup();
-        scale::run(&scratch.dir, &sizes, args.workers)?;
+        scale::run(
+            &scratch.dir,
+            &sizes,
+            args.workers,
+            args.keep.as_deref(),
+            args.only.as_deref(),
+        )?;
         if args.scenarios.iter().all(|s| s == "scale") {
             return Ok(());
         }

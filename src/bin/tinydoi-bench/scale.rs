@@ -1,6 +1,6 @@
 //! The `scale` scenario (issue 21): one database grown to 10k, 100k and 1M DOIs across 100
-//! clients of 10 providers, bulk-loaded with SQL (the triggers of the search index and
-//! counts fire as for any write; the load is timed and reported), then list, query, facet
+//! clients of 10 providers, bulk-loaded with SQL (each DOI entered into the search index and
+//! counts as `db::dois` does for any write; the load is timed and reported), then list, query, facet
 //! and paging requests measured one at a time against a server in a child process.
 
 use base64::Engine;
@@ -176,7 +176,22 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64, search: bool) -> a
                 ])?;
                 // As every write through `db::dois` does (the search index is kept there).
                 if search {
-                    tinydoi::db::dois::index_search(&tx, tx.last_insert_rowid(), &doi, attributes.as_object())?;
+                    let rowid = tx.last_insert_rowid();
+                    let keys = tinydoi::db::dois::FacetKeys {
+                        state: tinydoi::db::dois::State::parse(state).unwrap_or(tinydoi::db::dois::State::Draft),
+                        client: client_symbol(c),
+                        prefix: prefix(c),
+                        created: tinydoi::db::dois::year_of_seconds(created),
+                        registered: None,
+                        resource_type: Some(kind.to_string()),
+                        published: Some(year.to_string()),
+                    };
+                    let keys = tinydoi::db::dois::FacetKeys {
+                        registered: registered.map(|_| keys.created),
+                        ..keys
+                    };
+                    tinydoi::db::dois::index_facets(&tx, rowid, None, Some(&keys))?;
+                    tinydoi::db::dois::index_search(&tx, rowid, &doi, attributes.as_object())?;
                 }
                 n += 1;
             }
@@ -221,13 +236,18 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// p50 and p99 in ms of `SAMPLES` requests of `path`, one at a time.
-fn time(addr: std::net::SocketAddr, path: &str) -> anyhow::Result<(f64, f64)> {
+/// p50 and p99 in ms of `SAMPLES` requests of `path`, one at a time. With `write`, a DOI
+/// write is recorded (the write generation raised, as every DOI write does) before each
+/// request, unmeasured, so no result kept from the one before can serve it.
+fn time(addr: std::net::SocketAddr, path: &str, write: Option<&rusqlite::Connection>) -> anyhow::Result<(f64, f64)> {
     let request = load::request_head("GET", path, None, None);
     let (status, _) = load::fetch(addr, &request)?;
     anyhow::ensure!(status == 200, "GET {path}: {status}");
     let mut ms = Vec::with_capacity(SAMPLES);
     for _ in 0..SAMPLES {
+        if let Some(conn) = write {
+            conn.execute("UPDATE doi_generation SET generation = generation + 1 WHERE id = 1", [])?;
+        }
         let start = Instant::now();
         load::fetch(addr, &request)?;
         ms.push(start.elapsed().as_secs_f64() * 1000.0);
@@ -246,39 +266,72 @@ fn deep_cursor(conn: &rusqlite::Connection, deep: u64) -> anyhow::Result<String>
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created}:{doi}")))
 }
 
-/// Seeds to each of `sizes` in turn and prints one table row per request and size.
-pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
-    let path = dir.join("scale.db");
-    let conn = tinydoi::db::open(&path)?;
-    accounts(&conn)?;
-    // Seeding is not measured by the request figures: a large page cache for the load.
-    conn.pragma_update(None, "cache_size", -256 * 1024)?;
+/// Seeds to each of `sizes` in turn and prints one table row per request and size. With
+/// `keep`, each size's database is kept there as `scale-{size}.db` and reused by later runs
+/// (the load is then not measured again); the next size starts from a copy of the previous.
+pub fn run(dir: &Path, sizes: &[u64], workers: usize, keep: Option<&Path>, only: Option<&str>) -> anyhow::Result<()> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |label: &str, value: String| match rows.iter_mut().find(|(l, _)| l == label) {
         Some((_, v)) => v.push(value),
         None => rows.push((label.to_string(), vec![value])),
     };
-    let ((before, now), (size_before, size_now)) = write_cost(dir, 20_000)?;
-    eprintln!("  scale: bulk load {before:.0} DOIs/s at the schema before, {now:.0} DOIs/s now");
-    let write_line = format!(
-        "Write cost of migration 8 (same run, 20,000 DOIs in transactions of 10,000): {before:.0} DOIs/s at \
-         the schema before, {now:.0} DOIs/s with the list indexes, counts and search index: {:.0} µs more per DOI; \
-         {size_before:.0} bytes per DOI at the schema before, {size_now:.0} now ({:.2}×).\n",
-        1e6 / now - 1e6 / before,
-        size_now / size_before
-    );
-    let mut have = 0;
+    let write_line = if keep.is_some() {
+        String::new()
+    } else {
+        let ((before, now), (size_before, size_now)) = write_cost(dir, 20_000)?;
+        eprintln!("  scale: bulk load {before:.0} DOIs/s at the schema before, {now:.0} DOIs/s now");
+        format!(
+            "Write cost of migration 8 (same run, 20,000 DOIs in transactions of 10,000): {before:.0} DOIs/s at \
+             the schema before, {now:.0} DOIs/s with the list indexes, counts and search index: {:.0} µs more per DOI; \
+             {size_before:.0} bytes per DOI at the schema before, {size_now:.0} now ({:.2}×).\n",
+            1e6 / now - 1e6 / before,
+            size_now / size_before
+        )
+    };
+    let base = keep.unwrap_or(dir);
+    std::fs::create_dir_all(base)?;
+    let mut previous: Option<(std::path::PathBuf, u64)> = None;
     for &size in sizes {
-        let start = Instant::now();
-        load_dois(&conn, have, size, true)?;
-        let secs = start.elapsed().as_secs_f64();
-        eprintln!("  scale: {size} DOIs, {} loaded in {secs:.1} s", size - have);
-        row(
-            "bulk load (DOIs/s, with search index and counts)",
-            format!("{:.0}", (size - have) as f64 / secs),
-        );
-        have = size;
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        let path = match keep {
+            Some(k) => k.join(format!("scale-{size}.db")),
+            None => dir.join("scale.db"),
+        };
+        let kept = keep.is_some() && path.exists();
+        let have = if kept {
+            size
+        } else {
+            match (&previous, keep) {
+                (Some((from, n)), Some(_)) => {
+                    std::fs::copy(from, &path)?;
+                    *n
+                }
+                (Some((_, n)), None) => *n,
+                (None, _) => {
+                    let conn = tinydoi::db::open(&path)?;
+                    accounts(&conn)?;
+                    0
+                }
+            }
+        };
+        let conn = tinydoi::db::open(&path)?;
+        if !kept {
+            // Seeding is not measured by the request figures: a large page cache for the load.
+            conn.pragma_update(None, "cache_size", -256 * 1024)?;
+            let start = Instant::now();
+            load_dois(&conn, have, size, true)?;
+            let secs = start.elapsed().as_secs_f64();
+            eprintln!("  scale: {size} DOIs, {} loaded in {secs:.1} s", size - have);
+            row(
+                "bulk load (DOIs/s, with search index and counts)",
+                format!("{:.0}", (size - have) as f64 / secs),
+            );
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        } else {
+            let n: u64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
+            anyhow::ensure!(n == size, "{} holds {n} DOIs, not {size}", path.display());
+            eprintln!("  scale: {size} DOIs, reusing {}", path.display());
+        }
+        previous = Some((path.clone(), size));
         let bytes = std::fs::metadata(&path)?.len();
         row("database bytes per DOI", format!("{:.0}", bytes as f64 / size as f64));
         let deep = deep_cursor(&conn, (size * 8 / 10).saturating_sub(100))?;
@@ -334,12 +387,22 @@ pub fn run(dir: &Path, sizes: &[u64], workers: usize) -> anyhow::Result<()> {
                 format!("/dois?page%5Bcursor%5D={deep}&page%5Bsize%5D=100&disable-facets=true"),
             ),
         ];
-        for (label, path) in &requests {
-            let (p50, p99) = time(server.addr, path)?;
+        for (label, path) in requests.iter().filter(|(l, _)| only.is_none_or(|o| l.contains(o))) {
+            let (p50, p99) = time(server.addr, path, None)?;
             eprintln!("  scale {size}: {label}: p50 {p50:.1} ms, p99 {p99:.1} ms");
             row(label, format!("{p50:.1} / {p99:.1}"));
+            // Totals and facets doi_counts cannot answer are kept until the next DOI write: the same after one.
+            if path.contains("query=") || path.contains("resource-type-id") {
+                let (p50, p99) = time(server.addr, path, Some(&conn))?;
+                let label = format!("{label}, after a write");
+                eprintln!("  scale {size}: {label}: p50 {p50:.1} ms, p99 {p99:.1} ms");
+                row(&label, format!("{p50:.1} / {p99:.1}"));
+            }
         }
         server.stop();
+        // What the server's migrations wrote goes into the file a next size copies.
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        drop(conn);
     }
     println!("## Scale (issue 21): p50 / p99 ms of {SAMPLES} requests one at a time\n");
     println!("{write_line}");
