@@ -15,6 +15,8 @@ use crate::{api, db, fixtures};
 pub struct Server {
     http: HttpServer,
     app: Arc<App>,
+    /// WAL checkpoints off the write path (`db::checkpoint`).
+    checkpointer: db::checkpoint::Checkpointer,
     /// A database made for `--db :memory:`, removed at shutdown.
     ephemeral_db: Option<PathBuf>,
 }
@@ -74,6 +76,7 @@ impl Server {
         app.signed_in = crate::console::signed_in;
         app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
+        let checkpointer = db::checkpoint::Checkpointer::start(&config.db_path)?;
         let http = HttpServer::start(
             &config.listen,
             config.workers,
@@ -84,6 +87,7 @@ impl Server {
         Ok(Server {
             http,
             app,
+            checkpointer,
             ephemeral_db,
         })
     }
@@ -101,6 +105,7 @@ impl Server {
         self.http.shutdown();
         // After the workers: what their last requests recorded is written before we stop.
         self.app.recorder.shutdown();
+        self.checkpointer.shutdown();
         if let Some(path) = self.ephemeral_db {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

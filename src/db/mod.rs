@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod checkpoint;
 pub mod datafiles;
 pub mod dois;
 pub mod facet_values;
@@ -153,6 +154,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // table of a million keys touches pages no small page cache holds (BENCHMARKS.md).
     // Address space only; pages stay shared in the OS page cache, not per connection.
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+    // A server checkpoints on a thread of its own (`checkpoint`); the automatic one stays
+    // as a backstop only, out of the writers' way.
+    conn.pragma_update(None, "wal_autocheckpoint", checkpoint::BACKSTOP_PAGES)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

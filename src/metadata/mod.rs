@@ -183,7 +183,7 @@ fn record_of(doc: &roxmltree::Document<'_>, root: roxmltree::Node<'_, '_>) -> Re
 }
 
 /// An MDS upload of UTF-8 DataCite XML that already names the DOI it is stored under (or
-/// names none), read with one parse: what [`detect`], [`identifier_of`],
+/// names none), read with one parse: what [`detect()`], [`identifier_of`],
 /// [`with_identifier`] and [`read_record`] find with one parse each (issue 20: a parse of
 /// the full kernel-4 example is a tenth of a PUT). `doi_for` gets the record's identifier
 /// and names the DOI, as between those steps. `Ok(None)`: any other case (another format
