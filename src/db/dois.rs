@@ -1699,6 +1699,18 @@ pub enum Facet {
 }
 
 impl Facet {
+    /// Every facet, in lupo's order.
+    pub const ALL: [Facet; 8] = [
+        Facet::States,
+        Facet::ResourceTypes,
+        Facet::Created,
+        Facet::Registered,
+        Facet::Published,
+        Facet::Providers,
+        Facet::Clients,
+        Facet::Prefixes,
+    ];
+
     /// The grouped expression and the title expression over `dois`.
     fn sql(self) -> (String, &'static str) {
         match self {
@@ -2212,16 +2224,7 @@ mod tests {
         )
         .unwrap();
         assert!(delete(&conn, "10.5072/3").unwrap());
-        let all = [
-            Facet::States,
-            Facet::ResourceTypes,
-            Facet::Created,
-            Facet::Registered,
-            Facet::Published,
-            Facet::Providers,
-            Facet::Clients,
-            Facet::Prefixes,
-        ];
+        let all = Facet::ALL;
         for visible in [Visible::All, Visible::Findable] {
             let counted = Filter::new(visible.clone());
             let mut searched = Filter::new(visible.clone());

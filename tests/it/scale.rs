@@ -449,16 +449,7 @@ fn check_counts(db: &Connection) {
                 "{on_copy:?}"
             );
         }
-        for facet in [
-            Facet::States,
-            Facet::ResourceTypes,
-            Facet::Created,
-            Facet::Registered,
-            Facet::Published,
-            Facet::Providers,
-            Facet::Clients,
-            Facet::Prefixes,
-        ] {
+        for facet in Facet::ALL {
             let expected = dbd::facet(db, &counted, facet, 10).unwrap();
             assert_eq!(
                 expected,
