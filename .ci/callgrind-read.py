@@ -2,7 +2,10 @@
 """Counts a server's user-space instructions per authenticated GET /dois/{doi} with callgrind
 (BENCHMARKS.md, "Server instructions per request").
 
-Usage: .ci/callgrind-read.py [tinydoi|ceiling] [--bench target/release/tinydoi-bench]
+Usage: .ci/callgrind-read.py [tinydoi|ceiling] [--put] [--bench target/release/tinydoi-bench]
+
+--put counts a new-DOI `PUT /metadata` of the full kernel-4 example instead (120 and then 20
+requests, the difference divided by 100).
 
 The server (`tinydoi-bench serve-child`, 2 workers) runs under callgrind twice, serving 1,200
 and then 200 keep-alive GETs from one client; the difference of the totals divided by 1,000
@@ -21,6 +24,21 @@ tmp = tempfile.mkdtemp(prefix="cg-read-")
 db, body = os.path.join(tmp, "t.db"), os.path.join(tmp, "body")
 auth = subprocess.run([bench, "seed-read", db, body], check=True, capture_output=True, text=True).stdout.strip()
 request = ("GET /dois/10.5072/bench-read HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\n\r\n" % auth).encode()
+put = "--put" in sys.argv
+XML = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "kernel-4", "example",
+                        "datacite-example-full-v4.xml")).read()
+IDENT = re.search(r'<identifier identifierType="DOI">([^<]*)</identifier>', XML).group(1)
+
+
+def next_request(i, n):
+    """The i-th of n requests: the read, or a PUT of the example as a new DOI."""
+    if not put:
+        return request
+    doi = "10.5072/cg-%d-%d" % (n, i)
+    body = XML.replace(IDENT, doi).encode()
+    head = ("PUT /metadata/%s HTTP/1.1\r\nHost: x\r\nAuthorization: %s\r\nContent-Type: application/xml\r\n"
+            "Content-Length: %d\r\n\r\n" % (doi, auth, len(body)))
+    return head.encode() + body
 
 
 def read_response(f):
@@ -51,10 +69,10 @@ def total(n):
     s = socket.create_connection((host, int(port)))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     f = s.makefile("rb")
-    for _ in range(n):
-        s.sendall(request)
+    for i in range(n):
+        s.sendall(next_request(i, n))
         status = read_response(f)
-        if status != 200:
+        if status not in (200, 201):
             raise SystemExit("status %d" % status)
     s.close()
     p.stdin.close()
@@ -65,5 +83,9 @@ def total(n):
         re.search(r"^totals: (\d+)", text, re.M).group(1))
 
 
-big, small = total(1200), total(200)
-print("%s: %d instructions per GET" % (kind, (big - small) / 1000))
+if put:
+    big, small = total(120), total(20)
+    print("%s: %d instructions per PUT" % (kind, (big - small) / 100))
+else:
+    big, small = total(1200), total(200)
+    print("%s: %d instructions per GET" % (kind, (big - small) / 1000))
