@@ -7,7 +7,7 @@
 //! the DOI's [`Stamp`](crate::db::dois::Stamp) from the database first, and a cached body is
 //! served only when it was built from that very revision (and the same provider of the
 //! client). Every write of a DOI or its media gives it a revision no earlier state had, in
-//! the write's own transaction (a database trigger refuses an update that does not), so a
+//! the write's own transaction (triggers give one to a write that sets none), so a
 //! write committed before the request — by this process or any other — is always seen.
 //!
 //! Memory is bounded: the bodies held add up to at most the configured bytes (`--read-cache-mb`),
