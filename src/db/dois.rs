@@ -1937,7 +1937,6 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
 /// Fills the search index and the counts of migration 8 for the DOIs already stored, in
 /// the caller's transaction, with progress in the log every 100,000 DOIs.
 pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
-    const CHUNK: i64 = 100_000;
     let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
     if rows == 0 {
         return Ok(());
@@ -1950,6 +1949,13 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
          GROUP BY facet, state, client, prefix, key",
         [],
     )?;
+    fill_search(conn, "migration 8", rows)
+}
+
+/// Adds every stored DOI to the (empty) search index from `dois_search_rows`, 100,000
+/// rowids per statement, with progress in the log (`label`: who is asking).
+fn fill_search(conn: &Connection, label: &str, rows: i64) -> rusqlite::Result<()> {
+    const CHUNK: i64 = 100_000;
     let mut after = i64::MIN;
     let mut done = 0;
     loop {
@@ -1968,9 +1974,25 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
             params![after, last],
         )?;
         after = last;
-        log::info!("migration 8: search index {done} of {rows} DOIs");
+        log::info!("{label}: search index {done} of {rows} DOIs");
     }
     Ok(())
+}
+
+/// Builds the search index, the counts and the facet keys again from the stored rows, in
+/// the caller's transaction, and raises the DOI write generation so that no search total,
+/// facet or match kept under the old one is served: for a database whose `dois` were
+/// changed by hand (the sqlite3 shell), which only the write functions index. (Rendered
+/// reads need nothing: migration 9's triggers give a hand-edited row a new revision.)
+/// Returns how many DOIs there are.
+pub fn reindex(conn: &Connection) -> rusqlite::Result<u64> {
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
+    conn.execute("INSERT INTO dois_search (dois_search) VALUES ('delete-all')", [])?;
+    fill_search(conn, "reindex", rows)?;
+    log::info!("reindex: counting {rows} DOIs by facet");
+    recount(conn)?;
+    conn.execute("UPDATE doi_generation SET generation = generation + 1 WHERE id = 1", [])?;
+    Ok(u64::try_from(rows).unwrap_or(0))
 }
 
 /// Where a page of a client's minted DOIs starts: after this `created` and `doi`.

@@ -509,3 +509,40 @@ fn migration_8_indexes_and_counts_existing_dois() {
     let states = dbd::facet(&conn, &filter(Visible::All), Facet::States, 10).unwrap();
     assert_eq!(states.iter().map(|b| b.count).sum::<u64>(), 2);
 }
+
+/// A hand edit of `dois` (the sqlite3 shell) is not in the search index or the counts,
+/// which only the write functions keep; `tinydoi reindex` builds them again, and the next
+/// request sees them (no total or facet kept from before the edit is served).
+#[test]
+fn reindex_catches_up_with_a_hand_edit() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/hand", "Ocean currents", "Fenner, Martin", "Dataset");
+    let total = |q: &str| s.get(&format!("/dois?{q}")).send().expect(200).json()["meta"]["total"].clone();
+    let types = || s.get("/dois?query=glacier").send().expect(200).json()["meta"]["resourceTypes"].clone();
+    assert_eq!(total("query=ocean"), 1);
+    assert_eq!(total("query=glacier"), 0);
+    s.db()
+        .execute(
+            "UPDATE dois SET attributes = json_set(attributes, '$.titles[0].title', 'Glacier melt',
+                                                   '$.types.resourceTypeGeneral', 'Software')
+             WHERE doi = '10.5072/hand'",
+            [],
+        )
+        .unwrap();
+    // Not indexed by the edit.
+    assert_eq!(total("query=glacier"), 0);
+    assert_eq!(total("query=ocean"), 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .arg("--db")
+        .arg(&s.db_path)
+        .arg("reindex")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "reindexed 1 DOIs\n");
+    assert_eq!(total("query=glacier"), 1);
+    assert_eq!(total("query=ocean"), 0);
+    assert_eq!(types(), json!([{"id": "software", "title": "Software", "count": 1}]));
+    assert_eq!(total("resource-type-id=dataset"), 0);
+    assert_eq!(total("resource-type-id=software"), 1);
+}
