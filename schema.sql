@@ -481,3 +481,81 @@ INSERT INTO doi_facets (id, state, client, prefix, created, registered, resource
            (SELECT id FROM doi_facet_names WHERE name = k.published)
     FROM doi_facet_keys k;
 DROP TABLE doi_facet_keys;
+
+-- migration 11
+-- What the list filters, `sort=title` and facets read of a DOI's JSON, as plain columns
+-- (issues 20 and 21): the expression indexes of migration 8 made SQLite parse the stored
+-- attributes and derived texts with `json_extract` at every write (about 6.5 % of a new
+-- DOI's `PUT /metadata`). tinydoi's writes (`db::dois::insert_as`, `update_as`) fill the
+-- columns from the values they hold (`FacetKeys::of`, `first_title`: the same computation
+-- as the facet upkeep, no JSON parse in SQL). `resource_type`: `types.resourceTypeGeneral`
+-- as stored, NULL when missing or empty (filters compare it case-insensitively: the index
+-- is `COLLATE NOCASE`, as `lower()` was, ASCII only); `published_year`: the first 4
+-- characters of `derived.published`, else of `publicationYear`, NULL when empty; `title`:
+-- the first title as stored (`titles[0].title`, what lupo's `sort=title` orders by).
+--
+-- `dois_json_columns` is the same rule over the stored JSON, for the backfill below and for
+-- writes that are not tinydoi's (the triggers at the end); a test checks it agrees with Rust.
+DROP INDEX dois_resource_type;
+DROP INDEX dois_published;
+DROP INDEX dois_title;
+-- Dropped while the backfill rewrites every row (it changes no JSON, so no revision and no
+-- DOI write generation: migration 9's triggers would have given each row a new revision and
+-- written it twice), created again below.
+DROP TRIGGER doi_generation_update;
+DROP TRIGGER dois_revision_update;
+DROP TRIGGER dois_revision_insert;
+ALTER TABLE dois ADD COLUMN resource_type TEXT;
+ALTER TABLE dois ADD COLUMN published_year TEXT;
+ALTER TABLE dois ADD COLUMN title TEXT;
+CREATE VIEW dois_json_columns AS SELECT rowid AS id,
+    nullif(json_extract(attributes, '$.types.resourceTypeGeneral'), '') AS resource_type,
+    nullif(substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4),
+           '') AS published_year,
+    json_extract(attributes, '$.titles[0].title') AS title
+    FROM dois;
+-- [backfill] `db::dois::backfill_columns` fills the columns of the rows already stored here,
+-- from `dois_json_columns`, with progress on the console; what follows runs after it.
+CREATE INDEX dois_resource_type ON dois (resource_type COLLATE NOCASE, updated, doi, state, client);
+CREATE INDEX dois_published ON dois (published_year, updated, doi, state, client);
+CREATE INDEX dois_title ON dois (title, doi);
+-- Migration 8's views (`db::dois::recount`) read the columns too.
+DROP VIEW doi_count_keys;
+CREATE VIEW doi_count_keys AS
+    SELECT rowid AS id, 's' AS facet, state, client, prefix, state AS key FROM dois
+    UNION ALL
+    SELECT rowid, 't', state, client, prefix, coalesce(resource_type, '') FROM dois
+    UNION ALL
+    SELECT rowid, 'c', state, client, prefix, strftime('%Y', created, 'unixepoch') FROM dois
+    UNION ALL
+    SELECT rowid, 'r', state, client, prefix, coalesce(strftime('%Y', registered, 'unixepoch'), '') FROM dois
+    UNION ALL
+    SELECT rowid, 'p', state, client, prefix, coalesce(published_year, '') FROM dois;
+DROP VIEW doi_facet_rows;
+CREATE VIEW doi_facet_rows AS SELECT rowid AS id, state, client, prefix,
+    strftime('%Y', created, 'unixepoch') AS created,
+    strftime('%Y', registered, 'unixepoch') AS registered,
+    resource_type, published_year AS published
+    FROM dois;
+-- Migration 9's triggers again: a write that did not advance the revision (not one of
+-- tinydoi's: an operator's UPDATE or INSERT in the sqlite3 shell, a tool's own SQL) gets a
+-- revision here, and now also its columns from the JSON, in the same second write of the
+-- row. tinydoi's writes set both and pay for neither. (A hand edit that sets `revision`
+-- itself must set the columns too.)
+CREATE TRIGGER doi_generation_update AFTER UPDATE ON dois BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+END;
+CREATE TRIGGER dois_revision_update AFTER UPDATE ON dois WHEN NEW.revision <= OLD.revision BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+    UPDATE dois SET revision = (SELECT generation FROM doi_generation WHERE id = 1),
+        (resource_type, published_year, title) =
+            (SELECT resource_type, published_year, title FROM dois_json_columns WHERE id = NEW.rowid)
+    WHERE rowid = NEW.rowid;
+END;
+CREATE TRIGGER dois_revision_insert AFTER INSERT ON dois WHEN NEW.revision = 0 BEGIN
+    UPDATE doi_generation SET generation = generation + 1 WHERE id = 1;
+    UPDATE dois SET revision = (SELECT generation FROM doi_generation WHERE id = 1),
+        (resource_type, published_year, title) =
+            (SELECT resource_type, published_year, title FROM dois_json_columns WHERE id = NEW.rowid)
+    WHERE rowid = NEW.rowid;
+END;

@@ -51,6 +51,9 @@ pub enum Command {
     /// Monthly data files of findable DOIs.
     #[command(subcommand)]
     Datafile(DatafileCommand),
+    /// Rebuild the search index, counts and facets from the stored DOIs (after editing
+    /// the `dois` table by hand); safe while the server runs.
+    Reindex,
     /// Check DataCite kernel-4 XML records; exits 0 only when every file is valid.
     Validate {
         #[arg(required = true)]
@@ -316,6 +319,7 @@ fn execute(cli: Cli) -> anyhow::Result<bool> {
         Command::Admin(command) => accounts::admin(&open(&cli.db)?, command, iterations)?,
         Command::Key(command) => keys::run(&open(&cli.db)?, command)?,
         Command::Datafile(command) => datafile::run(&open(&cli.db)?, &cli.db, command)?,
+        Command::Reindex => format!("reindexed {} DOIs", crate::dois::reindex(&open(&cli.db)?)?),
     };
     println!("{message}");
     Ok(true)

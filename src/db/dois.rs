@@ -259,11 +259,20 @@ fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
     insert_as(conn, d, texts)
 }
 
+/// The first title as stored (`titles[0].title`, as `json_extract` gives it): the `title`
+/// column (migration 11), what `sort=title` orders by.
+pub fn first_title(attributes: Option<&Map<String, Value>>) -> Option<String> {
+    extracted_text(attributes?.get("titles")?.get(0)?.get("title")?)
+}
+
 /// Inserts `d` with the texts stored beside it.
 pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
+    // What it counts under, computed once: its facets and the columns of migration 11.
+    let keys = FacetKeys::of(d, texts.derived);
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index, revision)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, {NEXT_REVISION})"
+        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index, resource_type,
+         published_year, title, revision)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, {NEXT_REVISION})"
     ))?
     .execute(params![
         d.doi,
@@ -280,10 +289,13 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
         texts.derived,
         texts.xml_base64,
         texts.attributes_index,
-        texts.derived_index
+        texts.derived_index,
+        keys.resource_type,
+        keys.published,
+        first_title(d.attributes.as_ref())
     ])?;
     let rowid = conn.last_insert_rowid();
-    index_facets(conn, rowid, None, Some(&FacetKeys::of(d, texts.derived)))?;
+    index_facets(conn, rowid, None, Some(&keys))?;
     index_search(conn, rowid, &d.doi, d.attributes.as_ref())
 }
 
@@ -329,11 +341,14 @@ pub fn update(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
 
 /// Rewrites everything but the key and `created`, with the texts stored beside it.
 pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<()> {
+    // What it counts under, computed once: its facets and the columns of migration 11.
+    let mut new = FacetKeys::of(d, texts.derived);
     let rowid = conn
         .prepare_cached(&format!(
             "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
          updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = ?12,
-         attributes_index = ?13, derived_index = ?14, revision = {NEXT_REVISION} WHERE doi = ?1 RETURNING rowid",
+         attributes_index = ?13, derived_index = ?14, resource_type = ?15, published_year = ?16, title = ?17,
+         revision = {NEXT_REVISION} WHERE doi = ?1 RETURNING rowid",
         ))?
         .query_row(
             params![
@@ -350,7 +365,10 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
                 texts.derived,
                 texts.xml_base64,
                 texts.attributes_index,
-                texts.derived_index
+                texts.derived_index,
+                new.resource_type,
+                new.published,
+                first_title(d.attributes.as_ref())
             ],
             |r| r.get::<_, i64>(0),
         )
@@ -358,7 +376,6 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
     match rowid {
         Some(rowid) => {
             let old = stored_facet_keys(conn, rowid)?;
-            let mut new = FacetKeys::of(d, texts.derived);
             // `created` is not rewritten (the caller's may be unset).
             if let Some(old) = &old {
                 new.created = old.created;
@@ -531,10 +548,11 @@ pub struct FacetKeys {
     /// Years (of `created`, `registered`).
     pub created: i64,
     pub registered: Option<i64>,
-    /// `types.resourceTypeGeneral` as stored; `None` when missing or empty.
+    /// `types.resourceTypeGeneral` as stored; `None` when missing or empty. Also the
+    /// `resource_type` column (migration 11).
     pub resource_type: Option<String>,
-    /// The first 4 characters of `derived.published`, else of `publicationYear` (what the
-    /// `dois_published` index holds); `None` when empty.
+    /// The first 4 characters of `derived.published`, else of `publicationYear`; `None`
+    /// when empty. Also the `published_year` column (migration 11).
     pub published: Option<String>,
 }
 
@@ -547,7 +565,8 @@ fn extracted_text(v: &Value) -> Option<String> {
 
 impl FacetKeys {
     /// What `d` counts under, with `derived` the text stored beside it (`None`: the
-    /// publication year comes from the attributes, as the `dois_published` index reads it).
+    /// publication year comes from the attributes). The view `dois_json_columns` (migration
+    /// 11) is the same rule over the stored JSON.
     pub fn of(d: &Doi, derived: Option<&str>) -> FacetKeys {
         #[derive(serde::Deserialize)]
         struct Derived {
@@ -797,8 +816,8 @@ pub enum Order {
     Relevance,
 }
 
-/// The first title, as the `dois_title` index has it.
-const TITLE: &str = "json_extract(attributes, '$.titles[0].title')";
+/// The first title (`first_title`), as the `dois_title` index has it.
+const TITLE: &str = "title";
 
 impl Order {
     fn sql(self) -> String {
@@ -933,10 +952,10 @@ fn year_range(year: &str) -> Option<(i64, i64)> {
 }
 
 /// The publication year shown (`derived.published`, else the attributes' year), as the
-/// `dois_published` index has it.
-const PUBLISHED_YEAR: &str =
-    "substr(coalesce(json_extract(derived, '$.published'), json_extract(attributes, '$.publicationYear')), 1, 4)";
-const RESOURCE_TYPE: &str = "json_extract(attributes, '$.types.resourceTypeGeneral')";
+/// `dois_published` index has it (migration 11's column, `FacetKeys::published`).
+const PUBLISHED_YEAR: &str = "published_year";
+/// `types.resourceTypeGeneral` (migration 11's column, `FacetKeys::resource_type`).
+const RESOURCE_TYPE: &str = "resource_type";
 
 /// Builds a WHERE clause with numbered parameters.
 struct Clauses {
@@ -1033,8 +1052,8 @@ fn conditions_walking(filter: &Filter, walk: bool) -> (String, Vec<Box<dyn ToSql
     };
     counted_conditions(filter, &mut c);
     c.any_of("doi", &filter.ids);
-    let types: Vec<String> = filter.resource_types.iter().map(|t| t.to_ascii_lowercase()).collect();
-    c.any_of(&format!("lower({RESOURCE_TYPE})"), &types);
+    // Case-insensitive (ASCII, as SQLite's `lower()`), as the `dois_resource_type` index.
+    c.any_of(&format!("{RESOURCE_TYPE} COLLATE NOCASE"), &filter.resource_types);
     c.in_years("created", &filter.created);
     c.in_years("registered", &filter.registered);
     c.any_of(PUBLISHED_YEAR, &filter.published);
@@ -1191,7 +1210,7 @@ impl KeyFilter {
                 .collect::<Vec<u32>>()
         };
         if !filter.resource_types.is_empty() {
-            // Compared case-insensitively, as the `dois_resource_type` index (`lower(…)`).
+            // Compared case-insensitively, as the list filter (`COLLATE NOCASE`).
             let mut stmt = conn.prepare_cached("SELECT id FROM doi_facet_names WHERE lower(name) = lower(?1)")?;
             let mut found = Vec::new();
             for t in &filter.resource_types {
@@ -2171,7 +2190,6 @@ pub fn facets(conn: &Connection, filter: &Filter, facets: &[Facet], limit: u32) 
 /// Fills the search index and the counts of migration 8 for the DOIs already stored, in
 /// the caller's transaction, with progress in the log every 100,000 DOIs.
 pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
-    const CHUNK: i64 = 100_000;
     let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
     if rows == 0 {
         return Ok(());
@@ -2184,6 +2202,25 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
          GROUP BY facet, state, client, prefix, key",
         [],
     )?;
+    fill_search(conn, "migration 8", rows)
+}
+
+/// Adds every stored DOI to the (empty) search index from `dois_search_rows`, with
+/// progress in the log (`label`: who is asking).
+fn fill_search(conn: &Connection, label: &str, rows: i64) -> rusqlite::Result<()> {
+    by_rowid_ranges(
+        conn,
+        "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+         SELECT * FROM dois_search_rows WHERE id > ?1 AND id <= ?2",
+        |done| log::info!("{label}: search index {done} of {rows} DOIs"),
+    )
+}
+
+/// Runs `sql` (a statement over the rowids `?1 < rowid <= ?2`) on every stored DOI, 100,000
+/// rowids at a time, calling `progress` with how many rows it has changed so far: a long
+/// backfill reports as it goes, and no statement holds a million rows' work at once.
+fn by_rowid_ranges(conn: &Connection, sql: &str, progress: impl Fn(usize)) -> rusqlite::Result<()> {
+    const CHUNK: i64 = 100_000;
     let mut after = i64::MIN;
     let mut done = 0;
     loop {
@@ -2196,15 +2233,47 @@ pub fn backfill_search_and_counts(conn: &Connection) -> rusqlite::Result<()> {
             .optional()?
             .flatten();
         let Some(last) = last else { break };
-        done += conn.execute(
-            "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
-             SELECT * FROM dois_search_rows WHERE id > ?1 AND id <= ?2",
-            params![after, last],
-        )?;
+        done += conn.prepare_cached(sql)?.execute(params![after, last])?;
         after = last;
-        log::info!("migration 8: search index {done} of {rows} DOIs");
+        progress(done);
     }
     Ok(())
+}
+
+/// Builds the search index, the counts and the facet keys again from the stored rows, in
+/// the caller's transaction, and raises the DOI write generation so that no search total,
+/// facet or match kept under the old one is served: for a database whose `dois` were
+/// changed by hand (the sqlite3 shell), which only the write functions index. (Rendered
+/// reads need nothing: migration 9's triggers give a hand-edited row a new revision.)
+/// Returns how many DOIs there are.
+pub fn reindex(conn: &Connection) -> rusqlite::Result<u64> {
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
+    conn.execute("INSERT INTO dois_search (dois_search) VALUES ('delete-all')", [])?;
+    fill_search(conn, "reindex", rows)?;
+    log::info!("reindex: counting {rows} DOIs by facet");
+    recount(conn)?;
+    conn.execute("UPDATE doi_generation SET generation = generation + 1 WHERE id = 1", [])?;
+    Ok(u64::try_from(rows).unwrap_or(0))
+}
+
+/// Fills migration 11's columns (`resource_type`, `published_year`, `title`) of the DOIs
+/// already stored from their JSON (`dois_json_columns`), in the caller's transaction, one
+/// statement per 100,000 rowids with progress in the log. The migration has dropped the
+/// triggers that would give each row a revision (nothing a read shows changes) and the
+/// indexes of the columns (built after, from the filled columns).
+pub fn backfill_columns(conn: &Connection) -> rusqlite::Result<()> {
+    let rows: i64 = conn.query_row("SELECT COUNT(*) FROM dois", [], |r| r.get(0))?;
+    if rows == 0 {
+        return Ok(());
+    }
+    log::info!("migration 11: columns of {rows} DOIs from their JSON");
+    by_rowid_ranges(
+        conn,
+        "UPDATE dois SET (resource_type, published_year, title) =
+         (SELECT resource_type, published_year, title FROM dois_json_columns WHERE id = dois.rowid)
+         WHERE rowid > ?1 AND rowid <= ?2",
+        |done| log::info!("migration 11: columns of {done} of {rows} DOIs"),
+    )
 }
 
 /// Where a page of a client's minted DOIs starts: after this `created` and `doi`.

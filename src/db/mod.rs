@@ -43,6 +43,16 @@ fn migrations() -> Vec<(u32, String)> {
     out
 }
 
+/// A migration's SQL before and after its `-- [backfill]` line (all of it before when it
+/// has none): where the rows already stored are filled in, between dropping what would
+/// slow that down (indexes, triggers) and creating it again.
+fn split_at_backfill(sql: &str) -> (&str, &str) {
+    match sql.find("\n-- [backfill]") {
+        Some(at) => (&sql[..at + 1], &sql[at + 1..]),
+        None => (sql, ""),
+    }
+}
+
 /// The schema version this build writes.
 pub fn latest_version() -> u32 {
     migrations().last().map(|(n, _)| *n).unwrap_or(0)
@@ -176,13 +186,20 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
         }
         // Said before, not only after: building an index over a million DOIs takes a while.
         log::info!("migrating the database to schema version {n}");
-        tx.execute_batch(&sql)
-            .with_context(|| format!("migration {n} failed"))?;
         // Filling what a migration adds for the rows already there, when that is long
-        // enough to want progress on the console; in the same transaction.
-        if n == 8 {
-            dois::backfill_search_and_counts(&tx).with_context(|| format!("migration {n} failed"))?;
+        // enough to want progress on the console; in the same transaction, where the
+        // migration's `-- [backfill]` line is (else after all of it).
+        let (before, after) = split_at_backfill(&sql);
+        tx.execute_batch(before)
+            .with_context(|| format!("migration {n} failed"))?;
+        match n {
+            8 => dois::backfill_search_and_counts(&tx),
+            11 => dois::backfill_columns(&tx),
+            _ => Ok(()),
         }
+        .with_context(|| format!("migration {n} failed"))?;
+        tx.execute_batch(after)
+            .with_context(|| format!("migration {n} failed"))?;
         tx.pragma_update(None, "user_version", n)?;
         tx.commit()?;
         log::info!("database migrated to schema version {n}");

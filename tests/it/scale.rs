@@ -1,7 +1,8 @@
 //! Lists, search and facets at scale (issue 21): every list filter is served by an index
 //! (`EXPLAIN QUERY PLAN`), the maintained counts agree with counting, `query=` is a
 //! full-text search with lupo's syntax, `sort=title`, lupo's 10,000-result paging limit,
-//! and migration 8 on a database that already holds DOIs.
+//! migrations 8 and 11 on a database that already holds DOIs, and migration 11's columns
+//! agreeing with the JSON they come from.
 
 use rusqlite::Connection;
 use serde_json::{json, Value};
@@ -612,4 +613,275 @@ fn migration_8_indexes_and_counts_existing_dois() {
     check_counts(&conn);
     let states = dbd::facet(&conn, &filter(Visible::All), Facet::States, 10).unwrap();
     assert_eq!(states.iter().map(|b| b.count).sum::<u64>(), 2);
+}
+
+/// A hand edit of `dois` (the sqlite3 shell) is not in the search index or the counts,
+/// which only the write functions keep; `tinydoi reindex` builds them again, and the next
+/// request sees them (no total or facet kept from before the edit is served).
+#[test]
+fn reindex_catches_up_with_a_hand_edit() {
+    let s = TestServer::start();
+    publish(&s, "10.5072/hand", "Ocean currents", "Fenner, Martin", "Dataset");
+    let total = |q: &str| s.get(&format!("/dois?{q}")).send().expect(200).json()["meta"]["total"].clone();
+    let types = || s.get("/dois?query=glacier").send().expect(200).json()["meta"]["resourceTypes"].clone();
+    assert_eq!(total("query=ocean"), 1);
+    assert_eq!(total("query=glacier"), 0);
+    s.db()
+        .execute(
+            "UPDATE dois SET attributes = json_set(attributes, '$.titles[0].title', 'Glacier melt',
+                                                   '$.types.resourceTypeGeneral', 'Software')
+             WHERE doi = '10.5072/hand'",
+            [],
+        )
+        .unwrap();
+    // Not indexed by the edit.
+    assert_eq!(total("query=glacier"), 0);
+    assert_eq!(total("query=ocean"), 1);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinydoi"))
+        .arg("--db")
+        .arg(&s.db_path)
+        .arg("reindex")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "reindexed 1 DOIs\n");
+    assert_eq!(total("query=glacier"), 1);
+    assert_eq!(total("query=ocean"), 0);
+    assert_eq!(types(), json!([{"id": "software", "title": "Software", "count": 1}]));
+    assert_eq!(total("resource-type-id=dataset"), 0);
+    assert_eq!(total("resource-type-id=software"), 1);
+}
+
+/// Migration 11's columns of every DOI: what `dois_json_columns` (the rule over the stored
+/// JSON, which the backfill and the triggers of hand edits use) and tinydoi's own Rust
+/// (`FacetKeys::of`, `first_title`, which its writes use) give for the stored attributes
+/// and derived text. Returns how many DOIs were checked.
+fn check_columns(db: &Connection) -> usize {
+    type Columns = (Option<String>, Option<String>, Option<String>);
+    // (DOI, attributes, derived, its columns, what `dois_json_columns` gives)
+    type Row = (String, Option<String>, Option<String>, Columns, Columns);
+    let rows: Vec<Row> = db
+        .prepare(
+            "SELECT d.doi, d.attributes, d.derived, d.resource_type, d.published_year, d.title,
+                    j.resource_type, j.published_year, j.title
+             FROM dois d JOIN dois_json_columns j ON j.id = d.rowid",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                (r.get(3)?, r.get(4)?, r.get(5)?),
+                (r.get(6)?, r.get(7)?, r.get(8)?),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (doi, attributes, derived, stored, from_json) in &rows {
+        assert_eq!(stored, from_json, "{doi}: columns and dois_json_columns");
+        let d = dbd::get(db, doi).unwrap().unwrap();
+        assert_eq!(attributes.is_some(), d.attributes.is_some());
+        let keys = dbd::FacetKeys::of(&d, derived.as_deref());
+        assert_eq!(
+            *stored,
+            (
+                keys.resource_type,
+                keys.published,
+                dbd::first_title(d.attributes.as_ref())
+            ),
+            "{doi}: columns and Rust"
+        );
+    }
+    rows.len()
+}
+
+/// The columns of migration 11 agree with the JSON after every write of the server (new
+/// DOIs, metadata updates with an `Issued` date, state changes, a transfer) and after hand
+/// edits in SQL (which the triggers fill from the JSON); filters and `sort=title` read them.
+#[test]
+fn columns_agree_with_the_json_after_every_write() {
+    let s = search_server();
+    let db = s.db();
+    assert_eq!(check_columns(&db), 4);
+    s.put("/dois/10.5072/c")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {
+            "types": {"resourceTypeGeneral": "Software"}, "publicationYear": 2019,
+            "dates": [{"date": "2017-03-01", "dateType": "Issued"}],
+            "titles": [{"title": "Another title"}, {"title": "A second one"}]}}}))
+        .send()
+        .expect(200);
+    let (kind, year, title): (String, String, String) = db
+        .query_row(
+            "SELECT resource_type, published_year, title FROM dois WHERE doi = '10.5072/c'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (kind.as_str(), year.as_str(), title.as_str()),
+        ("Software", "2017", "Another title")
+    );
+    s.put("/dois/10.5072/a")
+        .client_auth()
+        .json(&json!({"data": {"type": "dois", "attributes": {"event": "hide"}}}))
+        .send()
+        .expect(200);
+    s.put("/dois/10.5072/b")
+        .auth("admin", ADMIN_PASSWORD)
+        .json(&json!({"data": {"type": "dois", "attributes": {"mode": "transfer"},
+            "relationships": {"client": {"data": {"type": "clients", "id": "other.repo"}}}}}))
+        .send()
+        .expect(200);
+    // Without a resource type or title.
+    create(&s, json!({"doi": "10.5072/e", "types": {"resourceTypeGeneral": ""}}));
+    assert_eq!(check_columns(&db), 5);
+
+    // Hand edits: an UPDATE of the JSON, an INSERT without the columns.
+    let generation = dbd::generation(&db).unwrap();
+    db.execute(
+        "UPDATE dois SET attributes = json_set(attributes, '$.types.resourceTypeGeneral', 'Image',
+                                               '$.titles[0].title', 'Edited by hand')
+         WHERE doi = '10.5072/d'",
+        [],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO dois (doi, client, prefix, state, attributes, created, updated)
+         SELECT '10.5072/f', client, prefix, 'draft', attributes, created, updated FROM dois WHERE doi = '10.5072/c'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(check_columns(&db), 6);
+    assert!(
+        dbd::generation(&db).unwrap() > generation,
+        "hand edits still give revisions"
+    );
+    let title: String = db
+        .query_row("SELECT title FROM dois WHERE doi = '10.5072/d'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "Edited by hand");
+
+    // What the lists read: a filter on the columns (case-insensitive) and `sort=title`.
+    let doc = s
+        .get("/dois?resource-type-id=software&published=2017")
+        .auth("admin", ADMIN_PASSWORD)
+        .send()
+        .expect(200)
+        .json();
+    // 10.5072/f has c's attributes but no derived text: its year is the publication year.
+    assert_eq!(dois_of(&doc), ["10.5072/c"]);
+    let doc = s
+        .get("/dois?sort=title&client-id=demo.repo")
+        .auth("admin", ADMIN_PASSWORD)
+        .send()
+        .expect(200)
+        .json();
+    // 10.5072/e has no title (NULL sorts first).
+    assert_eq!(
+        dois_of(&doc),
+        ["10.5072/e", "10.5072/c", "10.5072/f", "10.5072/d", "10.5072/a"]
+    );
+}
+
+/// Migration 11 fills the columns of the DOIs a database of schema 10 holds from their
+/// JSON, with progress on the console, without giving them new revisions; lists filter and
+/// sort by them after.
+#[test]
+fn migration_11_fills_the_columns_of_existing_dois() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let schema = include_str!("../../schema.sql");
+        let upto10 = &schema[..schema.find("-- migration 11").unwrap()];
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(upto10).unwrap();
+        conn.execute_batch(
+            "PRAGMA user_version = 10;
+             INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
+             INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);
+             INSERT INTO dois (doi, client, prefix, state, attributes, derived, created, updated, registered, revision)
+             VALUES
+               ('10.5072/old-1', 'DEMO.REPO', '10.5072', 'findable',
+                '{\"titles\":[{\"title\":\"Océan Atlantique\"}],\"types\":{\"resourceTypeGeneral\":\"Dataset\"},\"publicationYear\":2019}',
+                '{\"published\":\"2018-05-01\"}', 1600000000, 1600000000, 1600000000, 7),
+               ('10.5072/old-2', 'DEMO.REPO', '10.5072', 'draft', '{\"titles\":[{\"title\":\"Forest\"}]}', NULL,
+                1700000000, 1700000000, NULL, 0),
+               ('10.5072/old-3', 'DEMO.REPO', '10.5072', 'draft',
+                '{\"titles\":[],\"types\":{\"resourceTypeGeneral\":\"\"},\"publicationYear\":\"2020\"}', NULL,
+                1700000001, 1700000001, NULL, 0),
+               ('10.5072/old-4', 'DEMO.REPO', '10.5072', 'draft', NULL, NULL, 1700000002, 1700000002, NULL, 0);",
+        )
+        .unwrap();
+        // What tinydoi's writes would have kept: the counts and the search index.
+        tinydoi::db::dois::recount(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+             SELECT * FROM dois_search_rows",
+        )
+        .unwrap();
+    }
+    let before = |conn: &Connection| -> (i64, Vec<i64>) {
+        let revisions = conn
+            .prepare("SELECT revision FROM dois ORDER BY doi")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (dbd::generation(conn).unwrap(), revisions)
+    };
+    let stamps = before(&Connection::open(&path).unwrap());
+    capture_logs();
+    let conn = tinydoi::db::open(&path).unwrap();
+    assert!(
+        captured_logs().contains("migration 11: columns of 4 of 4 DOIs"),
+        "{}",
+        captured_logs()
+    );
+    assert_eq!(before(&conn), stamps, "the backfill gave no revisions");
+    assert_eq!(check_columns(&conn), 4);
+    let columns: Vec<(Option<String>, Option<String>, Option<String>)> = conn
+        .prepare("SELECT resource_type, published_year, title FROM dois ORDER BY doi")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        columns,
+        [
+            (some("Dataset"), some("2018"), some("Océan Atlantique")),
+            (None, None, some("Forest")),
+            (None, some("2020"), None),
+            (None, None, None),
+        ]
+    );
+    let mut f = filter(Visible::All);
+    f.resource_types = vec!["DATASET".into()];
+    f.published = vec!["2018".into()];
+    let (found, total) = dbd::list(&conn, &f).unwrap();
+    assert_eq!((found[0].doi.as_str(), total), ("10.5072/old-1", 1));
+    let mut f = filter(Visible::All);
+    f.order = Order::TitleAsc;
+    let (found, _) = dbd::list(&conn, &f).unwrap();
+    let names: Vec<&str> = found.iter().map(|d| d.doi.as_str()).collect();
+    assert_eq!(
+        names,
+        ["10.5072/old-3", "10.5072/old-4", "10.5072/old-2", "10.5072/old-1"]
+    );
+    // The counts the migration's views recount agree with the ones kept.
+    check_counts(&conn);
+    // Hand edits after the migration get their columns (and revisions) from the triggers.
+    conn.execute(
+        "UPDATE dois SET attributes = '{\"titles\":[{\"title\":\"Edited\"}],\"publicationYear\":2001}'
+         WHERE doi = '10.5072/old-4'",
+        [],
+    )
+    .unwrap();
+    assert_eq!(check_columns(&conn), 4);
+    assert!(before(&conn).1[3] > stamps.1[3]);
 }

@@ -1,6 +1,12 @@
 //! `tinydoi-bench`: measured, repeatable figures for tinydoi against baselines taken in the
 //! same run (issue 8). Not run by `cargo test`; see BENCHMARKS.md for how to run it.
 
+/// The allocator the `tinydoi` binary uses (src/main.rs), so that servers the bench starts
+/// in a child process (`serve-child`, this binary re-executed) measure what `tinydoi serve`
+/// does. The baselines (raw rusqlite, bare tiny_http) use it too.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod child;
 mod http;
 mod keys;

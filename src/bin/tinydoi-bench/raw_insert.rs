@@ -29,6 +29,7 @@ pub fn run(
         seconds: duration.as_secs_f64(),
         ..Outcome::default()
     };
+    let columns = columns_of(attributes)?;
     let started = Instant::now();
     let mut n = 0u64;
     while started.elapsed() < duration {
@@ -41,7 +42,7 @@ pub fn run(
             })
             .collect();
         let t = Instant::now();
-        let result = commit(&conn, &rows, attributes);
+        let result = commit(&conn, &rows, attributes, &columns);
         let us = t.elapsed().as_micros().min(u32::MAX as u128) as u32;
         out.latencies_us.extend(std::iter::repeat_n(us, batch));
         out.requests += batch as u64;
@@ -56,23 +57,61 @@ pub fn run(
     Ok(out)
 }
 
-fn commit(conn: &Connection, rows: &[(String, String)], attributes: &str) -> rusqlite::Result<()> {
+/// Migration 11's columns of every row (`resource_type`, `published_year`, `title`): the
+/// attributes are the same for all, so they are computed once, as tinydoi computes them.
+type Columns = (Option<String>, Option<String>, Option<String>);
+
+fn columns_of(attributes: &str) -> anyhow::Result<Columns> {
+    let attributes: serde_json::Map<String, serde_json::Value> = serde_json::from_str(attributes)?;
+    let d = tinydoi::db::dois::Doi {
+        doi: format!("{PREFIX}/raw"),
+        client: CLIENT.into(),
+        prefix: PREFIX.into(),
+        state: tinydoi::db::dois::State::Draft,
+        url: None,
+        xml: None,
+        attributes: Some(attributes),
+        created: 0,
+        updated: 0,
+        registered: None,
+        updated_by: None,
+    };
+    let keys = tinydoi::db::dois::FacetKeys::of(&d, None);
+    Ok((
+        keys.resource_type,
+        keys.published,
+        tinydoi::db::dois::first_title(d.attributes.as_ref()),
+    ))
+}
+
+fn commit(conn: &Connection, rows: &[(String, String)], attributes: &str, columns: &Columns) -> rusqlite::Result<()> {
     let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
     for (doi, xml) in rows {
-        insert(&tx, doi, xml, attributes)?;
+        insert(&tx, doi, xml, attributes, columns)?;
     }
     tx.commit()
 }
 
-fn insert(tx: &Connection, doi: &str, xml: &str, attributes: &str) -> rusqlite::Result<()> {
+fn insert(tx: &Connection, doi: &str, xml: &str, attributes: &str, columns: &Columns) -> rusqlite::Result<()> {
     let now = tinydoi::time::now();
     tx.prepare_cached(
-        // With its revision, as tinydoi's own insert: without one, a trigger writes the row twice.
+        // With its revision and columns, as tinydoi's own insert: without them, a trigger
+        // writes the row twice and parses its JSON.
         "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered, updated_by,
-         revision)
-         VALUES (?1, ?2, ?3, 'draft', NULL, ?4, ?5, ?6, ?6, NULL, 'password',
+         resource_type, published_year, title, revision)
+         VALUES (?1, ?2, ?3, 'draft', NULL, ?4, ?5, ?6, ?6, NULL, 'password', ?7, ?8, ?9,
          (SELECT generation + 1 FROM doi_generation WHERE id = 1))",
     )?
-    .execute(rusqlite::params![doi, CLIENT, PREFIX, xml.as_bytes(), attributes, now])?;
+    .execute(rusqlite::params![
+        doi,
+        CLIENT,
+        PREFIX,
+        xml.as_bytes(),
+        attributes,
+        now,
+        columns.0,
+        columns.1,
+        columns.2
+    ])?;
     Ok(())
 }

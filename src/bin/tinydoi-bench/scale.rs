@@ -114,18 +114,26 @@ fn accounts(conn: &rusqlite::Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Adds DOIs `from..to` in transactions of 10,000; `search`: the schema has the search index
-/// (migration 8), which each DOI is entered into as `db::dois` does.
+/// Adds DOIs `from..to` in transactions of 10,000; `search`: the schema is this build's (the
+/// search index of migration 8, the revision of 9, the columns of 11), each DOI written as
+/// `db::dois` writes it.
 fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64, search: bool) -> anyhow::Result<()> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ from);
     let mut n = from;
     while n < to {
         let tx = conn.unchecked_transaction()?;
         {
-            let mut stmt = tx.prepare_cached(
+            let mut stmt = tx.prepare_cached(if search {
+                // With its revision and migration 11's columns, as `db::dois::insert_as`:
+                // without them, a trigger writes the row twice and parses its JSON.
+                "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered,
+                 resource_type, published_year, title, revision)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,
+                 (SELECT generation + 1 FROM doi_generation WHERE id = 1))"
+            } else {
                 "INSERT INTO dois (doi, client, prefix, state, url, xml, attributes, created, updated, registered)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            })?;
             for _ in 0..10_000.min(to - n) {
                 let c = (rng.next() % (PROVIDERS * CLIENTS_PER_PROVIDER) as u64) as usize;
                 let doi = format!("{}/scale-{n}", prefix(c));
@@ -162,7 +170,17 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64, search: bool) -> a
                      <publicationYear>{year}</publicationYear><resourceType resourceTypeGeneral=\"{kind}\"/></resource>"
                 );
                 let registered = (state != "draft").then_some(created);
-                stmt.execute(rusqlite::params![
+                // What the DOI counts under: its facets, and migration 11's columns.
+                let keys = tinydoi::db::dois::FacetKeys {
+                    state: tinydoi::db::dois::State::parse(state).unwrap_or(tinydoi::db::dois::State::Draft),
+                    client: client_symbol(c),
+                    prefix: prefix(c),
+                    created: tinydoi::db::dois::year_of_seconds(created),
+                    registered: registered.map(tinydoi::db::dois::year_of_seconds),
+                    resource_type: Some(kind.to_string()),
+                    published: Some(year.to_string()),
+                };
+                let row = rusqlite::params![
                     &doi,
                     client_symbol(c),
                     prefix(c),
@@ -172,24 +190,15 @@ fn load_dois(conn: &rusqlite::Connection, from: u64, to: u64, search: bool) -> a
                     attributes.to_string(),
                     created,
                     created,
-                    registered
-                ])?;
+                    registered,
+                    keys.resource_type,
+                    keys.published,
+                    title
+                ];
+                stmt.execute(&row[..if search { 13 } else { 10 }])?;
                 // As every write through `db::dois` does (the search index is kept there).
                 if search {
                     let rowid = tx.last_insert_rowid();
-                    let keys = tinydoi::db::dois::FacetKeys {
-                        state: tinydoi::db::dois::State::parse(state).unwrap_or(tinydoi::db::dois::State::Draft),
-                        client: client_symbol(c),
-                        prefix: prefix(c),
-                        created: tinydoi::db::dois::year_of_seconds(created),
-                        registered: None,
-                        resource_type: Some(kind.to_string()),
-                        published: Some(year.to_string()),
-                    };
-                    let keys = tinydoi::db::dois::FacetKeys {
-                        registered: registered.map(|_| keys.created),
-                        ..keys
-                    };
                     tinydoi::db::dois::index_facets(&tx, rowid, None, Some(&keys))?;
                     tinydoi::db::dois::index_search(&tx, rowid, &doi, attributes.as_object())?;
                 }
