@@ -380,7 +380,14 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
             if let Some(old) = &old {
                 new.created = old.created;
             }
-            index_facets(conn, rowid, old.as_ref(), Some(&new))?;
+            if old.as_ref() == Some(&new) {
+                // Nothing it counts under changed, but its search text may have: its row's
+                // `gen` is raised all the same, so a kept search result tests it again
+                // (`brought_forward`).
+                touch_facets(conn, rowid)?;
+            } else {
+                index_facets(conn, rowid, old.as_ref(), Some(&new))?;
+            }
             index_search(conn, rowid, &d.doi, d.attributes.as_ref())
         }
         None => Ok(()),
@@ -481,7 +488,9 @@ impl SearchText {
 
 /// Replaces DOI `rowid`'s entry in the search index (`dois_search`, contentless: its rowid
 /// is the DOI's), in the caller's transaction. Every write of a DOI's attributes calls it
-/// (`insert_as`, `update_as`); a delete's entry goes by trigger.
+/// (`insert_as`, `update_as`); a delete's entry goes by trigger. The caller also raises the
+/// DOI's `doi_facets` `gen` in the same transaction (`index_facets`, else `touch_facets`):
+/// kept search results are brought forward by re-testing the DOIs of a later `gen` alone.
 pub fn index_search(
     conn: &Connection,
     rowid: i64,
@@ -724,6 +733,14 @@ pub fn index_facets(
             ])?;
         }
     }
+    Ok(())
+}
+
+/// Raises DOI `rowid`'s `doi_facets` `gen` past every other row's, what it counts under
+/// unchanged, in the caller's transaction: for a write that changes only its search text.
+pub fn touch_facets(conn: &Connection, rowid: i64) -> rusqlite::Result<()> {
+    conn.prepare_cached(&format!("UPDATE doi_facets SET gen = {NEXT_GEN} WHERE id = ?1"))?
+        .execute([rowid])?;
     Ok(())
 }
 
@@ -1294,7 +1311,7 @@ impl Tally {
 }
 
 /// Which DOIs match a search, by rowid (a bit each).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Matches(Vec<u64>);
 
 impl Matches {
@@ -1315,6 +1332,28 @@ impl Matches {
     fn contains(&self, rowid: i64) -> bool {
         usize::try_from(rowid).is_ok_and(|i| self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0))
     }
+
+    fn remove(&mut self, rowid: i64) {
+        let Ok(i) = usize::try_from(rowid) else { return };
+        if let Some(w) = self.0.get_mut(i / 64) {
+            *w &= !(1 << (i % 64));
+        }
+    }
+
+    /// The rowids held, ascending.
+    fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut w = w;
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let bit = w.trailing_zeros();
+                w &= w - 1;
+                Some((i * 64) as i64 + i64::from(bit))
+            })
+        })
+    }
 }
 
 /// A keyed search's result: its total, counts per facet and matches.
@@ -1322,6 +1361,148 @@ pub struct Summed {
     pub total: u64,
     pub tallies: Vec<Tally>,
     pub matches: Matches,
+    /// For a search summed on the copy: every DOI its `MATCH` expressions match, before
+    /// the other filters, so a later request brings the result forward by re-testing only
+    /// the DOIs written since (`brought_forward`).
+    pub raw: Option<RawMatches>,
+}
+
+/// What a search's `MATCH` expressions match (`all` and not `none`) as of `doi_facets`
+/// `gen` (the copy's `Values::gen` in the same snapshot).
+pub struct RawMatches {
+    pub gen: i64,
+    pub matches: Matches,
+    /// How long the search took when it last ran in full.
+    pub cost: std::time::Duration,
+}
+
+/// DOIs written since a kept search result (`doi_facets` rows of a later `gen`) up to
+/// which it is brought forward by testing them again; past that, the search runs again.
+const BRING_FORWARD: usize = 1_000;
+/// Up to this many it is brought forward whatever the search cost when it last ran.
+const BRING_FORWARD_ALWAYS: usize = 16;
+/// About what testing one written DOI again costs (`retested`: its row read, its search
+/// text made and indexed in memory), against which a search's measured cost is weighed.
+const RETEST_COST: std::time::Duration = std::time::Duration::from_micros(30);
+
+/// `raw` brought forward to `gen` (`Values::gen` of `conn`'s snapshot): the DOIs whose
+/// `doi_facets` row changed since `raw.gen` are the only ones whose search text can have
+/// changed (every write of a DOI's text raises its row's `gen` in the same transaction:
+/// `insert_as`, `update_as`, `delete`), so only those are tested against the search again
+/// (`retested`). `None` when more changed than that is worth (`BRING_FORWARD`, or testing
+/// them would cost more than the search did).
+fn brought_forward(
+    conn: &Connection,
+    search: &Search,
+    raw: &RawMatches,
+    gen: i64,
+) -> rusqlite::Result<Option<RawMatches>> {
+    let changed: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM doi_facets WHERE gen > ?1 LIMIT ?2")?
+        .query_map(params![raw.gen, BRING_FORWARD as i64 + 1], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let worth = changed.len() <= BRING_FORWARD_ALWAYS
+        || (changed.len() <= BRING_FORWARD && RETEST_COST * changed.len() as u32 <= raw.cost);
+    if !worth {
+        return Ok(None);
+    }
+    let mut matches = raw.matches.clone();
+    if !changed.is_empty() {
+        for &id in &changed {
+            matches.remove(id);
+        }
+        for id in retested(conn, search, &changed)? {
+            matches.insert(id);
+        }
+    }
+    #[cfg(test)]
+    FORWARDED.with(|n| n.set(n.get() + 1));
+    Ok(Some(RawMatches {
+        gen,
+        matches,
+        cost: raw.cost,
+    }))
+}
+
+thread_local! {
+    /// An in-memory search index of this thread's, for `retested`.
+    static RETEST: std::cell::RefCell<Option<Connection>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Which of DOIs `rowids` (of `conn`'s snapshot) match `search`: their search text (as
+/// `index_search` writes it) indexed alone in memory, in a table of `dois_search`'s columns
+/// and tokenizer (schema.sql), and matched there. Seeking each DOI in `dois_search` instead
+/// costs 50 µs to 1 ms a DOI at a million (a seek per term and segment).
+fn retested(conn: &Connection, search: &Search, rowids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+    RETEST.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        let mem = match cell.as_mut() {
+            Some(mem) => mem,
+            None => {
+                let mem = Connection::open_in_memory()?;
+                mem.execute_batch(
+                    "CREATE VIRTUAL TABLE dois_search USING fts5(
+                         doi, titles, creators, publisher, descriptions, subjects, related,
+                         tokenize = 'unicode61 remove_diacritics 2'
+                     );",
+                )?;
+                cell.insert(mem)
+            }
+        };
+        let tx = mem.unchecked_transaction()?;
+        tx.execute("DELETE FROM dois_search", [])?;
+        {
+            let mut read = conn.prepare_cached("SELECT doi, attributes FROM dois WHERE rowid = ?1")?;
+            let mut add = tx.prepare_cached(
+                "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for &rowid in rowids {
+                let row = read
+                    .query_row([rowid], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                    })
+                    .optional()?;
+                // Deleted: it matches nothing.
+                let Some((doi, attributes)) = row else { continue };
+                let attributes = attributes.and_then(|a| serde_json::from_str::<Map<String, Value>>(&a).ok());
+                let t = attributes.as_ref().map(SearchText::of);
+                let t = t.as_ref();
+                add.execute(params![
+                    rowid,
+                    doi,
+                    t.and_then(|t| t.titles.as_deref()),
+                    t.and_then(|t| t.creators.as_deref()),
+                    t.and_then(|t| t.publisher.as_deref()),
+                    t.and_then(|t| t.descriptions.as_deref()),
+                    t.and_then(|t| t.subjects.as_deref()),
+                    t.and_then(|t| t.related.as_deref())
+                ])?;
+            }
+        }
+        let matching = |expr: &str| -> rusqlite::Result<Vec<i64>> {
+            tx.prepare_cached("SELECT rowid FROM dois_search WHERE dois_search MATCH ?1")?
+                .query_map([expr], |r| r.get(0))?
+                .collect()
+        };
+        let mut found = match &search.all {
+            Some(all) => matching(all)?,
+            None => Vec::new(),
+        };
+        if let Some(none) = &search.none {
+            let excluded = matching(none)?;
+            found.retain(|id| !excluded.contains(id));
+        }
+        // Nothing of it is kept.
+        drop(tx);
+        Ok(found)
+    })
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many results `brought_forward` brought forward on this thread.
+    static FORWARDED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// What a keyed search's result depends on besides the database: its search and the
@@ -1338,27 +1519,44 @@ fn results_key(filter: &Filter) -> String {
 
 /// The total, counts per facet and matches of `filter` (paging aside), summed by looking
 /// its matches' rowids (from the search index, or from the list indexes) up in the
-/// in-memory copy of `doi_facets`, and kept for the next request of the same filter until
-/// any DOI is written; `None` when no copy can answer (see `facet_values::with_current`)
+/// in-memory copy of `doi_facets`, and kept for the next request of the same filter: served
+/// as kept until any DOI is written; after, a search's is brought forward from the DOIs
+/// written since (`brought_forward`) and summed again over its matches on the copy, the
+/// rest computed again. `None` when no copy can answer (see `facet_values::with_current`)
 /// or `doi_counts` can.
 fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sync::Arc<Summed>>> {
+    summed_with(conn, filter, true)
+}
+
+/// `summed`; without `forward`, neither from a kept result nor kept (for tests comparing both).
+fn summed_with(conn: &Connection, filter: &Filter, forward: bool) -> rusqlite::Result<Option<std::sync::Arc<Summed>>> {
     if filter.counted() {
         return Ok(None);
     }
     let generation = generation(conn)?;
     let key = results_key(filter);
-    if let Some(hit) = super::facet_values::result(conn, &key, generation) {
-        return Ok(Some(hit));
+    let kept = if forward {
+        super::facet_values::latest(conn, &key)
+    } else {
+        None
+    };
+    if let Some((g, hit)) = &kept {
+        if *g == generation {
+            return Ok(Some(hit.clone()));
+        }
     }
     let mut args: Vec<Box<dyn ToSql>> = Vec::new();
     let on_copy = on_copy(filter);
     let searched_on_copy = filter.ids.is_empty() && filter.contains.is_empty() && filter.fields.is_empty();
+    // Whether the statement yields the search's raw matches (`RawMatches`).
+    let mut raw_search = false;
     let (sql, keep) = match (&filter.search.all, searched_on_copy) {
         // Every condition is one the copy holds: it is scanned, not SQLite.
         _ if on_copy => (String::new(), KeyFilter::of_everything(conn, filter)?),
         // A search whose other conditions the copy holds (visibility, client, provider,
         // prefix, state, resource type, years): they are checked here, on the copy.
         (Some(all), true) => {
+            raw_search = true;
             args.push(Box::new(all.clone()));
             let sql = match &filter.search.none {
                 None => "SELECT rowid FROM dois_search WHERE dois_search MATCH ?1".to_string(),
@@ -1387,70 +1585,106 @@ fn summed(conn: &Connection, filter: &Filter) -> rusqlite::Result<Option<std::sy
     if keep.nothing {
         return Ok(None);
     }
-    let mut stmt = if on_copy {
-        None
-    } else {
-        Some(conn.prepare_cached(&sql)?)
-    };
+    let kept_raw = kept.as_ref().filter(|_| raw_search).and_then(|(_, s)| s.raw.as_ref());
     let summed = super::facet_values::with_current(conn, |values| -> rusqlite::Result<Summed> {
-        let mut tallies: Vec<Tally> = (0..7).map(|_| Tally::default()).collect();
-        let mut total = 0;
-        let mut matches = Matches::with_room(values.len());
-        let mut rows = match stmt.as_mut() {
-            Some(stmt) => Some(stmt.query(params_from_iter(args.iter()))?),
-            None => None,
+        let mut sum = Sum::new(values.len());
+        let forward = match kept_raw {
+            Some(raw) if raw.gen <= values.gen() => brought_forward(conn, &filter.search, raw, values.gen())?,
+            _ => None,
         };
-        let mut scanned = values.rows();
-        loop {
-            let (rowid, k) = match rows.as_mut() {
-                Some(rows) => {
-                    let Some(r) = rows.next()? else { break };
-                    let rowid: i64 = r.get(0)?;
-                    let Some(k) = values.get(rowid) else { continue };
-                    if !keep.keeps_keys(k) {
-                        continue;
-                    }
-                    (rowid, k)
+        if let Some(raw) = forward {
+            for rowid in raw.matches.iter() {
+                if let Some(k) = values.get(rowid) {
+                    sum.add(&keep, rowid, k);
                 }
-                None => {
-                    let Some((rowid, k)) = scanned.next() else { break };
-                    if !keep.keeps_keys(k) {
-                        continue;
-                    }
-                    (rowid, k)
-                }
-            };
-            let (state, client, prefix) = (i64::from(k.state), i64::from(k.client), i64::from(k.prefix));
-            if !keep.keeps(state, client, prefix) {
-                continue;
             }
-            total += 1;
-            matches.insert(rowid);
-            tallies[0].add(state);
-            tallies[1].add(client);
-            tallies[2].add(prefix);
-            // 0: none (ids start at 1; year 0 is not a year DataCite has).
-            for (i, v) in [
-                (3, u32::from(k.created)),
-                (4, u32::from(k.registered)),
-                (5, k.resource_type),
-                (6, k.published),
-            ] {
-                if v != 0 {
-                    tallies[i].add(i64::from(v));
-                }
+            return Ok(sum.done(Some(raw)));
+        }
+        if on_copy {
+            for (rowid, k) in values.rows() {
+                sum.add(&keep, rowid, k);
+            }
+            return Ok(sum.done(None));
+        }
+        let mut raw = raw_search.then(|| Matches::with_room(values.len()));
+        let start = std::time::Instant::now();
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let rowid: i64 = r.get(0)?;
+            if let Some(raw) = raw.as_mut() {
+                raw.insert(rowid);
+            }
+            if let Some(k) = values.get(rowid) {
+                sum.add(&keep, rowid, k);
             }
         }
-        Ok(Summed {
-            total,
-            tallies,
+        Ok(sum.done(raw.map(|matches| RawMatches {
+            gen: values.gen(),
             matches,
-        })
+            cost: start.elapsed(),
+        })))
     })?;
     let Some(summed) = summed else { return Ok(None) };
     let summed = std::sync::Arc::new(summed?);
-    super::facet_values::keep_result(conn, key, generation, summed.clone());
+    if forward {
+        super::facet_values::keep_result(conn, key, generation, summed.clone());
+    }
     Ok(Some(summed))
+}
+
+/// A `Summed` being summed.
+struct Sum {
+    total: u64,
+    tallies: Vec<Tally>,
+    matches: Matches,
+}
+
+impl Sum {
+    fn new(rowids: usize) -> Sum {
+        Sum {
+            total: 0,
+            tallies: (0..7).map(|_| Tally::default()).collect(),
+            matches: Matches::with_room(rowids),
+        }
+    }
+
+    /// Counts DOI `rowid` (what it counts under: `k`) if `keep` keeps it.
+    #[inline]
+    fn add(&mut self, keep: &KeyFilter, rowid: i64, k: &super::facet_values::Keys) {
+        if !keep.keeps_keys(k) {
+            return;
+        }
+        let (state, client, prefix) = (i64::from(k.state), i64::from(k.client), i64::from(k.prefix));
+        if !keep.keeps(state, client, prefix) {
+            return;
+        }
+        self.total += 1;
+        self.matches.insert(rowid);
+        self.tallies[0].add(state);
+        self.tallies[1].add(client);
+        self.tallies[2].add(prefix);
+        // 0: none (ids start at 1; year 0 is not a year DataCite has).
+        for (i, v) in [
+            (3, u32::from(k.created)),
+            (4, u32::from(k.registered)),
+            (5, k.resource_type),
+            (6, k.published),
+        ] {
+            if v != 0 {
+                self.tallies[i].add(i64::from(v));
+            }
+        }
+    }
+
+    fn done(self, raw: Option<RawMatches>) -> Summed {
+        Summed {
+            total: self.total,
+            tallies: self.tallies,
+            matches: self.matches,
+            raw,
+        }
+    }
 }
 
 /// Whether every condition of `filter` is one the in-memory copy of `doi_facets` holds
@@ -2303,6 +2537,156 @@ mod tests {
             assert_eq!(facets(&conn, &searched, &all, 10).unwrap(), expected, "{visible:?}");
         }
         assert_eq!(count(&conn, &Filter::new(Visible::All)).unwrap(), 3);
+    }
+
+    /// A kept search result brought forward from the DOIs written since equals the same
+    /// search summed from scratch (total, facets, matches), after inserts, updates that add
+    /// and remove the searched word (what the DOI counts under unchanged), a state change,
+    /// a delete and a write by another connection; past `BRING_FORWARD` writes it is summed
+    /// again.
+    #[test]
+    fn a_kept_search_brought_forward_equals_one_from_scratch() {
+        let (dir, conn) = setup();
+        let texts = |d: &Doi| {
+            let attributes = attributes_text(d);
+            let d = d.clone();
+            move |conn: &Connection| {
+                update_as(
+                    conn,
+                    &d,
+                    Texts {
+                        attributes: attributes.as_deref(),
+                        ..Texts::default()
+                    },
+                )
+                .unwrap()
+            }
+        };
+        for i in 0..40 {
+            let client = if i % 3 == 0 { "OTHER.REPO" } else { "DEMO.REPO" };
+            let state = [State::Findable, State::Draft, State::Registered][i % 3];
+            let title = ["Ocean data", "Ocean glacier", "Forest", "Glacier melt"][i % 4];
+            let mut d = doi(&format!("10.5072/k{i}"), client, state, 1_600_000_000 + i as i64, title);
+            d.attributes.get_or_insert_default().insert(
+                "types".into(),
+                serde_json::json!({ "resourceTypeGeneral": (["Dataset", "Text"][i % 2]) }),
+            );
+            insert(&conn, &d).unwrap();
+        }
+        let searches: Vec<Filter> = {
+            let ocean = Search {
+                all: Some("ocean".into()),
+                none: None,
+            };
+            let mut a = Filter::new(Visible::Findable);
+            a.search = ocean.clone();
+            let mut b = Filter::new(Visible::All);
+            b.search = Search {
+                all: Some("ocean".into()),
+                none: Some("glacier".into()),
+            };
+            let mut c = Filter::new(Visible::FindableOrClient("DEMO.REPO".into()));
+            c.search = ocean.clone();
+            c.clients = vec!["DEMO.REPO".into()];
+            let mut d = Filter::new(Visible::All);
+            d.search = ocean;
+            d.resource_types = vec!["dataset".into()];
+            // A column filter and a phrase, as `api::dois_list::search` writes them.
+            let mut e = Filter::new(Visible::All);
+            e.search.all = Some("titles : \"ocean floor\"".into());
+            vec![a, b, c, d, e]
+        };
+        let set = |m: &Matches| m.iter().collect::<Vec<i64>>();
+        let tallies =
+            |s: &Summed| -> Vec<Vec<(i64, u64)>> { s.tallies.iter().map(|t| t.counted().collect()).collect() };
+        // Each search kept, then after each write brought forward (`forwarded` of them) and
+        // compared with the same from scratch.
+        let check = |what: &str, forwarded: u64| {
+            let before = FORWARDED.with(|n| n.get());
+            for f in &searches {
+                let kept = summed(&conn, f).unwrap().unwrap();
+                let fresh = summed_with(&conn, f, false).unwrap().unwrap();
+                assert_eq!(kept.total, fresh.total, "{what}: {f:?}");
+                assert_eq!(tallies(&kept), tallies(&fresh), "{what}: {f:?}");
+                assert_eq!(set(&kept.matches), set(&fresh.matches), "{what}: {f:?}");
+                let (kept_raw, fresh_raw) = (kept.raw.as_ref().unwrap(), fresh.raw.as_ref().unwrap());
+                assert_eq!(set(&kept_raw.matches), set(&fresh_raw.matches), "{what}: {f:?}");
+                assert_eq!(kept_raw.gen, fresh_raw.gen, "{what}");
+                // And the same counted in SQL (the `ids` filter keeps it there).
+                let mut scanned = f.clone();
+                scanned.ids = (0..45).map(|i| format!("10.5072/k{i}")).collect();
+                assert_eq!(count(&conn, &scanned).unwrap(), kept.total, "{what}: {f:?}");
+            }
+            assert_eq!(FORWARDED.with(|n| n.get()) - before, forwarded, "{what}");
+        };
+        check("first", 0);
+        check("no write", 0);
+        // Inserts, one of them matching.
+        insert(
+            &conn,
+            &doi("10.5072/k40", "DEMO.REPO", State::Findable, 1, "Ocean floor"),
+        )
+        .unwrap();
+        insert(&conn, &doi("10.5072/k41", "OTHER.REPO", State::Findable, 1, "Lake")).unwrap();
+        check("inserts", 5);
+        // The word added (accented), then removed, then a negated word added: nothing counted
+        // changes.
+        let mut d = get(&conn, "10.5072/k2").unwrap().unwrap();
+        d.attributes
+            .get_or_insert_default()
+            .insert("titles".into(), serde_json::json!([{"title": "Océan forest"}]));
+        texts(&d)(&conn);
+        check("word added", 5);
+        let mut d = get(&conn, "10.5072/k0").unwrap().unwrap();
+        d.attributes
+            .get_or_insert_default()
+            .insert("titles".into(), serde_json::json!([{"title": "Desert"}]));
+        texts(&d)(&conn);
+        check("word removed", 5);
+        let mut d = get(&conn, "10.5072/k40").unwrap().unwrap();
+        d.attributes
+            .get_or_insert_default()
+            .insert("titles".into(), serde_json::json!([{"title": "Ocean floor glacier"}]));
+        texts(&d)(&conn);
+        check("negated word added", 5);
+        // A state change, and a change of owner.
+        let mut d = get(&conn, "10.5072/k4").unwrap().unwrap();
+        d.state = State::Draft;
+        update(&conn, &d).unwrap();
+        let mut d = get(&conn, "10.5072/k5").unwrap().unwrap();
+        d.client = "OTHER.REPO".into();
+        update(&conn, &d).unwrap();
+        check("state and owner", 5);
+        assert!(delete(&conn, "10.5072/k8").unwrap());
+        check("delete", 5);
+        // Another connection to the file, as another process.
+        let other = crate::db::open(&dir.path().join("t.db")).unwrap();
+        let mut d = get(&other, "10.5072/k41").unwrap().unwrap();
+        d.attributes
+            .get_or_insert_default()
+            .insert("titles".into(), serde_json::json!([{"title": "Ocean lake"}]));
+        texts(&d)(&other);
+        assert!(delete(&other, "10.5072/k12").unwrap());
+        check("another connection", 5);
+        // More writes than are brought forward: summed again.
+        let tx = conn.unchecked_transaction().unwrap();
+        for i in 0..=BRING_FORWARD {
+            insert(
+                &tx,
+                &doi(&format!("10.5072/many-{i}"), "DEMO.REPO", State::Findable, 1, "Ocean"),
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        let before = FORWARDED.with(|n| n.get());
+        let f = &searches[0];
+        let kept = summed(&conn, f).unwrap().unwrap();
+        assert_eq!(FORWARDED.with(|n| n.get()), before);
+        assert_eq!(kept.total, summed_with(&conn, f, false).unwrap().unwrap().total);
+        // Then brought forward again.
+        insert(&conn, &doi("10.5072/k42", "DEMO.REPO", State::Findable, 1, "Ocean")).unwrap();
+        assert_eq!(summed(&conn, f).unwrap().unwrap().total, kept.total + 1);
+        assert_eq!(FORWARDED.with(|n| n.get()), before + 1);
     }
 
     #[test]

@@ -9,6 +9,12 @@
 //! write raises `gen` in its transaction (`db::dois::index_facets`), whichever process
 //! writes. A request whose snapshot is older than the copy (another worker brought it
 //! further meanwhile) is answered from SQLite instead (`None`).
+//!
+//! Beside it, the results of searches (`Summed`: total, facets, matches and, for a full-text
+//! search, the raw matches of its `MATCH` expressions and the `gen` they reflect), one per
+//! search, 16 in all: served as they are at the DOI write generation they were summed at,
+//! brought forward after writes by `db::dois::summed` (the DOIs of a later `gen` tested
+//! again, the rest summed on the copy) and kept again.
 
 use rusqlite::{Connection, Row};
 
@@ -56,6 +62,11 @@ impl Values {
             .ok()
             .and_then(|i| self.rows.get(i))
             .filter(|k| k.state >= 0)
+    }
+
+    /// The largest `doi_facets` `gen` applied: the snapshot the copy stands for.
+    pub fn gen(&self) -> i64 {
+        self.gen
     }
 
     /// One past the largest rowid held.
@@ -178,32 +189,44 @@ pub fn with_current<T>(conn: &Connection, f: impl FnOnce(&Values) -> T) -> rusql
 }
 
 /// Results of searches kept for the next request of the same search: (database file and
-/// search, DOI write generation, result). Valid only at that generation (`db::dois::generation`,
-/// raised in the transaction of every DOI write by any process), so never older than the
-/// last acknowledged write; the most recently kept first.
+/// search, DOI write generation, result), at most one per search (the newest). Served as
+/// they are only at that generation (`db::dois::generation`, raised in the transaction of
+/// every DOI write by any process), so never older than the last acknowledged write; at a
+/// later one, a search's result is brought forward from what changed since
+/// (`db::dois::summed`). The most recently kept first.
 type Kept = (String, i64, Arc<Summed>);
 static RESULTS: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
-/// Searches kept (a million DOIs' matches take 125 KB).
+/// Searches kept (a million DOIs' matches take 125 KB; a search's raw matches as much again).
 const KEPT: usize = 16;
 
 /// The result of search `key` on `conn`'s database at `generation`, if kept.
 pub fn result(conn: &Connection, key: &str, generation: i64) -> Option<Arc<Summed>> {
+    latest(conn, key).filter(|(g, _)| *g == generation).map(|(_, s)| s)
+}
+
+/// The newest result kept of search `key` on `conn`'s database and its generation, whatever
+/// that is.
+pub fn latest(conn: &Connection, key: &str) -> Option<(i64, Arc<Summed>)> {
     let path = conn.path().filter(|p| !p.is_empty())?;
     let kept = RESULTS.lock().unwrap_or_else(|e| e.into_inner());
     kept.iter()
-        .find(|(k, g, _)| *g == generation && k.strip_prefix(path).and_then(|k| k.strip_prefix('\u{0}')) == Some(key))
-        .map(|(_, _, s)| s.clone())
+        .find(|(k, _, _)| k.strip_prefix(path).and_then(|k| k.strip_prefix('\u{0}')) == Some(key))
+        .map(|(_, g, s)| (*g, s.clone()))
 }
 
-/// Keeps the result of search `key` on `conn`'s database at `generation`.
+/// Keeps the result of search `key` on `conn`'s database at `generation`, unless one of a
+/// later generation is kept already (a reader of an older snapshot finished last).
 pub fn keep_result(conn: &Connection, key: String, generation: i64, summed: Arc<Summed>) {
     let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
         return;
     };
     let full = format!("{path}\u{0}{key}");
     let mut kept = RESULTS.lock().unwrap_or_else(|e| e.into_inner());
-    // Older generations of this database's searches are of no more use.
-    kept.retain(|(k, g, _)| *k != full && !(k.starts_with(path) && *g < generation));
+    if kept.iter().any(|(k, g, _)| *k == full && *g > generation) {
+        return;
+    }
+    // Older results of other searches stay: each can still be brought forward.
+    kept.retain(|(k, _, _)| *k != full);
     kept.insert(0, (full, generation, summed));
     kept.truncate(KEPT);
 }

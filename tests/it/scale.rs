@@ -375,6 +375,110 @@ fn a_searchs_facets_follow_every_write() {
     check_counts(&db);
 }
 
+/// A kept search result is brought forward after writes (`db::dois::summed`): its page,
+/// total and facets follow a word removed from a DOI and one added, a negated word removed,
+/// a DOI hidden, a delete and a write by another connection, for an anonymous caller and a
+/// client that also sees its own DOIs, each asked twice (the second from the kept result).
+#[test]
+fn a_kept_search_follows_every_kind_of_write() {
+    let s = search_server();
+    let answer = |auth: bool| -> (Vec<String>, u64, Vec<(String, u64)>) {
+        let ask = || {
+            let mut r = s.get("/dois?query=ocean%20-glacier&sort=name");
+            if auth {
+                r = r.client_auth();
+            }
+            let doc = r.send().expect(200).json();
+            // No facets at all when nothing matches.
+            let mut states: Vec<(String, u64)> = doc["meta"]["states"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|b| (b["id"].as_str().unwrap().to_string(), b["count"].as_u64().unwrap()))
+                .collect();
+            states.sort();
+            (dois_of(&doc), doc["meta"]["total"].as_u64().unwrap(), states)
+        };
+        let first = ask();
+        assert_eq!(ask(), first);
+        first
+    };
+    let v = |dois: &[&str]| -> Vec<String> { dois.iter().map(|d| d.to_string()).collect() };
+    let states = |v: &[(&str, u64)]| -> Vec<(String, u64)> { v.iter().map(|(k, n)| (k.to_string(), *n)).collect() };
+    let title = |doi: &str, title: &str| {
+        s.put(&format!("/dois/{doi}"))
+            .client_auth()
+            .json(&json!({"data": {"type": "dois", "attributes": {"titles": [{"title": title}]}}}))
+            .send()
+            .expect(200);
+    };
+    // c has "glacier", d is a draft.
+    assert_eq!(answer(false), (v(&["10.5072/a"]), 1, states(&[("findable", 1)])));
+    assert_eq!(
+        answer(true),
+        (
+            v(&["10.5072/a", "10.5072/d"]),
+            2,
+            states(&[("draft", 1), ("findable", 1)])
+        )
+    );
+    // The negated word goes from c.
+    title("10.5072/c", "Ocean currents");
+    assert_eq!(
+        answer(false),
+        (v(&["10.5072/a", "10.5072/c"]), 2, states(&[("findable", 2)]))
+    );
+    // The word goes from a.
+    title("10.5072/a", "Sea temperatures");
+    assert_eq!(answer(false), (v(&["10.5072/c"]), 1, states(&[("findable", 1)])));
+    // c hidden: registered, which only its client sees.
+    s.put("/dois/10.5072/c")
+        .client_auth()
+        .json(&json!({"data": {"attributes": {"event": "hide"}}}))
+        .send()
+        .expect(200);
+    assert_eq!(answer(false), (Vec::new(), 0, Vec::new()));
+    assert_eq!(
+        answer(true),
+        (
+            v(&["10.5072/c", "10.5072/d"]),
+            2,
+            states(&[("draft", 1), ("registered", 1)])
+        )
+    );
+    s.delete("/dois/10.5072/d").client_auth().send().expect(204);
+    assert_eq!(answer(true), (v(&["10.5072/c"]), 1, states(&[("registered", 1)])));
+    // Another connection to the file gives b the word, as another process would.
+    let db = s.db();
+    let tx = db.unchecked_transaction().unwrap();
+    let mut b = dbd::get(&tx, "10.5072/b").unwrap().unwrap();
+    b.attributes
+        .get_or_insert_default()
+        .insert("titles".into(), json!([{"title": "Ocean retreat"}]));
+    let text = dbd::attributes_text(&b);
+    dbd::update_as(
+        &tx,
+        &b,
+        dbd::Texts {
+            attributes: text.as_deref(),
+            ..dbd::Texts::default()
+        },
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(answer(false), (v(&["10.5072/b"]), 1, states(&[("findable", 1)])));
+    assert_eq!(
+        answer(true),
+        (
+            v(&["10.5072/b", "10.5072/c"]),
+            2,
+            states(&[("findable", 1), ("registered", 1)])
+        )
+    );
+    check_counts(&db);
+}
+
 /// Every facet and total from `doi_counts` equals the same counted over `dois` (the
 /// `ids` filter, listing every DOI, makes the count path run).
 fn check_counts(db: &Connection) {
