@@ -1803,7 +1803,21 @@ pub fn count(conn: &Connection, filter: &Filter) -> rusqlite::Result<u64> {
 
 /// The page query of `filter` (paging, cursor and order included) and its parameters.
 fn page_query(filter: &Filter, columns: &str, walk: bool) -> (String, Vec<Box<dyn ToSql>>) {
-    let (mut where_sql, mut args) = conditions_walking(filter, walk);
+    page_query_of(filter, columns, walk, None)
+}
+
+/// [`page_query`], or with `matched` (a JSON array of rowids that meet every condition of
+/// `filter`) the page of those rows alone: looked up by rowid and sorted, no condition
+/// evaluated again.
+fn page_query_of(filter: &Filter, columns: &str, walk: bool, matched: Option<String>) -> (String, Vec<Box<dyn ToSql>>) {
+    let by_matches = matched.is_some();
+    let (mut where_sql, mut args) = match matched {
+        Some(ids) => (
+            "dois.rowid IN (SELECT value FROM json_each(?1))".to_string(),
+            vec![Box::new(ids) as Box<dyn ToSql>],
+        ),
+        None => conditions_walking(filter, walk),
+    };
     let mut order = filter.order.sql();
     if let Some(c) = &filter.cursor {
         args.push(Box::new(c.created));
@@ -1814,7 +1828,7 @@ fn page_query(filter: &Filter, columns: &str, walk: bool) -> (String, Vec<Box<dy
         where_sql.push_str(&format!(" AND (created, doi) < (?{created}, ?{doi})"));
         order = Order::CreatedDesc.sql();
     }
-    let from = if walk {
+    let from = if walk || by_matches {
         "dois".to_string()
     } else {
         let ranked = filter.order == Order::Relevance && filter.search.all.is_some() && filter.cursor.is_none();
@@ -1848,46 +1862,62 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
     // looking every match up and sorting them would cost their number.
     let mut rest = filter.clone();
     rest.search = Search::default();
-    let walk = filter.search.all.is_some()
-        && filter.order != Order::Relevance
-        && rest.counted()
-        && total.saturating_mul(100) >= count(conn, &rest)?;
-    // The page's rowids first, from the indexes alone; then only those rows are read
-    // whole (`xml` and `attributes` make a row span pages).
-    let kept = if walk && keyed_search(filter) {
-        super::facet_values::result(conn, &results_key(filter), generation(conn)?)
+    let allowed = if filter.search.all.is_some() && filter.order != Order::Relevance && rest.counted() {
+        Some(count(conn, &rest)?)
     } else {
         None
     };
-    let ids: Vec<i64> = match kept {
-        // The search's matches are known (its facets were just summed, in a snapshot with
-        // the same DOIs): the list's index is walked in order, each entry checked here.
-        Some(kept) => {
-            let mut rest = rest.clone();
-            rest.limit = u32::MAX;
-            rest.offset = 0;
-            rest.total = None;
-            let (sql, args) = page_query(&rest, "dois.rowid", false);
-            let mut stmt = conn.prepare_cached(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
-            let mut ids = Vec::with_capacity(filter.limit as usize);
-            let mut skip = filter.offset;
-            for id in rows {
-                let id = id?;
-                if !kept.matches.contains(id) {
-                    continue;
-                }
-                if skip > 0 {
-                    skip -= 1;
-                    continue;
-                }
-                ids.push(id);
-                if ids.len() >= filter.limit as usize {
-                    break;
-                }
-            }
-            ids
+    let walk = allowed.is_some_and(|allowed| total.saturating_mul(100) >= allowed);
+    // The page's rowids first, from the indexes alone; then only those rows are read
+    // whole (`xml` and `attributes` make a row span pages).
+    let kept = match allowed {
+        Some(_) if keyed_search(filter) => super::facet_values::result(conn, &results_key(filter), generation(conn)?),
+        _ => None,
+    };
+    // With the matches in memory, walking also pays for a rarer search whose page is
+    // expected within `KEPT_WALK` entries: it checks a bit per entry, where the join would
+    // evaluate the search in FTS5 again (a phrase's position lists: 20 ms and more at 1M).
+    let reach = filter.offset.saturating_add(u64::from(filter.limit));
+    let walks = walk || allowed.is_some_and(|allowed| reach.saturating_mul(allowed) / total <= KEPT_WALK);
+    let (kept, few) = match kept {
+        Some(kept) if walks => (Some(kept), None),
+        // Too rare to walk to, and at most `KEPT_SORT` of them (a phrase of two common
+        // words: 102 of a million, which the join found again through their position
+        // lists in 50 ms).
+        Some(kept) if total <= KEPT_SORT => (None, Some(kept)),
+        _ => (None, None),
+    };
+    let walked = match kept {
+        // A search of 1 % or more walks to its page as it always did; a rarer one gives up
+        // past four times what it expected.
+        Some(kept) => kept_page(conn, filter, &rest, &kept.matches, (!walk).then_some(4 * KEPT_WALK))?,
+        None => None,
+    };
+    // Fewer matches than that, kept: their rows are looked up by rowid and sorted.
+    let walked = match (walked, few) {
+        (Some(ids), _) => Some(ids),
+        (None, Some(few)) => {
+            #[cfg(test)]
+            KEPT_SORTS.with(|n| n.set(n.get() + 1));
+            let json = format!(
+                "[{}]",
+                few.matches
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let (sql, args) = page_query_of(filter, "dois.rowid", false, Some(json));
+            Some(
+                conn.prepare_cached(&sql)?
+                    .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?,
+            )
         }
+        (None, None) => None,
+    };
+    let ids: Vec<i64> = match walked {
+        Some(ids) => ids,
         None => {
             let (sql, args) = page_query(filter, "dois.rowid", walk);
             conn.prepare_cached(&sql)?
@@ -1903,6 +1933,65 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
         }
     }
     Ok((rows, total))
+}
+
+/// At most how many kept matches of a search `list` looks up by rowid and sorts for a
+/// page, rather than join the search to the table again.
+const KEPT_SORT: u64 = 10_000;
+
+/// How many index entries a page is expected to be found within for `list` to walk the
+/// list's index checking a kept search's matches (a bit each) rather than join them.
+const KEPT_WALK: u64 = 50_000;
+
+/// A page of `filter` read by walking the index of `rest` (the filter without its search)
+/// in the list's order and keeping the entries among `matches` (a search's, summed in a
+/// snapshot with the same DOIs). `None` when `cap` is given and the page is not found
+/// within that many entries (the matches bunch up away from the start of the order): the
+/// join answers then.
+fn kept_page(
+    conn: &Connection,
+    filter: &Filter,
+    rest: &Filter,
+    matches: &Matches,
+    cap: Option<u64>,
+) -> rusqlite::Result<Option<Vec<i64>>> {
+    #[cfg(test)]
+    KEPT_WALKS.with(|n| n.set(n.get() + 1));
+    let mut rest = rest.clone();
+    rest.limit = u32::MAX;
+    rest.offset = 0;
+    rest.total = None;
+    let (sql, args) = page_query(&rest, "dois.rowid", false);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), |r| r.get::<_, i64>(0))?;
+    let mut ids = Vec::with_capacity(filter.limit as usize);
+    let mut skip = filter.offset;
+    for (walked, id) in (0u64..).zip(rows) {
+        if cap.is_some_and(|cap| walked >= cap) {
+            return Ok(None);
+        }
+        let id = id?;
+        if !matches.contains(id) {
+            continue;
+        }
+        if skip > 0 {
+            skip -= 1;
+            continue;
+        }
+        ids.push(id);
+        if ids.len() >= filter.limit as usize {
+            break;
+        }
+    }
+    Ok(Some(ids))
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many pages `kept_page` walked for on this thread.
+    static KEPT_WALKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// How many pages `list` read by sorting a search's kept matches on this thread.
+    static KEPT_SORTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// The query plans of `filter`'s count and page queries, one line per step (`EXPLAIN
@@ -2537,6 +2626,50 @@ mod tests {
             assert_eq!(facets(&conn, &searched, &all, 10).unwrap(), expected, "{visible:?}");
         }
         assert_eq!(count(&conn, &Filter::new(Visible::All)).unwrap(), 3);
+    }
+
+    /// A search matching under 1 % of the DOIs reads its page by walking the list's index
+    /// over its kept matches when the page is expected within `KEPT_WALK` entries, or
+    /// else (at most `KEPT_SORT` matches) by sorting them (no FTS5 join either way), and
+    /// the pages are the join's: newest first, offsets included.
+    #[test]
+    fn a_rare_searchs_page_walks_its_kept_matches() {
+        let (_dir, conn) = setup();
+        for i in 0..400i64 {
+            let title = if i % 150 == 7 { "Permafrost thaw" } else { "Forest" };
+            let d = doi(
+                &format!("10.5072/w{i}"),
+                "DEMO.REPO",
+                State::Findable,
+                1_600_000_000 + i,
+                title,
+            );
+            insert(&conn, &d).unwrap();
+        }
+        let page = |offset: u64, limit: u32| {
+            let mut f = Filter::new(Visible::Findable);
+            f.search.all = Some("permafrost".into());
+            f.offset = offset;
+            f.limit = limit;
+            let before = (KEPT_WALKS.with(|n| n.get()), KEPT_SORTS.with(|n| n.get()));
+            let (rows, total) = list(&conn, &f).unwrap();
+            let how = (
+                KEPT_WALKS.with(|n| n.get()) - before.0,
+                KEPT_SORTS.with(|n| n.get()) - before.1,
+            );
+            (rows.into_iter().map(|d| d.doi).collect::<Vec<_>>(), total, how)
+        };
+        // 3 of 400 match (0.75 %): walked, newest first.
+        assert_eq!(
+            page(0, 2),
+            (vec!["10.5072/w307".into(), "10.5072/w157".into()], 3, (1, 0))
+        );
+        assert_eq!(page(2, 2), (vec!["10.5072/w7".to_string()], 3, (1, 0)));
+        assert_eq!(page(3, 2), (vec![], 3, (1, 0)));
+        // A page of 1,000 is expected 133,000 entries deep: the 3 are looked up and sorted.
+        let all: Vec<String> = ["w307", "w157", "w7"].iter().map(|d| format!("10.5072/{d}")).collect();
+        assert_eq!(page(0, 1000), (all.clone(), 3, (0, 1)));
+        assert_eq!(page(1, 1000), (all[1..].to_vec(), 3, (0, 1)));
     }
 
     /// A kept search result brought forward from the DOIs written since equals the same
