@@ -576,21 +576,32 @@ fn check_counts(db: &Connection) {
     }
 }
 
+/// A database at `path` made by schema.sql's migrations up to `version` alone (as a release
+/// of that schema left it), with the provider DEMO and its repository DEMO.REPO, for a test
+/// of the next migration on the DOIs it then adds.
+fn old_database(path: &std::path::Path, version: u32) -> Connection {
+    let schema = include_str!("../../schema.sql");
+    let upto = &schema[..schema.find(&format!("-- migration {}\n", version + 1)).unwrap()];
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch(upto).unwrap();
+    conn.execute_batch(&format!(
+        "PRAGMA user_version = {version};
+         INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
+         INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);"
+    ))
+    .unwrap();
+    conn
+}
+
 #[test]
 fn migration_8_indexes_and_counts_existing_dois() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
         // A database of schema 7 (the one before) with DOIs in it.
-        let schema = include_str!("../../schema.sql");
-        let upto7 = &schema[..schema.find("-- migration 8").unwrap()];
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(upto7).unwrap();
+        let conn = old_database(&path, 7);
         conn.execute_batch(
-            "PRAGMA user_version = 7;
-             INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
-             INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);
-             INSERT INTO dois (doi, client, prefix, state, attributes, created, updated, registered) VALUES
+            "INSERT INTO dois (doi, client, prefix, state, attributes, created, updated, registered) VALUES
                ('10.5072/old-1', 'DEMO.REPO', '10.5072', 'findable',
                 '{\"titles\":[{\"title\":\"Océan Atlantique\"}],\"types\":{\"resourceTypeGeneral\":\"Dataset\"},\"publicationYear\":2019}',
                 1600000000, 1600000000, 1600000000),
@@ -794,15 +805,9 @@ fn migration_11_fills_the_columns_of_existing_dois() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
     {
-        let schema = include_str!("../../schema.sql");
-        let upto10 = &schema[..schema.find("-- migration 11").unwrap()];
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(upto10).unwrap();
+        let conn = old_database(&path, 10);
         conn.execute_batch(
-            "PRAGMA user_version = 10;
-             INSERT INTO providers (symbol, name, created, updated) VALUES ('DEMO', 'Demo', 0, 0);
-             INSERT INTO clients (symbol, provider, name, created, updated) VALUES ('DEMO.REPO', 'DEMO', 'Repo', 0, 0);
-             INSERT INTO dois (doi, client, prefix, state, attributes, derived, created, updated, registered, revision)
+            "INSERT INTO dois (doi, client, prefix, state, attributes, derived, created, updated, registered, revision)
              VALUES
                ('10.5072/old-1', 'DEMO.REPO', '10.5072', 'findable',
                 '{\"titles\":[{\"title\":\"Océan Atlantique\"}],\"types\":{\"resourceTypeGeneral\":\"Dataset\"},\"publicationYear\":2019}',
