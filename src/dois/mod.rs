@@ -903,7 +903,6 @@ impl std::io::Read for MintedNames {
     }
 }
 
-/// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).
 /// Rebuilds what only the write functions keep up to date (the search index, the counts
 /// and facet keys) from the stored DOIs, in one write transaction, after an operator
 /// changed `dois` by hand (`tinydoi reindex`). Returns how many DOIs were indexed.
@@ -911,6 +910,7 @@ pub fn reindex(conn: &Conn) -> Result<u64, Error> {
     Ok(db::write(conn, dbd::reindex)?)
 }
 
+/// Whether DOI `doi` exists, whoever owns it (minting must not take a DOI twice).
 pub fn exists(conn: &Connection, doi: &str) -> Result<bool, Error> {
     Ok(dbd::get(conn, &doi.to_ascii_lowercase())?.is_some())
 }
