@@ -1879,50 +1879,31 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
     // evaluate the search in FTS5 again (a phrase's position lists: 20 ms and more at 1M).
     let reach = filter.offset.saturating_add(u64::from(filter.limit));
     let walks = walk || allowed.is_some_and(|allowed| reach.saturating_mul(allowed) / total <= KEPT_WALK);
-    let (kept, few) = match kept {
-        Some(kept) if walks => (Some(kept), None),
-        // Too rare to walk to, and at most `KEPT_SORT` of them (a phrase of two common
-        // words: 102 of a million, which the join found again through their position
-        // lists in 50 ms).
-        Some(kept) if total <= KEPT_SORT => (None, Some(kept)),
-        _ => (None, None),
-    };
-    let walked = match kept {
-        // A search of 1 % or more walks to its page as it always did; a rarer one gives up
-        // past four times what it expected.
-        Some(kept) => kept_page(conn, filter, &rest, &kept.matches, (!walk).then_some(4 * KEPT_WALK))?,
+    // The page from the kept matches: by walking the list's index (a search of 1 % or
+    // more as it always did; a rarer one giving up past four times what it expected), else,
+    // when there are at most `KEPT_SORT` of them, by looking them up by rowid and sorting
+    // them (a phrase of two common words: 102 of a million, which the join found again
+    // through their position lists in 50 ms).
+    let from_kept = match kept {
+        Some(kept) => {
+            let walked = if walks {
+                kept_page(conn, filter, &rest, &kept.matches, (!walk).then_some(4 * KEPT_WALK))?
+            } else {
+                None
+            };
+            match walked {
+                Some(ids) => Some(ids),
+                None if total <= KEPT_SORT => Some(sorted_page(conn, filter, &kept.matches)?),
+                None => None,
+            }
+        }
         None => None,
     };
-    // Fewer matches than that, kept: their rows are looked up by rowid and sorted.
-    let walked = match (walked, few) {
-        (Some(ids), _) => Some(ids),
-        (None, Some(few)) => {
-            #[cfg(test)]
-            KEPT_SORTS.with(|n| n.set(n.get() + 1));
-            let json = format!(
-                "[{}]",
-                few.matches
-                    .iter()
-                    .map(|id| id.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            );
-            let (sql, args) = page_query_of(filter, "dois.rowid", false, Some(json));
-            Some(
-                conn.prepare_cached(&sql)?
-                    .query_map(params_from_iter(args.iter()), |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?,
-            )
-        }
-        (None, None) => None,
-    };
-    let ids: Vec<i64> = match walked {
+    let ids: Vec<i64> = match from_kept {
         Some(ids) => ids,
         None => {
             let (sql, args) = page_query(filter, "dois.rowid", walk);
-            conn.prepare_cached(&sql)?
-                .query_map(params_from_iter(args.iter()), |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+            rowids(conn, &sql, &args)?
         }
     };
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM dois WHERE rowid = ?1"))?;
@@ -1933,6 +1914,27 @@ pub fn list(conn: &Connection, filter: &Filter) -> rusqlite::Result<(Vec<Doi>, u
         }
     }
     Ok((rows, total))
+}
+
+/// The rowids `sql` (with `args`) yields.
+fn rowids(conn: &Connection, sql: &str, args: &[Box<dyn ToSql>]) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached(sql)?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+        .collect()
+}
+
+/// A page of `filter` from `matches` (a search's, summed in a snapshot with the same DOIs,
+/// so each meets every condition of `filter`): their rows looked up by rowid and sorted in
+/// the list's order.
+fn sorted_page(conn: &Connection, filter: &Filter, matches: &Matches) -> rusqlite::Result<Vec<i64>> {
+    #[cfg(test)]
+    KEPT_SORTS.with(|n| n.set(n.get() + 1));
+    let json = format!(
+        "[{}]",
+        matches.iter().map(|id| id.to_string()).collect::<Vec<_>>().join(",")
+    );
+    let (sql, args) = page_query_of(filter, "dois.rowid", false, Some(json));
+    rowids(conn, &sql, &args)
 }
 
 /// At most how many kept matches of a search `list` looks up by rowid and sorts for a
