@@ -499,17 +499,19 @@ pub fn index_search(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("DELETE FROM dois_search WHERE rowid = ?1")?
         .execute([rowid])?;
-    let t = match attributes {
-        Some(a) => SearchText::of(a),
-        None => SearchText {
-            titles: None,
-            creators: None,
-            publisher: None,
-            descriptions: None,
-            subjects: None,
-            related: None,
-        },
-    };
+    add_search_text(conn, rowid, doi, attributes)
+}
+
+/// Enters DOI `rowid`'s search text (made from `attributes`) into the table `dois_search`
+/// of `conn`: the database's, or the in-memory copy `retested` matches in.
+fn add_search_text(
+    conn: &Connection,
+    rowid: i64,
+    doi: &str,
+    attributes: Option<&Map<String, Value>>,
+) -> rusqlite::Result<()> {
+    let t = attributes.map(SearchText::of);
+    let t = t.as_ref();
     conn.prepare_cached(
         "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -517,12 +519,12 @@ pub fn index_search(
     .execute(params![
         rowid,
         doi,
-        t.titles,
-        t.creators,
-        t.publisher,
-        t.descriptions,
-        t.subjects,
-        t.related
+        t.and_then(|t| t.titles.as_deref()),
+        t.and_then(|t| t.creators.as_deref()),
+        t.and_then(|t| t.publisher.as_deref()),
+        t.and_then(|t| t.descriptions.as_deref()),
+        t.and_then(|t| t.subjects.as_deref()),
+        t.and_then(|t| t.related.as_deref())
     ])?;
     Ok(())
 }
@@ -1430,8 +1432,8 @@ thread_local! {
 }
 
 /// Which of DOIs `rowids` (of `conn`'s snapshot) match `search`: their search text (as
-/// `index_search` writes it) indexed alone in memory, in a table of `dois_search`'s columns
-/// and tokenizer (schema.sql), and matched there. Seeking each DOI in `dois_search` instead
+/// `index_search` writes it, `add_search_text`) indexed alone in memory, in a table made by
+/// the database's own definition of `dois_search`, and matched there. Seeking each DOI in `dois_search` instead
 /// costs 50 µs to 1 ms a DOI at a million (a seek per term and segment).
 fn retested(conn: &Connection, search: &Search, rowids: &[i64]) -> rusqlite::Result<Vec<i64>> {
     RETEST.with(|cell| {
@@ -1439,24 +1441,22 @@ fn retested(conn: &Connection, search: &Search, rowids: &[i64]) -> rusqlite::Res
         let mem = match cell.as_mut() {
             Some(mem) => mem,
             None => {
-                let mem = Connection::open_in_memory()?;
-                mem.execute_batch(
-                    "CREATE VIRTUAL TABLE dois_search USING fts5(
-                         doi, titles, creators, publisher, descriptions, subjects, related,
-                         tokenize = 'unicode61 remove_diacritics 2'
-                     );",
+                // `dois_search` as this database defines it (columns, tokenizer): one
+                // definition, schema.sql's.
+                let sql: String = conn.query_row(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'dois_search'",
+                    [],
+                    |r| r.get(0),
                 )?;
+                let mem = Connection::open_in_memory()?;
+                mem.execute_batch(&sql)?;
                 cell.insert(mem)
             }
         };
+        // Rolled back at the end, so the table is empty at the start of every call.
         let tx = mem.unchecked_transaction()?;
-        tx.execute("DELETE FROM dois_search", [])?;
         {
             let mut read = conn.prepare_cached("SELECT doi, attributes FROM dois WHERE rowid = ?1")?;
-            let mut add = tx.prepare_cached(
-                "INSERT INTO dois_search (rowid, doi, titles, creators, publisher, descriptions, subjects, related)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
             for &rowid in rowids {
                 let row = read
                     .query_row([rowid], |r| {
@@ -1466,18 +1466,7 @@ fn retested(conn: &Connection, search: &Search, rowids: &[i64]) -> rusqlite::Res
                 // Deleted: it matches nothing.
                 let Some((doi, attributes)) = row else { continue };
                 let attributes = attributes.and_then(|a| serde_json::from_str::<Map<String, Value>>(&a).ok());
-                let t = attributes.as_ref().map(SearchText::of);
-                let t = t.as_ref();
-                add.execute(params![
-                    rowid,
-                    doi,
-                    t.and_then(|t| t.titles.as_deref()),
-                    t.and_then(|t| t.creators.as_deref()),
-                    t.and_then(|t| t.publisher.as_deref()),
-                    t.and_then(|t| t.descriptions.as_deref()),
-                    t.and_then(|t| t.subjects.as_deref()),
-                    t.and_then(|t| t.related.as_deref())
-                ])?;
+                add_search_text(&tx, rowid, &doi, attributes.as_ref())?;
             }
         }
         let matching = |expr: &str| -> rusqlite::Result<Vec<i64>> {
