@@ -5,7 +5,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn tinydoi(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+/// Runs the `tinydoi` binary on database `db` with `args` and `stdin`: whether it
+/// succeeded, its standard output and its standard error.
+pub(crate) fn tinydoi(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tinydoi"))
         .arg("--db")
         .arg(db)

@@ -648,14 +648,9 @@ fn reindex_catches_up_with_a_hand_edit() {
     // Not indexed by the edit.
     assert_eq!(total("query=glacier"), 0);
     assert_eq!(total("query=ocean"), 1);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinydoi"))
-        .arg("--db")
-        .arg(&s.db_path)
-        .arg("reindex")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "reindexed 1 DOIs\n");
+    let (success, out, err) = crate::cli::tinydoi(&s.db_path, &["reindex"], "");
+    assert!(success, "{err}");
+    assert_eq!(out, "reindexed 1 DOIs\n");
     assert_eq!(total("query=glacier"), 1);
     assert_eq!(total("query=ocean"), 0);
     assert_eq!(types(), json!([{"id": "software", "title": "Software", "count": 1}]));
