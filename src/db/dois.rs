@@ -1937,8 +1937,8 @@ const KEPT_WALK: u64 = 50_000;
 /// A page of `filter` read by walking the index of `rest` (the filter without its search)
 /// in the list's order and keeping the entries among `matches` (a search's, summed in a
 /// snapshot with the same DOIs). `None` when `cap` is given and the page is not found
-/// within that many entries (the matches bunch up away from the start of the order): the
-/// join answers then.
+/// within that many entries (the matches bunch up away from the start of the order): `list`
+/// then sorts the matches if they are few, else joins.
 fn kept_page(
     conn: &Connection,
     filter: &Filter,
