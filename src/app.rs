@@ -21,6 +21,8 @@ pub struct Ctx<'a> {
     pub principal: Principal,
     /// Unix seconds at the start of the request.
     pub now: i64,
+    /// The cache generations, read at most once per request (authentication may have).
+    pub counters: crate::db::generations::Counters,
 }
 
 impl Ctx<'_> {
@@ -127,37 +129,44 @@ impl App {
             recorder: &self.recorder,
         };
         let authorization = request.header("authorization");
-        let principal = match throttle::authenticate(&self.auth, &self.throttle, db, authorization, now, &attempt) {
-            Ok(p) => p,
-            Err(e) => {
-                // Bad credentials are counted by address, never as the account they claim.
-                let rate = self.count(request, &Principal::Anonymous);
-                let error = refusal(rate.as_ref()).unwrap_or(e);
-                return finish(
-                    self.error_reply(&error, family, request),
-                    &Principal::Anonymous,
-                    rate.as_ref(),
-                );
-            }
-        };
+        let counters = crate::db::generations::Counters::default();
+        let principal =
+            match throttle::authenticate(&self.auth, &self.throttle, db, &counters, authorization, now, &attempt) {
+                Ok(p) => p,
+                Err(e) => {
+                    // Bad credentials are counted by address, never as the account they claim.
+                    let rate = self.count(request, &Principal::Anonymous);
+                    let error = refusal(rate.as_ref()).unwrap_or(e);
+                    return finish(
+                        self.error_reply(&error, family, request),
+                        &Principal::Anonymous,
+                        rate.as_ref(),
+                    );
+                }
+            };
         // A console page is for its session's account: counted and named as that account.
+        // Borrowed, not cloned: a principal is several strings, copied twice per request before.
+        let signed_in;
         let caller = match &principal {
             Principal::Anonymous if family == Family::Html => {
-                (self.signed_in)(db, &self.config, request, now).unwrap_or(Principal::Anonymous)
+                signed_in = (self.signed_in)(db, &self.config, request, now).unwrap_or(Principal::Anonymous);
+                &signed_in
             }
-            p => p.clone(),
+            p => p,
         };
-        let rate = self.count(request, &caller);
+        let rate = self.count(request, caller);
         if let Some(refused) = refusal(rate.as_ref()) {
-            return finish(self.error_reply(&refused, family, request), &caller, rate.as_ref());
+            return finish(self.error_reply(&refused, family, request), caller, rate.as_ref());
         }
+        let caller_name = caller.username();
         let result = match found {
             Match::Found(route, params) => key_may_call(&principal, route).and_then(|()| {
                 let ctx = Ctx {
                     app: self,
                     db,
-                    principal: principal.clone(),
+                    principal,
                     now,
+                    counters,
                 };
                 match catch_unwind(AssertUnwindSafe(|| (route.handler)(&ctx, request, &params))) {
                     Ok(result) => result,
@@ -171,7 +180,7 @@ impl App {
             Ok(reply) => reply,
             Err(e) => self.error_reply(&e, family, request),
         };
-        finish(reply, &caller, rate.as_ref())
+        named(reply, caller_name, rate.as_ref())
     }
 
     /// Counts the request against its caller's rate limit, when limits are on.
@@ -228,8 +237,14 @@ fn refusal(rate: Option<&Decision>) -> Option<Error> {
 }
 
 /// Adds the credential headers of CONTRACT §2 and the rate-limit headers of §9.
-fn finish(mut reply: Reply, principal: &Principal, rate: Option<&Decision>) -> Reply {
-    match principal.username() {
+fn finish(reply: Reply, principal: &Principal, rate: Option<&Decision>) -> Reply {
+    named(reply, principal.username(), rate)
+}
+
+/// [`finish`] with the caller's username already taken (the principal itself has moved
+/// into the handler's context by then).
+fn named(mut reply: Reply, username: Option<String>, rate: Option<&Decision>) -> Reply {
+    match username {
         Some(user) => reply.set_header("X-Credential-Username", user),
         None => reply.set_header("X-Anonymous-Consumer", "true"),
     }

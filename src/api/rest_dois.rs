@@ -321,7 +321,7 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
     let cached = ctx.app.rendered.enabled() && request.query("include").is_none();
     if cached {
         // A cached rendering is served only if built from the revision the DOI has now.
-        let stamp = dois::visible_stamp(ctx.db, &ctx.principal, doi)?;
+        let stamp = dois::visible_stamp(ctx.db, &ctx.counters, &ctx.app.rendered, &ctx.principal, doi)?;
         let key = rendered::Key::new(doi, view_of_client(ctx, request, &stamp.client, true));
         if let Some(body) = ctx.app.rendered.get(&key, stamp.revision, stamp.provider.as_deref()) {
             return Ok(Reply::shared(200, JSON_API, body));

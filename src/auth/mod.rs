@@ -217,10 +217,26 @@ impl Authenticator {
         now: i64,
         attempt: &Attempt,
     ) -> Result<Principal, Error> {
-        match header::parse(header).map_err(|_| Error::BadCredentials)? {
+        let counters = db::generations::Counters::default();
+        self.authenticate_claim(conn, &counters, header::parse(header), now, attempt)
+    }
+
+    /// [`authenticate`](Self::authenticate) of a header already parsed (the throttle
+    /// parses it once for both), checking cached keys against the request's `counters`.
+    pub fn authenticate_claim(
+        &self,
+        conn: &Connection,
+        counters: &db::generations::Counters,
+        claim: Result<Option<Claim>, header::Malformed>,
+        now: i64,
+        attempt: &Attempt,
+    ) -> Result<Principal, Error> {
+        match claim.map_err(|_| Error::BadCredentials)? {
             None => Ok(Principal::Anonymous),
             Some(Claim::Password { symbol, password }) => self.password(conn, &symbol, &password, now, attempt),
-            Some(Claim::ApiKey { key, for_client }) => self.check_key(conn, &key, for_client.as_deref(), now, attempt),
+            Some(Claim::ApiKey { key, for_client }) => {
+                self.check_key(conn, counters, &key, for_client.as_deref(), now, attempt)
+            }
         }
     }
 
@@ -264,6 +280,7 @@ impl Authenticator {
     fn check_key(
         &self,
         conn: &Connection,
+        counters: &db::generations::Counters,
         key: &str,
         for_client: Option<&str>,
         now: i64,
@@ -280,7 +297,7 @@ impl Authenticator {
             return Err(Error::Internal("a key hash is not 32 bytes".into()));
         };
         // Read before the key: a change committed after it makes the entry stale at once.
-        let generation = db::keys::auth_generation(conn)?;
+        let generation = counters.get(conn)?.auth;
         if let Some(verified) = self.keys.get(&cache_key, generation) {
             self.key_cache_hits.fetch_add(1, Ordering::Relaxed);
             return self.accept(conn, &verified, for_client, now, attempt);

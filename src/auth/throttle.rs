@@ -14,6 +14,7 @@ use crate::auth::header::{self, Claim};
 use crate::auth::{Attempt, Authenticator, Principal};
 pub use crate::config::ThrottlePolicy;
 use crate::db;
+use crate::db::generations::Counters;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -157,8 +158,8 @@ fn make_room<K: std::hash::Hash + Eq + Clone>(map: &mut HashMap<K, Entry>, now: 
 /// The username an `Authorization` header claims, upper-case, when it claims a password of
 /// something shaped like an account. Other names (which no account can have) count per
 /// address only, which also keeps attacker-chosen strings of any length out of memory.
-fn claimed_username(header_value: Option<&str>) -> Option<String> {
-    let symbol = match header::parse(header_value) {
+fn claimed_username(claim: &Result<Option<Claim>, header::Malformed>) -> Option<String> {
+    let symbol = match claim {
         Ok(Some(Claim::Password { symbol, .. })) => symbol,
         Ok(Some(Claim::ApiKey {
             for_client: Some(symbol),
@@ -166,7 +167,7 @@ fn claimed_username(header_value: Option<&str>) -> Option<String> {
         })) => symbol,
         _ => return None,
     };
-    role_of(&symbol).is_some().then_some(symbol)
+    role_of(symbol).is_some().then(|| symbol.clone())
 }
 
 /// `auth`'s authentication with `throttle` around it (what `App::dispatch` runs): a
@@ -175,16 +176,19 @@ pub fn authenticate(
     authenticator: &Authenticator,
     throttle: &Throttle,
     conn: &Connection,
+    counters: &Counters,
     auth: Option<&str>,
     now: i64,
     attempt: &Attempt,
 ) -> Result<Principal, Error> {
     // Requests without credentials are never throttled: they cannot guess anything.
     if auth.is_none() {
-        return authenticator.authenticate(conn, auth, now, attempt);
+        return Ok(Principal::Anonymous);
     }
-    guarded(throttle, claimed_username(auth), attempt, || {
-        authenticator.authenticate(conn, auth, now, attempt)
+    // Parsed once: for the name the throttle counts and for the check itself.
+    let claim = header::parse(auth);
+    guarded(throttle, claimed_username(&claim), attempt, || {
+        authenticator.authenticate_claim(conn, counters, claim, now, attempt)
     })
 }
 
@@ -387,6 +391,7 @@ mod tests {
     fn claimed_usernames() {
         use base64::Engine;
         let basic = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let claimed_username = |h: Option<&str>| claimed_username(&header::parse(h));
         assert_eq!(claimed_username(Some(&basic("demo.repo:x"))), Some("DEMO.REPO".into()));
         assert_eq!(claimed_username(Some("Bearer DC.abc")), None);
         assert_eq!(claimed_username(Some(&basic("admin:x"))), Some("ADMIN".into()));

@@ -93,6 +93,9 @@ impl Session {
             db: ctx.db,
             principal: self.principal.clone(),
             now: ctx.now,
+            // Read afresh if used: the console's pages write, and a read before a write
+            // must not be trusted after it.
+            counters: Default::default(),
         }
     }
 

@@ -43,13 +43,6 @@ pub fn find_by_hash(conn: &Connection, hash: &[u8]) -> rusqlite::Result<Option<K
     .optional()
 }
 
-/// The authentication generation (schema.sql, migration 7): it changes in the transaction
-/// of anything that changes what a verified key may do.
-pub fn auth_generation(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT generation FROM auth_generation WHERE id = 1")?
-        .query_row([], |r| r.get(0))
-}
-
 /// The limits of key `id` (unlimited when it has none or does not exist).
 pub fn limits(conn: &Connection, id: &str) -> rusqlite::Result<Limits> {
     conn.prepare_cached("SELECT scopes, prefixes, allowed_networks FROM api_keys WHERE id = ?1")?

@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod datafiles;
 pub mod dois;
 pub mod facet_values;
+pub mod generations;
 pub mod keys;
 pub mod reports;
 pub mod sessions;

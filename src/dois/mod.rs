@@ -24,11 +24,14 @@ pub mod url;
 use base64::Engine;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 use crate::auth::Principal;
+use crate::db::generations::Counters;
 use crate::db::{self, accounts as dba, dois as dbd, Conn};
 use crate::error::{Error, Problem};
 use crate::metadata::{self, MetadataError};
+use rendered::Rendered;
 
 pub use dbd::{Cursor, Doi, Filter, Order, Visible};
 pub use state::{Event, State};
@@ -206,17 +209,30 @@ fn may_read(
 }
 
 /// The [`Stamp`](dbd::Stamp) of DOI `doi` (any case) if the caller may see it, 404
-/// otherwise: what a cached read checks before serving (`rendered`).
-pub fn visible_stamp(conn: &Connection, principal: &Principal, doi: &str) -> Result<dbd::Stamp, Error> {
-    match dbd::stamp(conn, &doi.to_ascii_lowercase())? {
-        Some(s)
-            if may_read(principal, s.state, &s.client, &s.prefix, || {
-                Ok(s.provider.clone().unwrap_or_default())
-            })? =>
-        {
-            Ok(s)
+/// otherwise: what a cached read checks before serving (`rendered`). The stamp `kept` at
+/// the generations this request reads (`counters`) when there is one, else the database's.
+pub fn visible_stamp(
+    conn: &Connection,
+    counters: &Counters,
+    kept: &Rendered,
+    principal: &Principal,
+    doi: &str,
+) -> Result<Arc<dbd::Stamp>, Error> {
+    let doi = doi.to_ascii_lowercase();
+    let at = counters.get(conn)?;
+    let stamp = match kept.stamp(&doi, at) {
+        Some(stamp) => stamp,
+        None => {
+            let stamp = Arc::new(dbd::stamp(conn, &doi)?.ok_or_else(Error::not_found)?);
+            kept.keep_stamp(&doi, at, stamp.clone());
+            stamp
         }
-        _ => Err(Error::not_found()),
+    };
+    let provider = || Ok(stamp.provider.clone().unwrap_or_default());
+    if may_read(principal, stamp.state, &stamp.client, &stamp.prefix, provider)? {
+        Ok(stamp)
+    } else {
+        Err(Error::not_found())
     }
 }
 

