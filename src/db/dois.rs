@@ -90,7 +90,8 @@ pub struct InRow<'a> {
     pub derived: Option<&'a [u8]>,
     /// The provider of the DOI's client.
     pub provider: Option<String>,
-    /// The standard Base64 of `xml`, stored at write time; `None` for older rows.
+    /// The standard Base64 of `xml`, stored at write time by the builds between migration
+    /// 7 and issue 20's fifth pass; `None` for rows written before or since (reads encode).
     pub xml_base64: Option<&'a [u8]>,
     /// `dois::members::index` of `attributes` and of `derived`; `None` for older rows.
     pub attributes_index: Option<&'a [u8]>,
@@ -111,8 +112,6 @@ pub struct Texts<'a> {
     pub attributes: Option<&'a str>,
     /// `dois::resource::derived_text` of them; `None` makes reads derive it.
     pub derived: Option<&'a str>,
-    /// The standard Base64 of `d.xml` (what reads show); `None` makes reads encode it.
-    pub xml_base64: Option<&'a str>,
     /// `dois::members::index` of `attributes` and `derived`; `None` makes reads scan them.
     pub attributes_index: Option<&'a [u8]>,
     pub derived_index: Option<&'a [u8]>,
@@ -252,7 +251,6 @@ fn insert(conn: &Connection, d: &Doi) -> rusqlite::Result<()> {
     let texts = Texts {
         attributes: attributes.as_deref(),
         derived: None,
-        xml_base64: None,
         attributes_index: None,
         derived_index: None,
     };
@@ -270,9 +268,9 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
     // What it counts under, computed once: its facets and the columns of migration 11.
     let keys = FacetKeys::of(d, texts.derived);
     conn.prepare_cached(&format!(
-        "INSERT INTO dois ({COLUMNS}, derived, xml_base64, attributes_index, derived_index, resource_type,
+        "INSERT INTO dois ({COLUMNS}, derived, attributes_index, derived_index, resource_type,
          published_year, title, revision)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, {NEXT_REVISION})"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, {NEXT_REVISION})"
     ))?
     .execute(params![
         d.doi,
@@ -287,7 +285,6 @@ pub fn insert_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
         d.registered,
         d.updated_by,
         texts.derived,
-        texts.xml_base64,
         texts.attributes_index,
         texts.derived_index,
         keys.resource_type,
@@ -346,8 +343,8 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
     let rowid = conn
         .prepare_cached(&format!(
             "UPDATE dois SET client = ?2, prefix = ?3, state = ?4, url = ?5, xml = ?6, attributes = ?7,
-         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = ?12,
-         attributes_index = ?13, derived_index = ?14, resource_type = ?15, published_year = ?16, title = ?17,
+         updated = ?8, registered = ?9, updated_by = ?10, derived = ?11, xml_base64 = NULL,
+         attributes_index = ?12, derived_index = ?13, resource_type = ?14, published_year = ?15, title = ?16,
          revision = {NEXT_REVISION} WHERE doi = ?1 RETURNING rowid",
         ))?
         .query_row(
@@ -363,7 +360,6 @@ pub fn update_as(conn: &Connection, d: &Doi, texts: Texts) -> rusqlite::Result<(
                 d.registered,
                 d.updated_by,
                 texts.derived,
-                texts.xml_base64,
                 texts.attributes_index,
                 texts.derived_index,
                 new.resource_type,
@@ -2534,7 +2530,6 @@ mod tests {
                     Texts {
                         attributes: attributes_text(&d).as_deref(),
                         derived: None,
-                        xml_base64: None,
                         attributes_index: None,
                         derived_index: None,
                     },

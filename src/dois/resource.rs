@@ -236,7 +236,8 @@ enum Piece<'a> {
 pub enum Xml<'a> {
     /// The record itself: encoded while writing.
     Plain(&'a [u8]),
-    /// Its standard Base64, as stored beside it at write time (`dois.xml_base64`): copied.
+    /// Its standard Base64, as builds between migration 7 and issue 20's fifth pass stored
+    /// it beside the record (`dois.xml_base64`): copied.
     Encoded(&'a [u8]),
 }
 
