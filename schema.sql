@@ -231,8 +231,9 @@ END;
 CREATE TRIGGER auth_generation_client_delete AFTER DELETE ON clients BEGIN
     UPDATE auth_generation SET generation = generation + 1 WHERE id = 1;
 END;
--- The standard Base64 of `xml`, which every read of a DOI shows: encoded once when the
--- XML is written (`dois::save`), not at every read. NULL (rows written before): encoded on read.
+-- The standard Base64 of `xml`, which every read of a DOI shows. Written by the builds between
+-- this migration and issue 20's fifth pass; since then a write sets NULL (reads are served
+-- rendered from memory, and the column was 15 % of a PUT's bytes). NULL: encoded on read.
 ALTER TABLE dois ADD COLUMN xml_base64 TEXT;
 -- Where the top-level members of `attributes` and `derived` are (`dois::members::index`),
 -- so that a read splices them without scanning the text. NULL (or not fitting the text): scanned.
