@@ -269,8 +269,10 @@ fn run(args: &Args) -> anyhow::Result<()> {
         // and half after the PUT run, and both halves count.
         let raw_db = scratch.path("raw.db");
         let quarter = settings.duration / 4;
-        let mut raw = raw_insert::run(&raw_db, "a", &metadata, &attributes, 1, quarter)?;
-        let mut grouped = raw_insert::run(&raw_db, "a", &metadata, &attributes, c, quarter)?;
+        // Each run its own tag: with `--connections 1` both baselines insert one row per
+        // transaction, and a shared tag made the second's DOIs collide with the first's.
+        let mut raw = raw_insert::run(&raw_db, "1a", &metadata, &attributes, 1, quarter)?;
+        let mut grouped = raw_insert::run(&raw_db, "ga", &metadata, &attributes, c, quarter)?;
         let load = Load::Put {
             tag: "put",
             authorization: with_key.clone(),
@@ -284,8 +286,8 @@ fn run(args: &Args) -> anyhow::Result<()> {
             &settings,
             &load,
         );
-        grouped.add(raw_insert::run(&raw_db, "b", &metadata, &attributes, c, quarter)?);
-        raw.add(raw_insert::run(&raw_db, "b", &metadata, &attributes, 1, quarter)?);
+        grouped.add(raw_insert::run(&raw_db, "gb", &metadata, &attributes, c, quarter)?);
+        raw.add(raw_insert::run(&raw_db, "1b", &metadata, &attributes, 1, quarter)?);
         step(Ok(Run {
             label: "raw rusqlite INSERT, 1 tx each (WAL, sync=FULL)".into(),
             connections: 1,
