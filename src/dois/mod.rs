@@ -93,17 +93,29 @@ struct ReadForms {
     /// `members::index` of the attributes text.
     attributes_index: Option<Vec<u8>>,
     /// `resource::derived_text` of the attributes, and its `members::index`.
-    derived: String,
+    derived: Option<String>,
     derived_index: Option<Vec<u8>>,
 }
 
 impl ReadForms {
-    fn of(attributes: &Map<String, Value>, text: &str) -> ReadForms {
-        let derived = resource::derived_text(attributes);
+    /// Of the attributes and their JSON text, whichever the DOI has (a bare draft has
+    /// neither): every write stores them the same way.
+    fn of(attributes: Option<&Map<String, Value>>, text: Option<&str>) -> ReadForms {
+        let derived = attributes.map(resource::derived_text);
         ReadForms {
-            attributes_index: members::index(text.as_bytes()),
-            derived_index: members::index(derived.as_bytes()),
+            attributes_index: text.and_then(|t| members::index(t.as_bytes())),
+            derived_index: derived.as_deref().and_then(|t| members::index(t.as_bytes())),
             derived,
+        }
+    }
+
+    /// What the row stores: `attributes` (the attributes' JSON text) and these.
+    fn texts<'a>(&'a self, attributes: Option<&'a str>) -> dbd::Texts<'a> {
+        dbd::Texts {
+            attributes,
+            derived: self.derived.as_deref(),
+            attributes_index: self.attributes_index.as_deref(),
+            derived_index: self.derived_index.as_deref(),
         }
     }
 }
@@ -125,7 +137,7 @@ fn prepare_xml(doi: &str, xml: &[u8], record: Option<metadata::Record>) -> Resul
     metadata::normalise(&mut attributes);
     let text = dbd::json_text(&attributes);
     Ok(PreparedXml {
-        forms: ReadForms::of(&attributes, &text),
+        forms: ReadForms::of(Some(&attributes), Some(&text)),
         text,
         attributes,
         problems: record.problems,
@@ -421,26 +433,8 @@ fn save_prepared(
     d.updated_by = Some(actor.credential.clone());
     let text = text.or_else(|| dbd::attributes_text(&d));
     // Computed once at the write rather than at every read of the DOI.
-    let forms = forms.or_else(|| {
-        d.xml.as_deref()?;
-        Some(ReadForms::of(d.attributes.as_ref()?, text.as_deref()?))
-    });
-    let (attributes_index, derived, derived_index) = match forms {
-        Some(f) => (f.attributes_index, Some(f.derived), f.derived_index),
-        // A DOI without XML or attributes (a bare draft): what there is, as before.
-        None => {
-            let derived = d.attributes.as_ref().map(resource::derived_text);
-            let attributes_index = text.as_deref().and_then(|t| members::index(t.as_bytes()));
-            let derived_index = derived.as_deref().and_then(|t| members::index(t.as_bytes()));
-            (attributes_index, derived, derived_index)
-        }
-    };
-    let texts = dbd::Texts {
-        attributes: text.as_deref(),
-        derived: derived.as_deref(),
-        attributes_index: attributes_index.as_deref(),
-        derived_index: derived_index.as_deref(),
-    };
+    let forms = forms.unwrap_or_else(|| ReadForms::of(d.attributes.as_ref(), text.as_deref()));
+    let texts = forms.texts(text.as_deref());
     if created {
         dbd::insert_as(tx, &d, texts)?;
     } else {
@@ -480,19 +474,8 @@ pub fn transfer(conn: &Conn, principal: &Principal, doi: &str, to: &str, now: i6
         d.updated = now;
         d.updated_by = Some(principal.changed_by());
         let text = dbd::attributes_text(&d);
-        let derived = d.attributes.as_ref().map(resource::derived_text);
-        // What reads copy (NULL: computed at the read, as for rows from before them).
-        let forms = match (d.xml.as_deref(), d.attributes.as_ref(), text.as_deref()) {
-            (Some(_), Some(attributes), Some(text)) => Some(ReadForms::of(attributes, text)),
-            _ => None,
-        };
-        let texts = dbd::Texts {
-            attributes: text.as_deref(),
-            derived: derived.as_deref(),
-            attributes_index: forms.as_ref().and_then(|f| f.attributes_index.as_deref()),
-            derived_index: forms.as_ref().and_then(|f| f.derived_index.as_deref()),
-        };
-        dbd::update_as(tx, &d, texts)?;
+        let forms = ReadForms::of(d.attributes.as_ref(), text.as_deref());
+        dbd::update_as(tx, &d, forms.texts(text.as_deref()))?;
         Ok(d)
     })
 }
