@@ -336,7 +336,7 @@ pub fn show(ctx: &Ctx, request: &Request, params: &Params) -> Result<Reply, Erro
         };
         let view = view(ctx, request, &row.doi, true);
         let media = dois::media_ids_in_row(&row)?;
-        // The Base64 stored at write time; rows from before it are encoded now.
+        // Encoded now; a row an earlier build stored its Base64 beside is copied as stored.
         let xml = row.xml_base64.map(Xml::Encoded).or(row.xml.map(Xml::Plain));
         let body = resource::document(&row.doi, xml, metadata, view, row.provider.as_deref(), Some(&media))?;
         if cached {
