@@ -442,6 +442,21 @@ pub fn read<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T, Error
 mod tests {
     use super::*;
 
+    /// `.cargo/config.toml` builds SQLite with a 4 MiB journal spill (a `PUT`'s savepoint
+    /// journal stays in memory instead of a temporary file per batch); a build without it
+    /// (the setting lost, or overridden by the environment) fails here.
+    #[test]
+    fn sqlite_keeps_a_writes_journal_in_memory() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut options = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = options
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(options.iter().any(|o| o == "STMTJRNL_SPILL=4194304"), "{options:?}");
+    }
+
     #[test]
     fn nested_writes_fail_in_sqlite_rather_than_deadlock() {
         let dir = tempfile::tempdir().unwrap();

@@ -115,12 +115,12 @@ pub fn derived(attributes: &Map<String, Value>) -> Map<String, Value> {
 /// bolognese's `generate_container`: the `IsPublishedIn` related item, else the
 /// `SeriesInformation` description (with the `IsPartOf` related identifier); `{}` if none.
 fn container(attributes: &Map<String, Value>) -> Value {
-    let list = |name: &str| {
+    // Borrowed: a write derives this for every DOI it stores (issue 20).
+    let list = |name: &str| -> &[Value] {
         attributes
             .get(name)
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
     };
     let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
     let dataset = attributes
@@ -172,16 +172,13 @@ fn container(attributes: &Map<String, Value>) -> Value {
     // bolognese's `get_series_information`: "title, volume(issue), first-last".
     let parts: Vec<&str> = series.split(',').map(str::trim).collect();
     let part_of = list("relatedIdentifiers")
-        .into_iter()
+        .iter()
         .find(|r| has(r, "relationType", "IsPartOf"));
     put("type", Some(kind.into()));
-    put(
-        "identifier",
-        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifier"))),
-    );
+    put("identifier", part_of.and_then(|r| text(r.get("relatedIdentifier"))));
     put(
         "identifierType",
-        part_of.as_ref().and_then(|r| text(r.get("relatedIdentifierType"))),
+        part_of.and_then(|r| text(r.get("relatedIdentifierType"))),
     );
     put("title", parts.first().map(|t| t.to_string()));
     if parts.len() > 2 {
@@ -202,24 +199,32 @@ fn container(attributes: &Map<String, Value>) -> Value {
 
 /// A person with `affiliation` as names, as lupo shows it by default.
 fn with_affiliation_names(person: &Value) -> Value {
-    let mut p = person.clone();
-    if let Some(Value::Array(affiliations)) = p.get_mut("affiliation") {
-        let names = affiliations
-            .iter()
-            .filter_map(|a| match a {
-                Value::Object(o) => o.get("name").filter(|n| !n.is_null()).cloned(),
-                Value::Null => None,
-                other => Some(other.clone()),
-            })
-            .collect();
-        *affiliations = names;
-    }
-    p
+    let Value::Object(fields) = person else {
+        return person.clone();
+    };
+    // Field by field, so that the affiliation objects are never copied only to be dropped.
+    let fields = fields.iter().map(|(k, v)| {
+        let v = match v {
+            Value::Array(affiliations) if k == "affiliation" => Value::Array(
+                affiliations
+                    .iter()
+                    .filter_map(|a| match a {
+                        Value::Object(o) => o.get("name").filter(|n| !n.is_null()).cloned(),
+                        Value::Null => None,
+                        other => Some(other.clone()),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        };
+        (k.clone(), v)
+    });
+    Value::Object(fields.collect())
 }
 
-/// [`derived`] as the JSON text stored in `dois.derived`.
-pub fn derived_text(attributes: &Map<String, Value>) -> String {
-    serde_json::to_string(&derived(attributes)).unwrap_or_default()
+/// [`derived`] as the JSON text stored in `dois.derived`, with its `members::index`.
+pub fn derived_text(attributes: &Map<String, Value>) -> (String, Option<Vec<u8>>) {
+    members::written(&derived(attributes))
 }
 
 /// One member value of a resource as JSON text.
@@ -665,7 +670,7 @@ mod tests {
     fn stored_with_or_without_derived_text_reads_as_parsed() {
         let m = metadata();
         let stored = serde_json::to_string(&m).unwrap();
-        let derived = derived_text(&m);
+        let (derived, _) = derived_text(&m);
         for view in [
             View::default(),
             View {
