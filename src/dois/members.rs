@@ -44,18 +44,24 @@ pub fn members(text: &[u8]) -> Option<Vec<(&[u8], &[u8])>> {
 /// longer than a `u32` counts).
 pub fn index(text: &[u8]) -> Option<Vec<u8>> {
     let found = members(text)?;
-    let mut out = Vec::with_capacity(4 + found.len() * 16);
     let offset = |part: &[u8]| part.as_ptr() as usize - text.as_ptr() as usize;
-    out.extend_from_slice(&u32::try_from(text.len()).ok()?.to_le_bytes());
-    for (key, value) in found {
-        for at in [
+    let at = found.iter().flat_map(|(key, value)| {
+        [
             offset(key),
             offset(key) + key.len(),
             offset(value),
             offset(value) + value.len(),
-        ] {
-            out.extend_from_slice(&u32::try_from(at).ok()?.to_le_bytes());
-        }
+        ]
+    });
+    encode(text.len(), found.len() * 4, at)
+}
+
+/// The stored form of an [`index`]: `len`, then the `count` positions, each a
+/// little-endian `u32`; `None` when one does not fit.
+fn encode(len: usize, count: usize, at: impl IntoIterator<Item = usize>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(4 + count * 4);
+    for n in std::iter::once(len).chain(at) {
+        out.extend_from_slice(&u32::try_from(n).ok()?.to_le_bytes());
     }
     Some(out)
 }
@@ -86,14 +92,7 @@ pub fn written(object: &Map<String, Value>) -> (String, Option<Vec<u8>>) {
         at.push(text.len());
     }
     text.push(b'}');
-    let index = (|| {
-        let mut out = Vec::with_capacity(4 + at.len() * 4);
-        out.extend_from_slice(&u32::try_from(text.len()).ok()?.to_le_bytes());
-        for n in &at {
-            out.extend_from_slice(&u32::try_from(*n).ok()?.to_le_bytes());
-        }
-        Some(out)
-    })();
+    let index = encode(text.len(), at.len(), at);
     match String::from_utf8(text) {
         Ok(text) => (text, index),
         // serde_json writes UTF-8; never reached.
