@@ -76,7 +76,7 @@ impl Server {
         app.signed_in = crate::console::signed_in;
         app.recorder = crate::keys::recorder::Recorder::start(database.connect()?)?;
         let app = Arc::new(app);
-        let checkpointer = db::checkpoint::Checkpointer::start(&config.db_path)?;
+        let checkpointer = db::checkpoint::Checkpointer::start(&database)?;
         let http = HttpServer::start(
             &config.listen,
             config.workers,

@@ -16,7 +16,7 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -268,6 +268,9 @@ pub(crate) struct Writer {
     state: Mutex<Batching>,
     /// Writers waiting for `state`: the one that finds none commits.
     queued: AtomicUsize,
+    /// Set by the checkpointer when the WAL has grown: the next batch begins after a
+    /// checkpoint of its own, so that it can start the WAL over (see [`checkpoint`]).
+    restart_wal: AtomicBool,
     ended: Mutex<Ended>,
     ended_changed: Condvar,
 }
@@ -300,6 +303,7 @@ impl Writer {
                 last: 0,
             }),
             queued: AtomicUsize::new(0),
+            restart_wal: AtomicBool::new(false),
             ended: Mutex::new(Ended::default()),
             ended_changed: Condvar::new(),
         }
@@ -313,7 +317,7 @@ impl Writer {
         // A panic while holding it is caught below; a poisoned lock only means one was not.
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let batch = state.join(&self.path)?;
+        let batch = state.join(&self.path, &self.restart_wal)?;
         let Batching { conn, open, .. } = &mut *state;
         let Some(conn) = conn.as_ref() else {
             return Err(misuse("no writer connection").into());
@@ -394,7 +398,7 @@ impl Writer {
 
 impl Batching {
     /// The batch to add a write to: the open one, or a new transaction.
-    fn join(&mut self, path: &Path) -> Result<u64, rusqlite::Error> {
+    fn join(&mut self, path: &Path, restart_wal: &AtomicBool) -> Result<u64, rusqlite::Error> {
         if let Some(batch) = self.open {
             return Ok(batch);
         }
@@ -404,6 +408,12 @@ impl Batching {
         let Some(conn) = self.conn.as_ref() else {
             return Err(misuse("no writer connection"));
         };
+        if restart_wal.swap(false, Ordering::SeqCst) {
+            // SQLite starts the WAL over only in a transaction that began with all of it
+            // copied into the database file, which under a steady stream of batches never
+            // happens by itself: copy the rest now, between batches (`checkpoint`).
+            checkpoint::restart(conn);
+        }
         conn.execute_batch("BEGIN IMMEDIATE")?;
         self.last += 1;
         self.open = Some(self.last);
