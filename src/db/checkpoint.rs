@@ -14,8 +14,8 @@
 //! turn: it reached 41–48 MB in every `put-metadata` run, and those checkpoints set PUT's
 //! p99 (39–65 ms).
 //! So when the WAL has reached [`RESTART_PAGES`], the checkpointer asks the writer
-//! ([`round`]), which copies what the last round left and starts the WAL over
-//! ([`restart`]) on its own connection between two batches: a pause of the writers of
+//! (`round`), which copies what the last round left and starts the WAL over
+//! (`restart`) on its own connection between two batches: a pause of the writers of
 //! 10–20 ms on this project's test machine, several times a second under full load.
 //!
 //! Durability does not depend on it: a commit is durable once its WAL frames are synced.
@@ -89,7 +89,7 @@ fn round(conn: &Connection, writer: &Writer) -> rusqlite::Result<Checkpointed> {
     Ok(done)
 }
 
-/// The thread running [`round`] every [`INTERVAL`] until shut down.
+/// The thread running `round` every [`INTERVAL`] until shut down.
 pub struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Mutex<Option<JoinHandle<()>>>,
