@@ -98,17 +98,23 @@ struct ReadForms {
 }
 
 impl ReadForms {
-    /// Of the attributes and their JSON text, whichever the DOI has (a bare draft has
-    /// neither): every write stores them the same way.
-    fn of(attributes: Option<&Map<String, Value>>, text: Option<&str>) -> ReadForms {
-        ReadForms::with_index(attributes, text.and_then(|t| members::index(t.as_bytes())))
-    }
-
-    /// [`ReadForms::of`] the attributes' JSON text as `members::written` wrote it: its
-    /// index noted while writing rather than scanned for.
+    /// The attributes' JSON text and what reads copy, as `members::written` writes them:
+    /// the text's index noted while writing rather than scanned for.
     fn written(attributes: &Map<String, Value>) -> (String, ReadForms) {
         let (text, index) = members::written(attributes);
         (text, ReadForms::with_index(Some(attributes), index))
+    }
+
+    /// [`ReadForms::written`] of whichever attributes a DOI has (a bare draft has none,
+    /// and so no text): every write stores them the same way.
+    fn stored(attributes: Option<&Map<String, Value>>) -> (Option<String>, ReadForms) {
+        match attributes {
+            Some(attributes) => {
+                let (text, forms) = ReadForms::written(attributes);
+                (Some(text), forms)
+            }
+            None => (None, ReadForms::with_index(None, None)),
+        }
     }
 
     fn with_index(attributes: Option<&Map<String, Value>>, attributes_index: Option<Vec<u8>>) -> ReadForms {
@@ -427,10 +433,12 @@ fn save_prepared(
     if let Some(event) = changes.event {
         d.state = state::after(d.state, event);
     }
-    let (text, forms) = match &mut metadata {
+    let uploaded = match &mut metadata {
         // The XML and attributes are those of the upload: what was computed from them holds.
-        NewMetadata::Xml { text, forms, .. } if !source_changed => (Some(std::mem::take(text)), forms.take()),
-        _ => (None, None),
+        NewMetadata::Xml { text, forms, .. } if !source_changed => {
+            forms.take().map(|forms| (Some(std::mem::take(text)), forms))
+        }
+        _ => None,
     };
     if d.state.needs_complete_record() {
         if url_changed || d.state != before {
@@ -443,9 +451,8 @@ fn save_prepared(
     }
     d.updated = actor.now;
     d.updated_by = Some(actor.credential.clone());
-    let text = text.or_else(|| dbd::attributes_text(&d));
     // Computed once at the write rather than at every read of the DOI.
-    let forms = forms.unwrap_or_else(|| ReadForms::of(d.attributes.as_ref(), text.as_deref()));
+    let (text, forms) = uploaded.unwrap_or_else(|| ReadForms::stored(d.attributes.as_ref()));
     let texts = forms.texts(text.as_deref());
     if created {
         dbd::insert_as(tx, &d, texts)?;
@@ -485,8 +492,7 @@ pub fn transfer(conn: &Conn, principal: &Principal, doi: &str, to: &str, now: i6
         d.client = target.symbol;
         d.updated = now;
         d.updated_by = Some(principal.changed_by());
-        let text = dbd::attributes_text(&d);
-        let forms = ReadForms::of(d.attributes.as_ref(), text.as_deref());
+        let (text, forms) = ReadForms::stored(d.attributes.as_ref());
         dbd::update_as(tx, &d, forms.texts(text.as_deref()))?;
         Ok(d)
     })
@@ -940,6 +946,29 @@ pub fn decode_cursor(s: &str) -> Option<Cursor> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The forms a write without an upload's (a JSON write, a transfer) stores: the text
+    /// `dbd::json_text` would write, with the index a scan of it finds.
+    #[test]
+    fn stored_forms_are_the_text_and_the_index_a_scan_finds() {
+        let attributes: Map<String, Value> =
+            serde_json::from_str(r#"{"titles":[{"title":"A \"quoted\" title"}],"publicationYear":2024,"url":null}"#)
+                .unwrap();
+        let (text, forms) = ReadForms::stored(Some(&attributes));
+        let text = text.unwrap();
+        assert_eq!(text, dbd::json_text(&attributes));
+        assert_eq!(forms.attributes_index, members::index(text.as_bytes()));
+        assert!(forms.attributes_index.is_some());
+        let derived = forms.derived.as_deref().unwrap();
+        assert_eq!(forms.derived_index, members::index(derived.as_bytes()));
+
+        let (text, forms) = ReadForms::stored(None);
+        assert_eq!(text, None);
+        assert_eq!(
+            (forms.attributes_index, forms.derived, forms.derived_index),
+            (None, None, None)
+        );
+    }
 
     #[test]
     fn cursor_round_trip() {
