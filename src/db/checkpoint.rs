@@ -16,7 +16,7 @@
 //! So when the WAL has reached [`RESTART_PAGES`], the checkpointer catches up with the
 //! writers and then asks the writer (`round`), which copies what is left and starts the WAL
 //! over (`restart`) on its own connection between two batches: a pause of the writers of
-//! 3–14 ms on this project's test machine, several times a second under full load.
+//! 5–7 ms (p50) on this project's test machine, several times a second under full load.
 //!
 //! Durability does not depend on it: a commit is durable once its WAL frames are synced.
 //! Connections keep an automatic checkpoint as a backstop at [`BACKSTOP_PAGES`], so the
@@ -99,7 +99,7 @@ fn round(conn: &Connection, writer: &Writer) -> rusqlite::Result<Checkpointed> {
 /// until one copies fewer than [`CAUGHT_UP_PAGES`] (at most [`CATCH_UP_ROUNDS`] more): what
 /// the writer's restart then copies in its turn, while every writer waits, is only what
 /// came in during the last. Without them it copied what came in during the whole round,
-/// 1,100–3,000 pages in 15–36 ms; with them, 3–14 ms. The last result, and whether to ask
+/// 1,100–3,000 pages, p50 11 ms; with them, p50 5–7 ms. The last result, and whether to ask
 /// for the restart.
 fn copy_for_restart(
     mut copy: impl FnMut() -> rusqlite::Result<Checkpointed>,
