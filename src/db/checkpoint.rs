@@ -33,7 +33,7 @@ use super::{Database, Writer};
 /// The automatic checkpoint every connection keeps, in WAL pages (40 MiB at 4 KiB).
 pub const BACKSTOP_PAGES: i64 = 10_000;
 
-/// WAL pages past which the writer is asked to let the WAL start over (16 MiB at 4 KiB).
+/// WAL pages past which the writer is asked to let the WAL start over (8 MiB at 4 KiB).
 pub const RESTART_PAGES: i64 = 2_048;
 
 /// How often the server's checkpointer runs.
