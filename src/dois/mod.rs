@@ -947,8 +947,8 @@ pub fn decode_cursor(s: &str) -> Option<Cursor> {
 mod tests {
     use super::*;
 
-    /// The forms a write without an upload's (a JSON write, a transfer) stores: the text
-    /// `dbd::json_text` would write, with the index a scan of it finds.
+    /// The forms a write without an upload's (a JSON write, a transfer) stores: serde_json's
+    /// text of the attributes, with the index a scan of it finds.
     #[test]
     fn stored_forms_are_the_text_and_the_index_a_scan_finds() {
         let attributes: Map<String, Value> =
@@ -956,7 +956,7 @@ mod tests {
                 .unwrap();
         let (text, forms) = ReadForms::stored(Some(&attributes));
         let text = text.unwrap();
-        assert_eq!(text, dbd::json_text(&attributes));
+        assert_eq!(text, serde_json::to_string(&attributes).unwrap());
         assert_eq!(forms.attributes_index, members::index(text.as_bytes()));
         assert!(forms.attributes_index.is_some());
         let derived = forms.derived.as_deref().unwrap();

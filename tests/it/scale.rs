@@ -456,7 +456,7 @@ fn a_kept_search_follows_every_kind_of_write() {
     b.attributes
         .get_or_insert_default()
         .insert("titles".into(), json!([{"title": "Ocean retreat"}]));
-    let text = dbd::attributes_text(&b);
+    let text = b.attributes.as_ref().map(|a| serde_json::to_string(a).unwrap());
     dbd::update_as(
         &tx,
         &b,
