@@ -36,8 +36,44 @@ pub const BACKSTOP_PAGES: i64 = 10_000;
 /// WAL pages past which the writer is asked to let the WAL start over (8 MiB at 4 KiB).
 pub const RESTART_PAGES: i64 = 2_048;
 
-/// How often the server's checkpointer runs.
-pub const INTERVAL: Duration = Duration::from_millis(100);
+/// The shortest wait between two checkpointer rounds, and the longest. Each round copies
+/// what came in since the last, and copying into pages the database file did not have can
+/// cost much CPU (on this project's test machine, a virtual machine, up to 5–10 ms per MiB:
+/// the host backs a new page-cache page at its first touch). At a fixed 100 ms, a round
+/// under full `PUT` load copied 3,000–5,000 WAL pages at once, in 23–57 ms, a burst that
+/// took one of two cores from the requests; shorter rounds spread the same work out, and
+/// PUT's p99 fell by about a quarter (BENCHMARKS.md, "Issue 20, eighth pass"). Rounds are
+/// not all short: every round also copies again the pages every write changes (indexes,
+/// counts), so [`next_wait`] keeps each round's copy near [`ROUND_PAGES`].
+const MIN_INTERVAL: Duration = Duration::from_millis(5);
+/// See [`MIN_INTERVAL`]; also what an idle server waits: it wakes ten times a second.
+const MAX_INTERVAL: Duration = Duration::from_millis(100);
+
+/// About how many WAL frames a round should copy (1 MiB at 4 KiB pages).
+const ROUND_PAGES: i64 = 256;
+
+/// The wait after a round that found `now`, the round before having found `before`, with
+/// `wait` between them: half as long when the round copied [`ROUND_PAGES`] or more, twice
+/// as long when it copied under a quarter of that (or failed: `None`), between
+/// [`MIN_INTERVAL`] and [`MAX_INTERVAL`]. Under full load rounds follow each other every
+/// 5–20 ms; a server writing little, or nothing, checkpoints every 100 ms.
+fn next_wait(wait: Duration, before: Option<Checkpointed>, now: Option<Checkpointed>) -> Duration {
+    let copied = match (before, now) {
+        // The WAL started over in between: what it holds now came in since.
+        (Some(before), Some(now)) if now.wal_pages < before.wal_pages || now.copied < before.copied => now.copied,
+        (Some(before), Some(now)) => now.copied - before.copied,
+        (None, Some(now)) => now.copied,
+        (_, None) => 0,
+    };
+    let wait = if copied >= ROUND_PAGES {
+        wait / 2
+    } else if copied < ROUND_PAGES / 4 {
+        wait * 2
+    } else {
+        wait
+    };
+    wait.clamp(MIN_INTERVAL, MAX_INTERVAL)
+}
 
 /// What one checkpoint found: pages in the WAL, and how many of them are now in the
 /// database file.
@@ -119,7 +155,7 @@ fn copy_for_restart(
     Ok((done, true))
 }
 
-/// The thread running `round` every [`INTERVAL`] until shut down.
+/// The thread running `round` every 5–100 ms (`next_wait`) until shut down.
 pub struct Checkpointer {
     stop: Arc<(Mutex<bool>, Condvar)>,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -139,16 +175,26 @@ impl Checkpointer {
         let thread = std::thread::Builder::new().name("checkpoint".into()).spawn(move || {
             let (lock, wake) = &*stopping;
             let mut stopped = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            let (mut wait, mut before) = (MAX_INTERVAL, None);
             while !*stopped {
                 stopped = wake
-                    .wait_timeout(stopped, INTERVAL)
+                    .wait_timeout(stopped, wait)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0;
-                match round(&conn, &writer) {
-                    Ok(done) => *found.lock().unwrap_or_else(PoisonError::into_inner) = Some(done),
+                let now = match round(&conn, &writer) {
+                    Ok(done) => {
+                        *found.lock().unwrap_or_else(PoisonError::into_inner) = Some(done);
+                        Some(done)
+                    }
                     // Busy with another checkpoint, say: the next round tries again.
-                    Err(e) => log::debug!("checkpoint: {e}"),
-                }
+                    Err(e) => {
+                        log::debug!("checkpoint: {e}");
+                        None
+                    }
+                };
+                wait = next_wait(wait, before, now);
+                log::trace!("checkpoint: {now:?}; the next in {wait:?}");
+                before = now.or(before);
             }
         })?;
         Ok(Checkpointer {
@@ -254,6 +300,31 @@ mod tests {
         }
         assert!(restarted, "the WAL never started over");
         assert!(largest < RESTART_PAGES + 300, "the WAL grew to {largest} pages");
+    }
+
+    /// Rounds come sooner while each copies [`ROUND_PAGES`] or more, later while each copies
+    /// under a quarter of that, always between [`MIN_INTERVAL`] and [`MAX_INTERVAL`].
+    #[test]
+    fn rounds_come_as_often_as_the_wal_grows() {
+        let found = |wal_pages, copied| Some(Checkpointed { wal_pages, copied });
+        let ms = |n| Duration::from_millis(n);
+        // Much copied: half the wait, down to the shortest.
+        assert_eq!(next_wait(ms(100), found(100, 100), found(400, 400)), ms(50));
+        assert_eq!(next_wait(ms(8), found(100, 100), found(400, 400)), MIN_INTERVAL);
+        // The WAL started over in between: all it holds came in since.
+        assert_eq!(next_wait(ms(40), found(2_100, 2_100), found(300, 300)), ms(20));
+        assert_eq!(next_wait(ms(40), found(2_100, 2_100), found(30, 30)), ms(80));
+        // The first round, when the server starts on a WAL another process left.
+        assert_eq!(next_wait(ms(100), None, found(5_000, 5_000)), ms(50));
+        // Some copied: the same wait.
+        assert_eq!(next_wait(ms(20), found(100, 100), found(200, 200)), ms(20));
+        // Little or nothing copied, or a failed round: twice the wait, up to the longest.
+        assert_eq!(next_wait(ms(20), found(100, 100), found(110, 110)), ms(40));
+        assert_eq!(next_wait(ms(80), found(100, 100), found(100, 100)), MAX_INTERVAL);
+        assert_eq!(next_wait(MAX_INTERVAL, found(100, 100), found(100, 100)), MAX_INTERVAL);
+        assert_eq!(next_wait(ms(10), found(100, 50), None), ms(20));
+        // Frames readers still held, copied by a later round: counted when copied.
+        assert_eq!(next_wait(ms(20), found(600, 100), found(600, 600)), ms(10));
     }
 
     /// Past [`RESTART_PAGES`] the checkpointer copies again until a round copies little (or

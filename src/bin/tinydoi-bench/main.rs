@@ -8,6 +8,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod child;
+mod file_growth;
 mod http;
 mod keys;
 mod keys_cost;
@@ -162,6 +163,9 @@ fn run(args: &Args) -> anyhow::Result<()> {
         "workers: {}, {} s per scenario after 0.5 s warm-up; servers run in a child process (peak RSS = its VmHWM)\n",
         args.workers, args.duration
     );
+    if wants("put-metadata") || wants("mixed") {
+        println!("{}\n", file_growth::measure(&scratch.dir)?);
+    }
     let mut runs: Vec<Run> = Vec::new();
     let mut step = |r: anyhow::Result<Run>| -> anyhow::Result<()> {
         let r = r?;
