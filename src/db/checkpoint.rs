@@ -105,8 +105,9 @@ pub(super) fn restart(conn: &Connection) {
         log::warn!("checkpoint: {e}");
         return;
     }
+    let started = std::time::Instant::now();
     match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-        Ok(0) => {}
+        Ok(0) => log::trace!("checkpoint: the WAL started over in {:?}", started.elapsed()),
         Ok(_) => log::debug!("checkpoint: the WAL is still read, not started over"),
         Err(e) => log::debug!("checkpoint: {e}"),
     }
