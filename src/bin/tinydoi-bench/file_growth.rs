@@ -5,9 +5,9 @@
 //! On bare metal the two differ little. In a virtual machine whose guest hands free memory
 //! back to the host (virtio-balloon's free page reporting, as on this project's Firecracker
 //! machine), a page-cache page the guest allocates may be one the host has taken back, and
-//! touching it first costs a fault on the host: the sixth and eighth passes of issue 20
-//! (BENCHMARKS.md) found the checkpointer's copies into the growing database file a quarter
-//! of the server's CPU under `PUT` load for that reason. Both the raw baselines and tinydoi
+//! touching it first costs a fault on the host: the eighth pass of issue 20 (BENCHMARKS.md)
+//! found the checkpointer's copies into the growing database file a third of the server's
+//! CPU under `PUT` load for that reason. Both the raw baselines and tinydoi
 //! pay it for the same rows, so the ratios stay fair; the figure says how much of every
 //! absolute write figure is the machine.
 
