@@ -75,11 +75,9 @@ mod tests {
 
     #[test]
     fn both_passes_are_timed_and_the_file_is_gone_afterwards() {
-        let dir = std::env::temp_dir().join(format!("tinydoi-file-growth-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let growth = measure_bytes(&dir, 4 * CHUNK as u64).unwrap();
-        let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
-        std::fs::remove_dir_all(&dir).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let growth = measure_bytes(dir.path(), 4 * CHUNK as u64).unwrap();
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert!(growth.new_ms_per_mib > 0.0 && growth.rewritten_ms_per_mib > 0.0);
         assert!(left.is_empty(), "the probe left {left:?} behind");
         assert!(growth.to_string().contains("ms per MiB into a new file"));
