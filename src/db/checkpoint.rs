@@ -125,6 +125,7 @@ const CAUGHT_UP_PAGES: i64 = 256;
 
 /// One round of the checkpointer: a [`passive`] checkpoint on `conn`, and when the WAL has
 /// reached [`RESTART_PAGES`], the request that `writer` lets it start over.
+///
 /// `None`, with nothing done, while the writer has yet to act on a restart a round asked
 /// for: its own checkpoint is about to copy the same frames, and a round running at that
 /// moment holds the checkpoint lock it needs: with rounds every 5 ms, restarts waited out
