@@ -40,9 +40,10 @@ pub const BACKSTOP_PAGES: i64 = 20_000;
 /// WAL pages past which the writer is asked to let the WAL start over (32 MiB at 4 KiB).
 /// Each restart pauses every writer, so fewer of them shorten PUT's tail: at 8,192 pages
 /// (with the backstop at 20,000) p99 was lower than at 2,048 (backstop 10,000) in 14 of 17
-/// alternating rounds, 11.6–24.5 ms against 11.6–26.3, and throughput 9 % higher
-/// (BENCHMARKS.md, "Issue 20, ninth pass"). The price is disk: the `-wal` file, which
-/// SQLite reuses rather than shrinks, reached 53 MB under full load instead of 18 MB.
+/// alternating 5-second rounds, 11.6–24.5 ms against 11.6–26.3, and throughput 10 % higher;
+/// in 20-second rounds, where the growing database file set both tails near 25 ms, it was
+/// the same (BENCHMARKS.md, "Issue 20, ninth pass"). The price is disk: the `-wal` file,
+/// which SQLite reuses rather than shrinks, reached 53 MB under full load instead of 18 MB.
 pub const RESTART_PAGES: i64 = 8_192;
 
 // The WAL grows on past the threshold while the checkpointer catches up (to 9,000 pages
