@@ -318,6 +318,57 @@ fn a_hundred_kilobyte_header_is_refused() {
     refused(&s, "2000 headers", r, started, Duration::from_secs(2));
 }
 
+/// tiny_http takes a request head from its read buffer a chunk at a time (our patch in
+/// `read_next_line`): a head line longer than the 8 KiB buffer, a CR and its LF in
+/// different reads, and pipelined requests whose heads share one read all parse as before.
+#[test]
+fn request_heads_parse_whatever_reads_they_arrive_in() {
+    let s = TestServer::start();
+    let statuses = |text: &str| -> Vec<String> {
+        text.match_indices("HTTP/1.1 ")
+            .map(|(at, _)| text[at + 9..at + 12].to_string())
+            .collect()
+    };
+
+    // Three pipelined requests in one write: a 20,000-byte header line crossing the read
+    // buffer twice, then a request whose head starts mid-buffer, then one closing.
+    let pad = "p".repeat(20_000);
+    let pipelined = format!(
+        "GET /heartbeat HTTP/1.1\r\nHost: x\r\nX-Pad: {pad}\r\n\r\n\
+         GET /heartbeat HTTP/1.1\r\nHost: x\r\n\r\n\
+         GET /nowhere HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    );
+    let (status, text) = raw(&s, pipelined.as_bytes());
+    assert_eq!(status, Some(200), "{}", &text[..text.len().min(300)]);
+    assert_eq!(
+        statuses(&text),
+        ["200", "200", "404"],
+        "{}",
+        &text[..text.len().min(600)]
+    );
+
+    // A head written a byte at a time (Nagle off, so the server's reads take what has come:
+    // a CR and its LF arrive apart), answered like any other.
+    let mut stream = TcpStream::connect(addr(&s)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    for byte in b"GET /heartbeat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" {
+        stream.write_all(&[*byte]).unwrap();
+    }
+    let mut out = Vec::new();
+    let _ = stream.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).into_owned();
+    assert_eq!(statuses(&text), ["200"], "{text}");
+
+    // A head line past the head limit is still refused (431) wherever the reads end.
+    let (status, _) = raw(
+        &s,
+        format!("GET /heartbeat HTTP/1.1\r\nX-Big: {}\r\n\r\n", "b".repeat(40_000)).as_bytes(),
+    );
+    assert_eq!(status, Some(431));
+    assert_still_serving(&s);
+}
+
 #[test]
 fn base64_garbage_in_authorization_is_401() {
     let s = TestServer::start();

