@@ -369,6 +369,78 @@ fn request_heads_parse_whatever_reads_they_arrive_in() {
     assert_still_serving(&s);
 }
 
+/// A response as `responses` splits it: status line, headers (names lowercased), body.
+type RawResponse = (String, Vec<(String, String)>, Vec<u8>);
+
+/// Splits `out` into responses: (status line, header lines, body), each head checked to be
+/// well formed (every line CRLF-ended, headers as `Name: value`) and each body read by its
+/// `Content-Length`.
+fn responses(mut out: &[u8]) -> Vec<RawResponse> {
+    let mut all = Vec::new();
+    while !out.is_empty() {
+        let end = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a head ends in CRLF CRLF");
+        let head = std::str::from_utf8(&out[..end]).expect("a head is text");
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap_or_default().to_string();
+        let headers: Vec<(String, String)> = lines
+            .map(|line| {
+                assert!(!line.contains('\r') && !line.contains('\n'), "{line:?}");
+                let (name, value) = line.split_once(": ").unwrap_or_else(|| panic!("{line:?}"));
+                assert!(name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'), "{name:?}");
+                (name.to_ascii_lowercase(), value.to_string())
+            })
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .expect("a Content-Length");
+        let body = out[end + 4..end + 4 + length].to_vec();
+        out = &out[end + 4 + length..];
+        all.push((status, headers, body));
+    }
+    all
+}
+
+#[test]
+fn response_heads_are_written_whole_and_in_order() {
+    // The vendored tiny_http writes a response's head in one piece and hands the
+    // connection from one pipelined request to the next through a one-slot channel
+    // (`vendor/tiny_http/PATCHED.md`): three pipelined answers, byte for byte in order.
+    let s = TestServer::start();
+    let (_, text) = raw(
+        &s,
+        b"GET /heartbeat HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n\
+          GET /heartbeat HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let all = responses(text.as_bytes());
+    let statuses: Vec<&str> = all.iter().map(|(status, _, _)| status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"]
+    );
+    for (status, headers, body) in &all {
+        assert!(headers.iter().any(|(n, _)| n == "date"), "{status}: {headers:?}");
+        assert!(
+            headers.iter().any(|(n, _)| n == "content-type"),
+            "{status}: {headers:?}"
+        );
+        assert!(!body.is_empty(), "{status}");
+    }
+    assert_eq!(all[0].2, b"OK");
+
+    // An HTTP/1.0 request is answered in HTTP/1.0.
+    let (status, text) = raw(&s, b"GET /heartbeat HTTP/1.0\r\n\r\n");
+    assert_eq!(status, Some(200));
+    let all = responses(text.as_bytes());
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].0, "HTTP/1.0 200 OK");
+}
+
 #[test]
 fn base64_garbage_in_authorization_is_401() {
     let s = TestServer::start();
