@@ -424,7 +424,22 @@ fn response_heads_are_written_whole_and_in_order() {
         ["HTTP/1.1 200 OK", "HTTP/1.1 404 Not Found", "HTTP/1.1 200 OK"]
     );
     for (status, headers, body) in &all {
-        assert!(headers.iter().any(|(n, _)| n == "date"), "{status}: {headers:?}");
+        // An IMF-fixdate (the vendored tiny_http makes it once a second per thread).
+        let date = headers.iter().find(|(n, _)| n == "date").map(|(_, v)| v.as_str());
+        let shape: String = date
+            .unwrap_or_default()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    '9'
+                } else if c.is_ascii_alphabetic() {
+                    'a'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        assert_eq!(shape, "aaa, 99 aaa 9999 99:99:99 aaa", "{status}: {date:?}");
         assert!(
             headers.iter().any(|(n, _)| n == "content-type"),
             "{status}: {headers:?}"

@@ -71,9 +71,31 @@ impl FromStr for TransferEncoding {
 }
 
 /// Builds a Date: header with the current date.
+///
+/// tinydoi patch: made once a second in each thread and cloned for the responses of that
+/// second (an HTTP date counts whole seconds, so the bytes are the same). Formatting it
+/// for every response cost about 1,000 instructions.
 fn build_date_header() -> Header {
-    let d = HttpDate::from(SystemTime::now());
-    Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap()
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(u64, Header)>> = const { std::cell::RefCell::new(None) };
+    }
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((at, header)) if *at == second => header.clone(),
+            _ => {
+                let d = HttpDate::from(now);
+                let header = Header::from_bytes(&b"Date"[..], &d.to_string().into_bytes()[..]).unwrap();
+                *last = Some((second, header.clone()));
+                header
+            }
+        }
+    })
 }
 
 fn write_message_header<W>(
